@@ -1,0 +1,48 @@
+"""saylau: open-source software for citizens who watch elections.
+
+Protocol checks, tabulation with a first-class "Against all", seat allocation under the real law,
+exit polls and quick counts with honest margins, and election forensics.
+"""
+
+from __future__ import annotations
+
+from ._exceptions import (
+    DataFormatError,
+    EmptyInputError,
+    EncodingError,
+    SaylauError,
+    SaylauInputError,
+    SaylauWarning,
+    UnknownNameError,
+)
+from .domain.choices import Choice, is_against_all
+from .domain.profiles import PROFILES, ControlRelation, ProtocolProfile, get_profile
+from .domain.table import ProtocolTable, RowProblem
+from .results import Estimate, Result
+from .tabulate.rules import RULES, RuleSet, get_rules
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "PROFILES",
+    "RULES",
+    "Choice",
+    "ControlRelation",
+    "DataFormatError",
+    "EmptyInputError",
+    "EncodingError",
+    "Estimate",
+    "ProtocolProfile",
+    "ProtocolTable",
+    "Result",
+    "RowProblem",
+    "RuleSet",
+    "SaylauError",
+    "SaylauInputError",
+    "SaylauWarning",
+    "UnknownNameError",
+    "__version__",
+    "get_profile",
+    "get_rules",
+    "is_against_all",
+]

@@ -1,0 +1,16 @@
+"""saylau's command line: a thin Typer shell over the library.
+
+Each capability registers its commands from its own module on the shared :data:`app`.
+"""
+
+from __future__ import annotations
+
+from . import _forensics, _protocols, _seats, _survey  # noqa: F401  (register commands)
+from ._app import app
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Entry point of the ``saylau`` console script."""
+    app()

@@ -1,0 +1,1 @@
+"""CLI commands: forensics (filled in by its capability)."""

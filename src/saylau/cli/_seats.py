@@ -1,0 +1,1 @@
+"""CLI commands: seats (filled in by its capability)."""

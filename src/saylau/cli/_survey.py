@@ -1,0 +1,1 @@
+"""CLI commands: survey (filled in by its capability)."""

@@ -1,0 +1,238 @@
+"""A table of precinct protocols: one row per polling station, lines and votes as columns.
+
+:class:`ProtocolTable` is what every reader in :mod:`saylau.io` returns and what validation,
+tabulation, forensics and the survey tools consume. Its ``frame`` is a Polars DataFrame with
+
+* hierarchy columns named in ``levels`` (top-down, e.g. ``region``, ``tik``, ``uik``) and a
+  unique ``station`` id;
+* one ``Int64`` column per protocol line, keyed by meaning (see
+  :data:`saylau.domain.profiles.LINE_LABELS`); a missing cell is null;
+* one ``Int64`` column per choice, named by :attr:`Choice.id`, Against all included.
+
+Examples
+--------
+>>> import polars as pl
+>>> t = ProtocolTable.from_frame(
+...     pl.DataFrame({"station": ["1", "2"], "voters_on_list": [100, 200], "issued": [60, 90],
+...                   "invalid": [2, 3], "valid": [58, 87], "A": [40, 50], "B": [10, 30],
+...                   "Против всех": [8, 7]}),
+...     profile="plain", choices=["A", "B", "Против всех"])
+>>> t.against_all.name, t.leader().name
+('Против всех', 'A')
+>>> t.issued().tolist(), t.cast().tolist()
+[60, 90], [60, 90]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from .._exceptions import SaylauInputError, UnknownNameError
+from .choices import Choice, normalize_name
+from .profiles import ProtocolProfile, get_profile
+
+__all__ = ["ProtocolTable", "RowProblem"]
+
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclasses.dataclass(frozen=True)
+class RowProblem:
+    """A row kept out of the table (or flagged in it), with the reason and where it is."""
+
+    file: str | None
+    row: int | None
+    station: str | None
+    field: str | None
+    message: str
+    expected: str | None = None
+    found: str | None = None
+
+    def __str__(self) -> str:
+        where = ", ".join(
+            p
+            for p in (
+                self.file,
+                None if self.row is None else f"row {self.row}",
+                None if self.station is None else f"station {self.station}",
+                None if self.field is None else f"field {self.field}",
+            )
+            if p
+        )
+        text = f"{where}: {self.message}"
+        if self.expected is not None or self.found is not None:
+            text += f" (expected {self.expected}, found {self.found})"
+        return text
+
+
+@dataclasses.dataclass(frozen=True)
+class ProtocolTable:
+    """Precinct protocols of one contest, with their profile and choices.
+
+    Build one with :func:`saylau.io.read_protocols` or :meth:`from_frame`.
+    """
+
+    frame: pl.DataFrame
+    profile: ProtocolProfile
+    choices: tuple[Choice, ...]
+    levels: tuple[str, ...] = ()
+    source: str | None = None
+    rejected: tuple[RowProblem, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @classmethod
+    def from_frame(
+        cls,
+        frame: pl.DataFrame,
+        *,
+        profile: str | ProtocolProfile,
+        choices: Sequence[str | Choice],
+        levels: Sequence[str] = (),
+        source: str | None = None,
+    ) -> ProtocolTable:
+        """Wrap a frame that already uses saylau's line keys and has a ``station`` column."""
+        prof = get_profile(profile) if isinstance(profile, str) else profile
+        chs = tuple(
+            c if isinstance(c, Choice) else Choice.from_name(c, order=i)
+            for i, c in enumerate(choices)
+        )
+        missing = [c.id for c in chs if c.id not in frame.columns]
+        if missing:
+            raise SaylauInputError(
+                "choice columns missing", file=source, field=missing[0], expected="a column"
+            )
+        return cls(frame=frame, profile=prof, choices=chs, levels=tuple(levels), source=source)
+
+    # ------------------------------------------------------------------ accessors
+    def __len__(self) -> int:
+        return self.frame.height
+
+    @property
+    def stations(self) -> int:
+        """Number of stations (rows)."""
+        return self.frame.height
+
+    @property
+    def against_all(self) -> Choice | None:
+        """The Against-all choice, if the ballot has one."""
+        for c in self.choices:
+            if c.against_all:
+                return c
+        return None
+
+    @property
+    def contenders(self) -> tuple[Choice, ...]:
+        """Choices that can win something (all but Against all)."""
+        return tuple(c for c in self.choices if not c.against_all)
+
+    def has_line(self, key: str) -> bool:
+        return key in self.frame.columns
+
+    def line(self, key: str, *, fill: int | None = 0) -> IntArray:
+        """A protocol line as an int64 array (nulls filled with ``fill``)."""
+        if key not in self.frame.columns:
+            raise UnknownNameError(
+                "protocol line not in this table",
+                file=self.source,
+                field=key,
+                expected=" | ".join(c for c in self.frame.columns if c in self.profile.line_keys),
+            )
+        col = self.frame.get_column(key)
+        if fill is not None:
+            col = col.fill_null(fill)
+        return col.to_numpy().astype(np.int64, copy=False)
+
+    def votes(self, choice: str | Choice) -> IntArray:
+        """Votes for one choice per station."""
+        c = choice if isinstance(choice, Choice) else self.choice(choice)
+        return self.frame.get_column(c.id).fill_null(0).to_numpy().astype(np.int64, copy=False)
+
+    def vote_matrix(self) -> IntArray:
+        """Votes as a (stations × choices) int64 matrix, in the order of :attr:`choices`."""
+        if not self.choices:
+            return np.zeros((self.frame.height, 0), dtype=np.int64)
+        sub = self.frame.select([pl.col(c.id).fill_null(0) for c in self.choices])
+        return sub.to_numpy().astype(np.int64, copy=False)
+
+    def registered(self) -> IntArray:
+        """Voters on the list."""
+        return self.line("voters_on_list")
+
+    def issued(self) -> IntArray:
+        """Ballots issued: the ``issued`` line, or early + in station + outside."""
+        if self.has_line("issued"):
+            return self.line("issued")
+        parts = [k for k in ("issued_early", "issued_in_station", "issued_outside") if k in self]
+        if not parts:
+            raise UnknownNameError("no ballots-issued lines in this table", file=self.source)
+        return np.sum([self.line(k) for k in parts], axis=0).astype(np.int64)
+
+    def cast(self) -> IntArray:
+        """Ballots found and counted: valid + invalid."""
+        return self.line("valid") + self.line("invalid")
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key in self.frame.columns
+
+    def choice(self, name: str) -> Choice:
+        """Find a choice by id, exact name, or a unique case-insensitive substring.
+
+        Raises
+        ------
+        UnknownNameError
+            When no choice or several choices match.
+        """
+        for c in self.choices:
+            if name == c.id or name == c.name:
+                return c
+        key = normalize_name(name)
+        exact = [c for c in self.choices if normalize_name(c.name) == key]
+        if len(exact) == 1:
+            return exact[0]
+        # all words of the query appear in the name, in any order ("DUDA Andrzej Sebastian")
+        words = key.split()
+        hits = [c for c in self.choices if all(w in normalize_name(c.name) for w in words)]
+        if len(hits) == 1:
+            return hits[0]
+        names = " | ".join(c.name for c in (hits or list(self.choices)))
+        raise UnknownNameError(
+            "choice name matches several choices" if hits else "choice name matches no choice",
+            file=self.source,
+            field="choice",
+            expected=names,
+            found=name,
+        )
+
+    def totals(self) -> dict[str, int]:
+        """Sum of votes per choice id over all stations."""
+        m = self.vote_matrix()
+        return {c.id: int(v) for c, v in zip(self.choices, m.sum(axis=0), strict=True)}
+
+    def leader(self) -> Choice:
+        """The contender (not Against all) with the most votes in total."""
+        if not self.contenders:
+            raise UnknownNameError("the table has no choices", file=self.source, field="choice")
+        tot = self.totals()
+        return max(self.contenders, key=lambda c: tot[c.id])
+
+    def filter(self, mask: npt.NDArray[np.bool_] | pl.Series) -> ProtocolTable:
+        """A table with the selected rows only."""
+        series = mask if isinstance(mask, pl.Series) else pl.Series(np.asarray(mask, dtype=bool))
+        return dataclasses.replace(self, frame=self.frame.filter(series))
+
+    def level_values(self, level: str) -> npt.NDArray[np.object_]:
+        """The unit names at a hierarchy level, per station."""
+        if level not in self.frame.columns:
+            raise UnknownNameError(
+                "unknown hierarchy level",
+                file=self.source,
+                field="level",
+                expected=" | ".join((*self.levels, "station")),
+                found=level,
+            )
+        return self.frame.get_column(level).cast(pl.Utf8).fill_null("").to_numpy()

@@ -1,0 +1,35 @@
+"""Shared fixtures: the shared real data, and a guard against global randomness."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def shared_file(*parts: str) -> Path:
+    """A file of ../shared/data, or skip the test when the folder is not beside the checkout."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} not available")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _no_global_randomness() -> Iterator[None]:
+    """Fail any test that touches NumPy's or Python's global random state (statsmodels habit)."""
+    np_state = np.random.get_state()
+    py_state = random.getstate()
+    yield
+    np_after = np.random.get_state()
+    same = np_state[0] == np_after[0] and np.array_equal(np_state[1], np_after[1])
+    same = same and np_state[2:] == np_after[2:]
+    assert same, "test used numpy's global random state: pass rng= instead"
+    assert random.getstate() == py_state, "test used Python's global random state"
