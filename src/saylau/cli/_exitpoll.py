@@ -1,0 +1,1 @@
+"""CLI commands: exitpoll (filled in by its capability)."""
