@@ -20,7 +20,7 @@ Examples
 >>> t.against_all.name, t.leader().name
 ('Против всех', 'A')
 >>> t.issued().tolist(), t.cast().tolist()
-[60, 90], [60, 90]
+([60, 90], [60, 90])
 """
 
 from __future__ import annotations
