@@ -61,6 +61,8 @@ LINE_LABELS: Mapping[str, str] = {
     "absentee_cancelled": "absentee certificates cancelled",
     "absentee_issued_by_tik": "absentee certificates issued by the territorial commission",
     "absentee_lost": "absentee certificates lost",
+    "postal_in_box": "postal ballot envelopes put in the box",
+    "found": "ballots taken out of the box",
     CHOICES: "votes for all choices",
 }
 
@@ -104,6 +106,25 @@ class ControlRelation:
     def lines(self) -> tuple[str, ...]:
         """Every line key the relation involves, left to right."""
         return tuple(k for _, k in self.left) + tuple(k for _, k in self.right)
+
+    def formula(self, numbers: Mapping[str, int]) -> str:
+        """The relation in printed line numbers, as on the paper form.
+
+        >>> r = ControlRelation("x", ((1, "in_boxes"),), ((1, "invalid"), (1, CHOICES)), "==", True)
+        >>> r.formula({"in_boxes": 5, "invalid": 6})
+        '5 = 6 + Σ votes'
+        """
+
+        def side(terms: tuple[Term, ...]) -> str:
+            out = []
+            for i, (coef, key) in enumerate(terms):
+                label = "Σ votes" if key == CHOICES else str(numbers.get(key, key))
+                sign = "−" if coef < 0 else "+"
+                out.append(label if i == 0 and coef > 0 else f"{sign} {label}")
+            return " ".join(out)
+
+        op = {"==": "=", ">=": "≥", "<=": "≤"}[self.op]
+        return f"{side(self.left)} {op} {side(self.right)}"
 
     def describe(self, numbers: Mapping[str, int] | None = None) -> str:
         """The relation as text, with printed line numbers when given.
@@ -225,9 +246,9 @@ def _ru_relations(*, absentee: bool) -> tuple[ControlRelation, ...]:
                 ((1, "absentee_received"),),
                 ((1, "absentee_issued"), (1, "absentee_cancelled"), (1, "absentee_lost")),
                 "==",
-                False,
-                _RU_LAW + "; absentee certificates: received = issued + cancelled + lost "
-                "(kept soft: not part of the strict set named by the CEC check list)",
+                True,
+                _RU_LAW + "; art. 68(9): absentee certificates received = issued + cancelled "
+                "+ lost",
             )
         )
     return tuple(rel)
@@ -400,9 +421,55 @@ _PLAIN = ProtocolProfile(
     source="saylau's own minimal layout",
 )
 
+_PL_LAW = (
+    "Polish Electoral Code (Kodeks wyborczy) of 5 Jan 2011, art. 75 and 232; PKW protocol form"
+)
+
+_PL = ProtocolProfile(
+    name="pl-pkw",
+    title="Poland, presidential election precinct protocol (PKW export)",
+    lines=(
+        Line("voters_on_list", 1, LINE_LABELS["voters_on_list"]),
+        Line("ballots_received", 2, LINE_LABELS["ballots_received"]),
+        Line("issued", 4, LINE_LABELS["issued"]),
+        Line("postal_in_box", 10, LINE_LABELS["postal_in_box"]),
+        Line("found", 11, LINE_LABELS["found"]),
+        Line("invalid", 13, "invalid ballots and invalid votes"),
+        Line("valid", 14, "valid votes"),
+    ),
+    relations=(
+        ControlRelation(
+            "found_equal_invalid_plus_valid",
+            ((1, "found"),),
+            ((1, "invalid"), (1, "valid")),
+            "==",
+            True,
+            _PL_LAW + ": cards taken out = invalid cards + invalid votes + valid votes",
+        ),
+        ControlRelation("valid_equal_votes", ((1, "valid"),), ((1, CHOICES),), "==", True, _PL_LAW),
+        ControlRelation(
+            "list_covers_issued",
+            ((1, "voters_on_list"),),
+            ((1, "issued"),),
+            ">=",
+            False,
+            _PL_LAW,
+        ),
+        ControlRelation(
+            "issued_covers_found",
+            ((1, "issued"), (1, "postal_in_box")),
+            ((1, "found"),),
+            ">=",
+            False,
+            _PL_LAW + ": cards in the box ≤ cards issued + postal envelopes put in the box",
+        ),
+    ),
+    source=_PL_LAW,
+)
+
 #: Every profile saylau ships, by name.
 PROFILES: Mapping[str, ProtocolProfile] = {
-    p.name: p for p in (_RU_2018, _RU_2011, _RU_2004, _KZ, _PLAIN)
+    p.name: p for p in (_RU_2018, _RU_2011, _RU_2004, _KZ, _PL, _PLAIN)
 }
 
 

@@ -170,7 +170,8 @@ class ProtocolTable:
         parts = [k for k in ("issued_early", "issued_in_station", "issued_outside") if k in self]
         if not parts:
             raise UnknownNameError("no ballots-issued lines in this table", file=self.source)
-        return np.sum([self.line(k) for k in parts], axis=0).astype(np.int64)
+        total: IntArray = np.sum([self.line(k) for k in parts], axis=0).astype(np.int64)
+        return total
 
     def cast(self) -> IntArray:
         """Ballots found and counted: valid + invalid."""
@@ -188,7 +189,7 @@ class ProtocolTable:
             When no choice or several choices match.
         """
         for c in self.choices:
-            if name == c.id or name == c.name:
+            if name in (c.id, c.name):
                 return c
         key = normalize_name(name)
         exact = [c for c in self.choices if normalize_name(c.name) == key]

@@ -127,7 +127,10 @@ class ShareEstimates(Result):
             half = q / (1 + z2 / n) * np.sqrt(pc * (1 - pc) / n + z2 / (4 * n * n))
             return centre - half, centre + half
         raise UnknownNameError(
-            "unknown interval method", field="method", expected="wald | wilson | logit", found=method
+            "unknown interval method",
+            field="method",
+            expected="wald | wilson | logit",
+            found=method,
         )
 
     def difference(self, a: str, b: str) -> Estimate:

@@ -89,7 +89,7 @@ RULES: Mapping[str, RuleSet] = {
             title="Kazakhstan, Mazhilis party lists 2007-2021: 98 seats, 7% threshold, Hare "
             "quota and largest remainders",
             source=_KZ_ELECTIONS + ", art. 97-1 (2007-2021 wording): parties with not less than "
-            "7% of the votes; quota = votes of passing parties ÷ 98; remainders in descending order",
+            "7% of the votes; quota = votes of passing parties ÷ 98; largest remainders",
             decision="proportional",
             share_base="valid",
             seats=98,

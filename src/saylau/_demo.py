@@ -1,0 +1,78 @@
+"""The ``saylau demo`` job: every capability on the bundled sample, outputs written to a folder.
+
+Kept apart from the CLI so that tests can call it; it writes files and prints through the
+console it is given, nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import Progress
+
+from .domain.checks import validate
+from .io import read_protocols, sample_path
+from .results import to_jsonable
+from .tabulate.aggregate import tabulate
+
+__all__ = ["run_demo"]
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    path.write_text(json.dumps(to_jsonable(obj), ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def run_demo(out: Path, *, console: Console, progress: Progress) -> dict[str, Path]:
+    """Validate, tabulate, allocate seats and run forensics on the bundled data.
+
+    Returns the paths written, by name.
+    """
+    written: dict[str, Path] = {}
+    src = sample_path()
+    with progress:
+        task = progress.add_task("reading the sample", total=None)
+        table = read_protocols(src)
+        progress.update(task, description="checking protocols")
+        report = validate(table)
+        progress.update(task, description="tabulating")
+        tab = tabulate(table, level="region", rules="ru-president-2004", base="cast")
+    console.print(
+        f"[bold]saylau demo[/] on {src.name}: {table.stations:,} polling stations, "
+        f"{len(table.levels)} levels ({', '.join(table.levels)}), profile {table.profile.name}"
+    )
+    console.print(
+        f"protocol checks: {report.ok:,} ok, {report.soft_failed:,} soft-failed, "
+        f"{report.failed:,} failed"
+    )
+    for name, info in report.by_relation.items():
+        if info["violations"]:
+            console.print(
+                f"  {name}: {info['violations']} ({'strict' if info['strict'] else 'soft'})"
+            )
+    nat = tab.national
+    aa = table.against_all
+    leader = table.leader()
+    console.print(
+        f"turnout {nat['turnout']:.2%}; {leader.name} {nat['share:' + leader.id]:.2%}"
+        + (f"; Against all {nat['share:' + aa.id]:.2%}" if aa else "")
+        + " of ballots cast"
+    )
+    if tab.outcome is not None:
+        o = tab.outcome
+        console.print(
+            f"rules {o.rules}: election {'valid' if o.valid_election else 'FAILED'}"
+            + (f", winner {o.winner}" if o.winner else "")
+        )
+    written["validation"] = out / "validation.json"
+    _write_json(written["validation"], report)
+    written["tabulation"] = out / "tabulation-by-region.csv"
+    tab.units.write_csv(written["tabulation"])
+    written["totals"] = out / "totals.json"
+    _write_json(written["totals"], {"national": tab.national, "outcome": tab.outcome})
+    console.print("outputs:")
+    for name, path in written.items():
+        console.print(f"  {name}: {path.resolve()}")
+    return written

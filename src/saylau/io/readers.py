@@ -1,0 +1,292 @@
+"""Reading precinct results into a :class:`~saylau.domain.table.ProtocolTable`.
+
+CSV (plain, ``.zip`` or ``.gz``), Parquet and Excel are read with Polars, every cell first as
+text, then parsed into integers column by column. An empty cell or a lone dash means "no
+figure" (null: territories without data are kept and counted, not filled with 0). A cell that is
+not a non-negative integer keeps its row out of the table and is reported (file, row, column,
+expected, found) in ``table.rejected``; the rest of the file is still read. Rows are numbered as in a spreadsheet:
+the header is row 1, the first data row is row 2.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> p = pathlib.Path(tempfile.mkdtemp()) / "n.csv"
+>>> _ = p.write_text("station,region,voters_on_list,issued,invalid,valid,Amanat,against_all\\n"
+...                  "1,Алматы,100,60,2,58,50,8\\n2,Алматы,100,x,1,40,30,10\\n", encoding="utf-8")
+>>> t = read_protocols(p)
+>>> bad = t.rejected[0]
+>>> t.stations, t.against_all.name, bad.row, bad.field, bad.message, bad.found
+(1, 'against_all', 3, 'issued', 'not a whole number', 'x')
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import polars as pl
+
+from .._exceptions import DataFormatError, EmptyInputError
+from ..domain.choices import Choice
+from ..domain.profiles import get_profile
+from ..domain.table import ProtocolTable, RowProblem
+from .mappings import ColumnMapping, detect_mapping
+from .text import read_text, sniff_separator
+
+__all__ = ["read_frame", "read_protocols"]
+
+_ROW = "__row"
+
+
+def read_frame(
+    path: str | Path, *, encoding: str | None = None, sheet: str | None = None
+) -> tuple[pl.DataFrame, list[str]]:
+    """Read any supported file as an all-text frame plus notes (encoding used...).
+
+    A ``__row`` column holds the spreadsheet row number of each record.
+    """
+    p = Path(path)
+    notes: list[str] = []
+    lower = p.name.lower()
+    try:
+        if lower.endswith(".parquet"):
+            if not p.exists():
+                raise DataFormatError("file not found", file=str(p))
+            frame = pl.read_parquet(p)
+            frame = frame.select(pl.all().cast(pl.Utf8))
+        elif lower.endswith((".xlsx", ".xlsm", ".xls", ".ods")):
+            if not p.exists():
+                raise DataFormatError("file not found", file=str(p))
+            frame = pl.read_excel(p, sheet_name=sheet, infer_schema_length=0, raise_if_empty=False)
+            frame = frame.select(pl.all().cast(pl.Utf8))
+        else:
+            text, note = read_text(p, encoding=encoding)
+            if note:
+                notes.append(note)
+            frame = pl.read_csv(
+                io.StringIO(text),
+                separator=sniff_separator(text),
+                infer_schema_length=0,
+                raise_if_empty=False,
+                truncate_ragged_lines=False,
+            )
+    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
+        msg = str(exc).splitlines()[0]
+        raise DataFormatError(f"cannot be read as a table: {msg}", file=str(p)) from None
+    if frame.width == 0 or frame.height == 0:
+        raise EmptyInputError("file has no data rows", file=str(p))
+    # Polars keeps the doubled quotes of quoted header cells: undo CSV quoting in names
+    frame = frame.rename({c: c.strip().lstrip("\ufeff").replace('""', '"') for c in frame.columns})
+    return frame.with_row_index(_ROW, offset=2), notes
+
+
+def _parse_counts(
+    frame: pl.DataFrame, columns: list[str], *, file: str, station: pl.Series
+) -> tuple[pl.DataFrame, list[RowProblem]]:
+    """Parse text columns into Int64; report every bad cell."""
+    problems: list[RowProblem] = []
+    exprs = []
+    for col in columns:
+        text = pl.col(col).cast(pl.Utf8).str.strip_chars().str.replace_all(r"[\u00a0\u202f ]", "")
+        # an empty cell or a dash means "no figure" (territories without data): null, not 0
+        text = pl.when(text.is_in(["", "-", "\u2013", "\u2014"])).then(None).otherwise(text)
+        # "12.0" (from spreadsheets) is a whole number; "12.5" is not
+        text = text.str.replace(r"^(-?\d+)\.0+$", "$1")
+        exprs.append(text.alias(col))
+    cleaned = frame.select([pl.col(_ROW), *exprs])
+    parsed = cleaned.select(
+        [pl.col(_ROW), *[pl.col(c).cast(pl.Int64, strict=False).alias(c) for c in columns]]
+    )
+    bad_any = pl.repeat(False, frame.height, eager=True)
+    for col in columns:
+        raw = cleaned.get_column(col)
+        val = parsed.get_column(col)
+        not_int = raw.is_not_null() & val.is_null()
+        negative = val.is_not_null() & (val < 0)
+        for mask, message in ((not_int, "not a whole number"), (negative, "negative count")):
+            if mask.any():
+                idx = mask.arg_true()
+                rows = parsed.get_column(_ROW).gather(idx).to_list()
+                found = raw.gather(idx).to_list()
+                ids = station.gather(idx).to_list()
+                problems.extend(
+                    RowProblem(file, int(r), str(s), col, message, "integer >= 0", str(f))
+                    for r, s, f in zip(rows, ids, found, strict=True)
+                )
+                bad_any = bad_any | mask
+    return parsed.with_columns(pl.Series("__bad", bad_any)), problems
+
+
+def read_protocols(
+    path: str | Path,
+    *,
+    profile: str | None = None,
+    mapping: ColumnMapping | None = None,
+    encoding: str | None = None,
+    sheet: str | None = None,
+) -> ProtocolTable:
+    """Read a file of precinct protocols.
+
+    Parameters
+    ----------
+    path : str or Path
+        CSV (``.csv``, ``.csv.zip``, ``.csv.gz``; separator and UTF-8/cp1251 detected),
+        Parquet or Excel.
+    profile : str, optional
+        Protocol profile name (see :data:`saylau.domain.profiles.PROFILES`); by default the
+        mapping's (e.g. ``ru-federal-2011`` for a Russian 18-line file).
+    mapping : ColumnMapping, optional
+        How columns map to lines and choices; by default detected from the header.
+    encoding : str, optional
+        Force a text encoding instead of detecting it.
+    sheet : str, optional
+        Excel sheet name (default: the first).
+
+    Returns
+    -------
+    ProtocolTable
+        Rows with a bad cell are kept out and listed in ``rejected``; so are stations whose id
+        appears more than once with different figures (identical copies are kept once and
+        reported).
+
+    Raises
+    ------
+    DataFormatError, EmptyInputError, EncodingError, UnknownNameError
+        When the file as a whole cannot be read: not found, empty, undecodable, unknown header,
+        no choice columns, unknown profile.
+    """
+    file = str(path)
+    frame, notes = read_frame(path, encoding=encoding, sheet=sheet)
+    columns = [c for c in frame.columns if c != _ROW]
+    m = mapping or detect_mapping(columns, file=file)
+    prof = get_profile(profile or m.profile)
+    if not m.choices:
+        raise DataFormatError(
+            "no choice columns (votes per candidate or party)",
+            file=file,
+            row=1,
+            expected="at least one column of votes after the protocol lines",
+            found=", ".join(columns[:8]),
+        )
+    for key in prof.line_keys:
+        if key not in m.lines and key in ("voters_on_list", "valid", "invalid"):
+            raise DataFormatError(
+                f"missing protocol line required by profile {prof.name}",
+                file=file,
+                row=1,
+                field=key,
+                expected="a column for this line",
+            )
+    missing_cols = [c for cols in m.lines.values() for c in cols if c not in frame.columns]
+    missing_cols += [c for c in (*m.choices, *m.station) if c not in frame.columns]
+    if missing_cols:
+        raise DataFormatError("column missing", file=file, row=1, field=missing_cols[0])
+
+    station = (
+        frame.select(
+            pl.concat_str(
+                [pl.col(c).cast(pl.Utf8).fill_null("").str.strip_chars() for c in m.station],
+                separator=" / ",
+            )
+        )
+        .to_series()
+        .alias("station")
+    )
+    count_cols = sorted({c for cols in m.lines.values() for c in cols} | set(m.choices))
+    parsed, problems = _parse_counts(frame, count_cols, file=file, station=station)
+
+    out_cols: list[pl.Series | pl.Expr] = [station]
+    for level, src in m.levels.items():
+        out_cols.append(frame.get_column(src).cast(pl.Utf8).str.strip_chars().alias(level))
+    line_exprs = []
+    for key, cols in m.lines.items():
+        if len(cols) == 1:
+            line_exprs.append(pl.col(cols[0]).alias(key))
+        else:
+            # a line made of several columns: null only if all parts are null
+            line_exprs.append(
+                pl.when(pl.any_horizontal([pl.col(c).is_not_null() for c in cols]))
+                .then(pl.sum_horizontal([pl.col(c) for c in cols]))
+                .otherwise(None)
+                .alias(key)
+            )
+    choice_ids = _unique_ids(m.choices)
+    choice_exprs = [pl.col(src).alias(cid) for src, cid in zip(m.choices, choice_ids, strict=True)]
+    body = parsed.select([pl.col(_ROW), pl.col("__bad"), *line_exprs, *choice_exprs])
+    table = pl.concat([pl.DataFrame(out_cols), body], how="horizontal")
+
+    problems.extend(_duplicates(table, file))
+    dup_bad = {(p.row) for p in problems if p.field == "station"}
+    keep = ~table.get_column("__bad")
+    if dup_bad:
+        keep = keep & ~table.get_column(_ROW).is_in(list(dup_bad))
+    kept = table.filter(keep).drop("__bad", _ROW)
+
+    empty = kept.select(pl.all_horizontal([pl.col(k).is_null() for k in m.lines]).sum()).item()
+    if empty:
+        notes.append(f"{empty} rows have no protocol figures at all (territories without data)")
+    if m.ignored:
+        notes.append(f"columns not read: {', '.join(m.ignored)}")
+    choices = tuple(
+        Choice.from_name(src, order=i, kind="candidate")
+        if cid == src
+        else Choice(id=cid, name=src, order=i)
+        for i, (src, cid) in enumerate(zip(m.choices, choice_ids, strict=True))
+    )
+    return ProtocolTable(
+        frame=kept,
+        profile=prof,
+        choices=choices,
+        levels=tuple(m.levels),
+        source=file,
+        rejected=tuple(sorted(problems, key=lambda p: (p.row or 0, p.field or ""))),
+        notes=tuple(notes),
+    )
+
+
+def _unique_ids(names: tuple[str, ...]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        k = n.strip()
+        if k in seen:
+            seen[k] += 1
+            k = f"{k} ({seen[k]})"
+        else:
+            seen[k] = 1
+        out.append(k)
+    return out
+
+
+def _duplicates(table: pl.DataFrame, file: str) -> list[RowProblem]:
+    """Stations whose id appears more than once.
+
+    Identical copies: the first is kept, the others reported. Conflicting copies: all are kept
+    out and reported, since saylau cannot know which one is right.
+    """
+    dup = table.get_column("station").is_duplicated()
+    if not dup.any():
+        return []
+    rows = table.filter(dup)
+    value_cols = [c for c in rows.columns if c not in (_ROW, "__bad")]
+    problems = []
+    for (sid,), group in rows.group_by(["station"], maintain_order=True):
+        first_row = int(group.get_column(_ROW).min())  # type: ignore[arg-type]
+        identical = group.select(value_cols).unique().height == 1
+        for r in group.get_column(_ROW).to_list():
+            if identical and r == first_row:
+                continue
+            problems.append(
+                RowProblem(
+                    file,
+                    int(r),
+                    str(sid),
+                    "station",
+                    "duplicate station id (identical copy, first kept)"
+                    if identical
+                    else "duplicate station id with different figures (all copies kept out)",
+                    "a unique station id",
+                    f"also at row {first_row}" if r != first_row else "first of several",
+                )
+            )
+    return problems
