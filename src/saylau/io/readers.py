@@ -4,8 +4,8 @@ CSV (plain, ``.zip`` or ``.gz``), Parquet and Excel are read with Polars, every 
 text, then parsed into integers column by column. An empty cell or a lone dash means "no
 figure" (null: territories without data are kept and counted, not filled with 0). A cell that is
 not a non-negative integer keeps its row out of the table and is reported (file, row, column,
-expected, found) in ``table.rejected``; the rest of the file is still read. Rows are numbered as in a spreadsheet:
-the header is row 1, the first data row is row 2.
+expected, found) in ``table.rejected``; the rest of the file is still read. Rows are numbered
+as in a spreadsheet: the header is row 1, the first data row is row 2.
 
 Examples
 --------
