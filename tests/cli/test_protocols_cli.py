@@ -1,0 +1,90 @@
+"""The validate, tabulate and demo commands, run as a user runs them (a real process)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import shared_file
+
+
+def saylau(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "saylau", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", "PYTHONIOENCODING": "utf-8"},
+        timeout=300,
+    )
+
+
+def test_demo_runs_and_writes_outputs(tmp_path: Path) -> None:
+    p = saylau("demo", "--out", str(tmp_path / "out"))
+    assert p.returncode == 0, p.stderr
+    assert "7,848 polling stations" in p.stdout
+    assert "Against all" in p.stdout
+    totals = json.loads((tmp_path / "out" / "totals.json").read_text(encoding="utf-8"))
+    assert totals["outcome"]["valid_election"] is True
+    assert (tmp_path / "out" / "tabulation-by-region.csv").stat().st_size > 500
+
+
+def test_validate_json_and_exit_code(tmp_path: Path) -> None:
+    f = tmp_path / "p.csv"
+    f.write_text(
+        "station,voters_on_list,issued,invalid,valid,Amanat,Барлығына қарсы\n"
+        "1,100,60,2,58,50,8\n2,100,60,2,58,50,9\n3,100,-5,2,58,50,8\n",
+        encoding="utf-8",
+    )
+    p = saylau("validate", str(f), "--json")
+    assert p.returncode == 1  # a strict relation failed
+    out = json.loads(p.stdout)
+    assert (out["ok"], out["failed"]) == (1, 1)
+    assert out["violations"][0]["station"] == "2"
+    assert out["violations"][0]["difference"] == -1
+    assert out["rejected"][0]["row"] == 4 and out["rejected"][0]["field"] == "issued"
+
+
+def test_bad_input_is_one_line_and_nonzero(tmp_path: Path) -> None:
+    f = tmp_path / "empty.csv"
+    f.write_text("", encoding="utf-8")
+    p = saylau("validate", str(f))
+    assert p.returncode == 2
+    lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "empty.csv" in lines[0] and "empty" in lines[0]
+    p = saylau("tabulate", str(f.with_name("missing.csv")))
+    assert p.returncode == 2 and "file not found" in p.stderr
+    good = tmp_path / "g.csv"
+    good.write_text(
+        "station,voters_on_list,issued,invalid,valid,A\n1,5,4,0,4,4\n", encoding="utf-8"
+    )
+    p = saylau("validate", str(good), "--profile", "ru-1996")
+    assert p.returncode == 2 and "unknown protocol profile" in p.stderr
+
+
+def test_help_has_examples() -> None:
+    for cmd in ("validate", "tabulate", "demo"):
+        p = saylau(cmd, "--help")
+        assert p.returncode == 0 and "Example" in p.stdout, cmd
+
+
+@pytest.mark.realdata
+def test_tabulate_real_file_json() -> None:
+    p = saylau(
+        "tabulate",
+        str(shared_file("russia", "2004.csv.zip")),
+        "--level",
+        "region",
+        "--rules",
+        "ru-president-2004",
+        "--json",
+    )
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert out["national"]["voters_on_list"] == 108_064_342  # ../shared/data/README.md
+    assert out["outcome"]["valid_election"] is True
+    assert "share:Против всех" in out["units"][0]

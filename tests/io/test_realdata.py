@@ -1,0 +1,47 @@
+"""The full Russian files load exactly: totals from ../shared/data/README.md."""
+
+from __future__ import annotations
+
+import pytest
+
+from saylau.domain.checks import validate
+from saylau.io import read_protocols
+from tests.conftest import shared_file
+
+# Source: ../shared/data/README.md, "Russian files" (stations / registered / turnout / leader)
+PUBLISHED = {
+    "2004": (95_779, 108_064_342, 0.6439, 0.7131, "Путин", "ru-federal-2004"),
+    "2011": (95_225, 109_229_337, 0.6021, 0.4931, "ЕДИНАЯ РОССИЯ", "ru-federal-2011"),
+    "2012": (95_415, 109_860_331, 0.6534, 0.6360, "Путин", "ru-federal-2011"),
+    "2021": (96_325, 109_204_662, 0.5172, 0.4982, "ЕДИНАЯ РОССИЯ", "ru-federal-2018"),
+}
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("year", sorted(PUBLISHED))
+def test_russian_file_totals_and_checks(year: str) -> None:
+    stations, registered, turnout, leader_share, leader, profile = PUBLISHED[year]
+    t = read_protocols(shared_file("russia", f"{year}.csv.zip"))
+    assert t.profile.name == profile
+    assert t.stations == stations and t.rejected == ()
+    assert int(t.registered().sum()) == registered
+    assert round(t.issued().sum() / t.registered().sum(), 4) == turnout
+    lead = t.leader()
+    assert leader in lead.name
+    assert round(t.votes(lead).sum() / t.cast().sum(), 4) == leader_share
+    r = validate(t)
+    # README: "All official rows satisfy the strict control relations; a handful fail soft ones."
+    assert r.failed == 0
+    assert 0 < r.soft_failed < 100
+    assert (t.against_all is not None) == (year == "2004")
+
+
+@pytest.mark.realdata
+def test_poland_reads_with_empty_territories_counted() -> None:
+    t = read_protocols(shared_file("poland-2020", "round1.csv.zip"))
+    assert t.stations == 27_229  # README: 27,229 precincts
+    duda = t.choice("DUDA Andrzej Sebastian")
+    # README: "the precinct sum is 8,450,341 because some cells are empty"
+    assert int(t.votes(duda).sum()) == 8_450_341
+    assert any("no protocol figures" in n for n in t.notes)
+    assert validate(t).failed == 0
