@@ -15,6 +15,7 @@ from tests.conftest import shared_file
 def saylau(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "saylau", *args],
+        check=False,
         capture_output=True,
         text=True,
         cwd=cwd,

@@ -127,7 +127,7 @@ def test_duplicate_station_ids(tmp_path: Path) -> None:
 
 
 def test_empty_file(tmp_path: Path) -> None:
-    with pytest.raises(EmptyInputError, match="p.csv"):
+    with pytest.raises(EmptyInputError, match=r"p\.csv"):
         read_protocols(write(tmp_path, ""))
     with pytest.raises(EmptyInputError, match="no data rows"):
         read_protocols(write(tmp_path, HEADER))
