@@ -25,10 +25,10 @@ def shared_file(*parts: str) -> Path:
 @pytest.fixture(autouse=True)
 def _no_global_randomness() -> Iterator[None]:
     """Fail any test that touches NumPy's or Python's global random state (statsmodels habit)."""
-    np_state = np.random.get_state()
+    np_state = np.random.get_state()  # noqa: NPY002  (reading it is the point)
     py_state = random.getstate()
     yield
-    np_after = np.random.get_state()
+    np_after = np.random.get_state()  # noqa: NPY002
     same = np_state[0] == np_after[0] and np.array_equal(np_state[1], np_after[1])
     same = same and np_state[2:] == np_after[2:]
     assert same, "test used numpy's global random state: pass rng= instead"
