@@ -21,7 +21,6 @@ Examples
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import polars as pl
@@ -64,7 +63,7 @@ def read_frame(
             if note:
                 notes.append(note)
             frame = pl.read_csv(
-                io.StringIO(text),
+                text.encode("utf-8"),
                 separator=sniff_separator(text),
                 infer_schema_length=0,
                 raise_if_empty=False,
@@ -85,6 +84,18 @@ def _parse_counts(
 ) -> tuple[pl.DataFrame, list[RowProblem]]:
     """Parse text columns into Int64; report every bad cell."""
     problems: list[RowProblem] = []
+    # fast path: columns whose every non-empty cell is a plain integer need no cleaning
+    direct = frame.select([pl.col(c).cast(pl.Int64, strict=False).alias(c) for c in columns])
+    lost = frame.select(
+        [(pl.col(c).is_not_null() & direct.get_column(c).is_null()).any().alias(c) for c in columns]
+    ).row(0)
+    dirty = [c for c, flag in zip(columns, lost, strict=True) if flag]
+    if not dirty:
+        parsed = direct.with_columns(frame.get_column(_ROW))
+        negative = [c for c in columns if (parsed.get_column(c) < 0).any()]
+        if not negative:
+            bad = pl.Series("__bad", [False] * frame.height)
+            return parsed.with_columns(bad), problems
     exprs = []
     for col in columns:
         text = pl.col(col).cast(pl.Utf8).str.strip_chars().str.replace_all(r"[\u00a0\u202f ]", "")

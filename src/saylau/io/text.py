@@ -128,6 +128,7 @@ def _looks_cyrillic(text: str) -> bool:
 
 def sniff_separator(text: str) -> str:
     """Guess the field separator (``,``, ``;`` or tab) from the header line."""
-    header = text.split("\n", 1)[0]
+    end = text.find("\n")
+    header = text if end < 0 else text[:end]
     counts = {sep: header.count(sep) for sep in (",", ";", "\t")}
     return max(counts, key=lambda s: counts[s]) if any(counts.values()) else ","
