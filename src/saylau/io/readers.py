@@ -92,8 +92,7 @@ def _parse_counts(
     dirty = [c for c, flag in zip(columns, lost, strict=True) if flag]
     if not dirty:
         parsed = direct.with_columns(frame.get_column(_ROW))
-        negative = [c for c in columns if (parsed.get_column(c) < 0).any()]
-        if not negative:
+        if not any((parsed.get_column(c) < 0).any() for c in columns):
             bad = pl.Series("__bad", [False] * frame.height)
             return parsed.with_columns(bad), problems
     exprs = []
