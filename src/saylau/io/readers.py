@@ -30,11 +30,39 @@ from ..domain.choices import Choice
 from ..domain.profiles import get_profile
 from ..domain.table import ProtocolTable, RowProblem
 from .mappings import ColumnMapping, detect_mapping
-from .text import read_text, sniff_separator
+from .text import read_bytes, read_text, sniff_separator
 
 __all__ = ["read_frame", "read_protocols"]
 
 _ROW = "__row"
+
+
+def _read_csv(p: Path, encoding: str | None) -> tuple[pl.DataFrame, str | None]:
+    """CSV bytes straight to Polars when UTF-8 (Polars checks it); decode otherwise."""
+    if encoding is None:
+        raw, _ = read_bytes(p)
+        if not raw or raw.isspace():
+            raise EmptyInputError("file is empty", file=str(p))
+        end = raw.find(b"\n")
+        head = raw[: end if end >= 0 else len(raw)]
+        try:
+            sep = sniff_separator(head.decode("utf-8-sig"))
+            body = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
+            frame = pl.read_csv(body, separator=sep, infer_schema_length=0, raise_if_empty=False)
+            return frame, None
+        except UnicodeDecodeError:
+            pass
+        except pl.exceptions.ComputeError as exc:
+            if "utf-8" not in str(exc).lower() and "utf8" not in str(exc).lower():
+                raise
+    text, note = read_text(p, encoding=encoding)
+    frame = pl.read_csv(
+        text.encode("utf-8"),
+        separator=sniff_separator(text),
+        infer_schema_length=0,
+        raise_if_empty=False,
+    )
+    return frame, note
 
 
 def read_frame(
@@ -59,16 +87,9 @@ def read_frame(
             frame = pl.read_excel(p, sheet_name=sheet, infer_schema_length=0, raise_if_empty=False)
             frame = frame.select(pl.all().cast(pl.Utf8))
         else:
-            text, note = read_text(p, encoding=encoding)
+            frame, note = _read_csv(p, encoding)
             if note:
                 notes.append(note)
-            frame = pl.read_csv(
-                text.encode("utf-8"),
-                separator=sniff_separator(text),
-                infer_schema_length=0,
-                raise_if_empty=False,
-                truncate_ragged_lines=False,
-            )
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
         msg = str(exc).splitlines()[0]
         raise DataFormatError(f"cannot be read as a table: {msg}", file=str(p)) from None
