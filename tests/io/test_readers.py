@@ -13,6 +13,7 @@ import pytest
 from saylau import DataFormatError, EmptyInputError, EncodingError, UnknownNameError
 from saylau.domain.checks import validate
 from saylau.io import read_protocols, sample_path
+from saylau.tabulate.aggregate import tabulate
 
 HEADER = "station,region,voters_on_list,issued,invalid,valid,Amanat,Ақ жол,Барлығына қарсы\n"
 ROWS = [
@@ -166,3 +167,25 @@ def test_bundled_sample_is_real_and_has_against_all() -> None:
     assert t.against_all is not None
     assert t.stations == 7848
     assert validate(t).failed == 0
+
+
+def test_kazakhstan_profile_is_detected_and_checked(tmp_path: Path) -> None:
+    text = (
+        "station,region,voters_on_list,ballots_received,issued,cancelled,in_boxes,invalid,"
+        "Amanat,Auyl,Барлығына қарсы\n"
+        "1,Ақмола,1000,900,700,200,690,10,500,100,80\n"  # 690 = 10 + 680: ok
+        "2,Ақмола,1000,900,700,200,720,10,500,100,80\n"  # more in boxes than issued: both fail
+        "3,Қостанай,600,700,650,40,640,0,500,90,50\n"  # received 700 != 650 + 40
+    )
+    t = read_protocols(write(tmp_path, text))
+    assert t.profile.name == "kz"
+    r = validate(t)
+    assert r.status_frame().get_column("status").to_list() == ["ok", "failed", "failed"]
+    names = {(v.station, v.relation) for v in r.violations}
+    assert ("2", "boxes_equal_invalid_plus_votes") in names
+    assert ("2", "issued_covers_boxes") in names
+    assert ("3", "ballots_received_balance") in names
+    assert ("3", "list_covers_issued") in names
+    tab = tabulate(t, level="region", rules="kz-mazhilis-2023-district")
+    assert tab.national["valid"] == 680 + 680 + 640  # no valid line: Σ votes per station
+    assert tab.outcome is not None and tab.outcome.winner == "Amanat"

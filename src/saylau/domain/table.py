@@ -173,9 +173,17 @@ class ProtocolTable:
         total: IntArray = np.sum([self.line(k) for k in parts], axis=0).astype(np.int64)
         return total
 
+    def valid(self) -> IntArray:
+        """Valid ballots: the ``valid`` line, or Σ votes where the layout has no such line."""
+        if self.has_line("valid"):
+            return self.line("valid")
+        total: IntArray = self.vote_matrix().sum(axis=1)
+        return total
+
     def cast(self) -> IntArray:
         """Ballots found and counted: valid + invalid."""
-        return self.line("valid") + self.line("invalid")
+        invalid = self.line("invalid") if self.has_line("invalid") else 0
+        return self.valid() + invalid
 
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and key in self.frame.columns

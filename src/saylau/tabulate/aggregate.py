@@ -157,6 +157,8 @@ def tabulate(
     frame = table.frame.with_columns(
         pl.Series("issued", table.issued()),
         pl.Series("cast", table.cast()),
+        pl.Series("valid", table.valid()),
+        pl.Series("invalid", table.cast() - table.valid()),
     )
     sums = ["voters_on_list", "issued", "cast", "invalid", "valid", *choice_ids]
     agg = (
