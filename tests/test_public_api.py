@@ -25,10 +25,16 @@ def test_all_is_pinned() -> None:
             "SaylauInputError",
             "SaylauWarning",
             "UnknownNameError",
+            "SeatAllocation",
             "__version__",
+            "allocate",
+            "allocate_by_rules",
             "get_profile",
             "get_rules",
             "is_against_all",
+            "read_protocols",
+            "tabulate",
+            "validate",
         ]
     )
     for name in saylau.__all__:

@@ -15,11 +15,15 @@ from ._exceptions import (
     SaylauWarning,
     UnknownNameError,
 )
+from .domain.checks import validate
 from .domain.choices import Choice, is_against_all
 from .domain.profiles import PROFILES, ControlRelation, ProtocolProfile, get_profile
 from .domain.table import ProtocolTable, RowProblem
+from .io import read_protocols
 from .results import Estimate, Result
+from .tabulate.aggregate import tabulate
 from .tabulate.rules import RULES, RuleSet, get_rules
+from .tabulate.seats import SeatAllocation, allocate, allocate_by_rules
 
 __version__ = "0.1.0"
 
@@ -40,9 +44,15 @@ __all__ = [
     "SaylauError",
     "SaylauInputError",
     "SaylauWarning",
+    "SeatAllocation",
     "UnknownNameError",
     "__version__",
+    "allocate",
+    "allocate_by_rules",
     "get_profile",
     "get_rules",
     "is_against_all",
+    "read_protocols",
+    "tabulate",
+    "validate",
 ]

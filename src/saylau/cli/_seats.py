@@ -6,9 +6,6 @@ allocation itself is :func:`saylau.tabulate.seats.allocate`.
 
 from __future__ import annotations
 
-import csv
-import io
-import re
 import warnings
 from fractions import Fraction
 from pathlib import Path
@@ -17,144 +14,13 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from .._exceptions import DataFormatError, EmptyInputError, EncodingError, SaylauInputError
-from ..domain.choices import is_against_all, normalize_name
+from .._exceptions import SaylauInputError
+from ..io.votes import read_votes_csv
 from ..tabulate.rules import get_rules
 from ..tabulate.seats import BASES, SeatAllocation, allocate, normalize_method, parse_threshold
 from ._app import app, err_console, guarded, out_console, print_json
 
-__all__ = ["read_votes_csv", "seats"]
-
-_CHOICE_HEADERS = frozenset({"choice", "party", "list", "name", "candidate"})
-_VOTES_HEADERS = frozenset({"votes", "count", "vote"})
-_GROUPED = re.compile(r"\d{1,3}(?:[ \u00a0\u202f]\d{3})+")
-
-
-def _decode(raw: bytes, name: str) -> str:
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise EncodingError(
-            "file is not UTF-8 (cp1251 files: re-save as UTF-8)",
-            file=name,
-            expected="UTF-8 text",
-            found=f"byte {raw[exc.start]:#04x} at offset {exc.start}",
-        ) from None
-
-
-def _parse_count(text: str, name: str, row: int) -> int:
-    cell = text.strip()
-    if cell.isdigit() and cell.isascii():
-        return int(cell)
-    if _GROUPED.fullmatch(cell):
-        return int(re.sub(r"\D", "", cell))
-    what = "negative" if cell.startswith("-") else "not a whole number"
-    raise DataFormatError(
-        f"vote count is {what}",
-        file=name,
-        row=row,
-        field="votes",
-        expected="integer >= 0",
-        found=repr(text),
-    )
-
-
-def read_votes_csv(path: str | Path) -> dict[str, int]:
-    """Read a ``choice,votes`` CSV file (UTF-8, BOM allowed; ``,`` ``;`` or tab separated).
-
-    The order of the rows is kept: it is the registration order used to break ties. Thousands
-    grouped by spaces (``3 431 510``) are accepted; anything else that is not a whole number
-    is refused with the file, row and field.
-
-    Examples
-    --------
-    >>> import tempfile, os
-    >>> with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as f:
-    ...     _ = f.write("choice,votes\\nAmanat,3 431 510\\nПротив всех,248291\\n")
-    >>> read_votes_csv(f.name)
-    {'Amanat': 3431510, 'Против всех': 248291}
-    >>> os.unlink(f.name)
-    """
-    name = str(path)
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise SaylauInputError(
-            "cannot read the file", file=name, found=exc.strerror or str(exc)
-        ) from None
-    text = _decode(raw, name)
-    if not text.strip():
-        raise EmptyInputError("file is empty", file=name, expected="a header choice,votes")
-    first = text.lstrip().splitlines()[0]
-    delim = max((",", ";", "\t"), key=first.count)
-    rows = list(csv.reader(io.StringIO(text), delimiter=delim))
-    header_at = next(i for i, r in enumerate(rows) if any(c.strip() for c in r))
-    header = [normalize_name(c) for c in rows[header_at]]
-    choice_col = next((i for i, h in enumerate(header) if h in _CHOICE_HEADERS), None)
-    votes_col = next((i for i, h in enumerate(header) if h in _VOTES_HEADERS), None)
-    if choice_col is None or votes_col is None:
-        raise DataFormatError(
-            "missing header",
-            file=name,
-            row=0,
-            field="header",
-            expected="choice,votes",
-            found=delim.join(rows[header_at]),
-        )
-    out: dict[str, int] = {}
-    seen: dict[str, tuple[str, int]] = {}
-    against_all_row: int | None = None
-    for row_no, cells in enumerate(rows[header_at + 1 :], start=1):
-        if not any(c.strip() for c in cells):
-            continue
-        if len(cells) <= max(choice_col, votes_col):
-            raise DataFormatError(
-                "row has too few fields",
-                file=name,
-                row=row_no,
-                field="votes",
-                expected=f"{len(header)} fields",
-                found=len(cells),
-            )
-        choice = cells[choice_col].strip()
-        if not choice:
-            raise DataFormatError(
-                "empty choice name",
-                file=name,
-                row=row_no,
-                field="choice",
-                expected="a name",
-                found="''",
-            )
-        count = _parse_count(cells[votes_col], name, row_no)
-        norm = normalize_name(choice)
-        if norm in seen:
-            raise DataFormatError(
-                "duplicate choice",
-                file=name,
-                row=row_no,
-                field="choice",
-                expected="each choice once",
-                found=f"{choice!r} (also row {seen[norm][1]})",
-            )
-        if is_against_all(choice):
-            if against_all_row is not None:
-                raise DataFormatError(
-                    "two Against-all rows",
-                    file=name,
-                    row=row_no,
-                    field="choice",
-                    expected="one Against-all line",
-                    found=f"{choice!r} (also row {against_all_row})",
-                )
-            against_all_row = row_no
-        seen[norm] = (choice, row_no)
-        out[choice] = count
-    if not out:
-        raise EmptyInputError(
-            "file has a header but no rows", file=name, expected="choice,votes rows"
-        )
-    return out
+__all__ = ["seats"]
 
 
 def _render(result: SeatAllocation) -> None:
@@ -216,6 +82,16 @@ def _payload(result: SeatAllocation, notes: list[str]) -> dict[str, Any]:
     }
 
 
+def _allocate_file(name: str, votes: dict[str, int], **options: Any) -> SeatAllocation:
+    """:func:`allocate`, with the file named in any error it raises."""
+    try:
+        return allocate(votes, **options)
+    except SaylauInputError as exc:
+        if exc.file is None:
+            exc.file = name
+        raise
+
+
 @app.command("seats")
 @guarded
 def seats(
@@ -262,6 +138,13 @@ def seats(
         saylau seats mazhilis2021.csv --seats 98 --threshold 7% --method hare
     """
     rs = get_rules(rules) if rules is not None else None
+    if rs is not None and rs.decision != "proportional":
+        raise SaylauInputError(
+            "rule set does not allocate seats proportionally",
+            field="--rules",
+            expected="a party-list rule set such as kz-mazhilis-2023",
+            found=rs.name,
+        )
     house = n_seats if n_seats is not None else (rs.seats if rs is not None else None)
     if house is None:
         raise SaylauInputError(
@@ -280,7 +163,8 @@ def seats(
     votes = read_votes_csv(file)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = allocate(
+        result = _allocate_file(
+            str(file),
             votes,
             seats=house,
             method=how,
@@ -289,7 +173,7 @@ def seats(
             inclusive_threshold=rs.inclusive_threshold if rs else True,
             cast=cast,
             tie_break=rs.tie_break if rs else "registration_order",
-            min_parties=int(getattr(rs, "min_parties", 1)),
+            min_parties=rs.min_parties if rs is not None else 1,
         )
     notes = [str(w.message) for w in caught]
     if as_json:

@@ -60,6 +60,9 @@ class RuleSet:
         declared tie-break rule (``"registration_order"``: the list registered earlier wins).
     district_seats : int
         Further seats filled by plurality in single-member districts (not allocated here).
+    min_parties : int
+        At least this many lists take part in the allocation: when fewer pass the threshold,
+        the next lists by votes are admitted (Kazakhstan's 2009 amendment: a second party).
     """
 
     name: str
@@ -77,6 +80,7 @@ class RuleSet:
     seat_method: SeatMethod = "hare"
     tie_break: Literal["registration_order", "more_votes", "lot"] = "registration_order"
     district_seats: int = 0
+    min_parties: int = 1
 
 
 _KZ_ELECTIONS = "Constitutional Law of the Republic of Kazakhstan 'On elections' (1995)"
@@ -89,13 +93,15 @@ RULES: Mapping[str, RuleSet] = {
             title="Kazakhstan, Mazhilis party lists 2007-2021: 98 seats, 7% threshold, Hare "
             "quota and largest remainders",
             source=_KZ_ELECTIONS + ", art. 97-1 (2007-2021 wording): parties with not less than "
-            "7% of the votes; quota = votes of passing parties ÷ 98; largest remainders",
+            "7% of the votes; quota = votes of passing parties ÷ 98; largest remainders; "
+            "if only one party passes, the runner-up is admitted (2009 amendment, IPU PARLINE)",
             decision="proportional",
             share_base="valid",
             seats=98,
             threshold=Fraction(7, 100),
             threshold_base="valid",
             seat_method="hare",
+            min_parties=2,
         ),
         RuleSet(
             name="kz-mazhilis-2023",
