@@ -766,12 +766,3 @@ def allocate_by_rules(
         tie_break=rs.tie_break,
         min_parties=min_parties,
     )
-
-
-def __getattr__(name: str) -> Any:
-    # allocate_many moved to seats_many (module size); keep the old import path working
-    if name == "allocate_many":
-        from .seats_many import allocate_many
-
-        return allocate_many
-    raise AttributeError(name)
