@@ -14,9 +14,10 @@ from rich.console import Console
 from rich.progress import Progress
 
 from .domain.checks import validate
-from .io import read_protocols, sample_path
+from .io import read_protocols, read_votes_csv, sample_path
 from .results import to_jsonable
 from .tabulate.aggregate import tabulate
+from .tabulate.seats import allocate_by_rules
 
 __all__ = ["run_demo"]
 
@@ -72,6 +73,14 @@ def run_demo(out: Path, *, console: Console, progress: Progress) -> dict[str, Pa
     tab.units.write_csv(written["tabulation"])
     written["totals"] = out / "totals.json"
     _write_json(written["totals"], {"national": tab.national, "outcome": tab.outcome})
+    votes = read_votes_csv(sample_path("kz-mazhilis-2023.csv"))
+    seats = allocate_by_rules(votes, "kz-mazhilis-2023")
+    won = ", ".join(f"{k} {v}" for k, v in seats.seats.items() if v)
+    console.print(
+        f"Kazakhstan Mazhilis 2023 party lists (69 seats, 5% with Against all in the base): {won}"
+    )
+    written["seats"] = out / "kz-mazhilis-2023-seats.json"
+    _write_json(written["seats"], seats)
     console.print("outputs:")
     for name, path in written.items():
         console.print(f"  {name}: {path.resolve()}")

@@ -29,6 +29,7 @@ def test_demo_runs_and_writes_outputs(tmp_path: Path) -> None:
     assert p.returncode == 0, p.stderr
     assert "7,848 polling stations" in p.stdout
     assert "Against all" in p.stdout
+    assert "Amanat 40" in p.stdout  # official 2023 seats (../shared/data/README.md)
     totals = json.loads((tmp_path / "out" / "totals.json").read_text(encoding="utf-8"))
     assert totals["outcome"]["valid_election"] is True
     assert (tmp_path / "out" / "tabulation-by-region.csv").stat().st_size > 500
