@@ -1,0 +1,215 @@
+"""Coverage studies: repeated stratified samples from a complete population of stations."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+from scipy import stats
+
+from .._exceptions import SaylauWarning
+from ..domain.table import ProtocolTable
+from ..results import Result
+from .estimates import IntervalMethod, ShareEstimates
+from .quickcount import Denominator, _denominator
+from .sample import allocate_sample
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+__all__ = ["CoverageResult", "coverage_study"]
+
+
+# ====================================================================== coverage study
+@dataclasses.dataclass(frozen=True, eq=False)
+class CoverageResult(Result):
+    """Repeated stratified samples from a complete population: do the intervals cover?
+
+    ``coverage`` is the share of draws whose ``1 − alpha`` interval holds the true share;
+    ``bias`` the mean estimate minus the truth; ``se_ratio`` the mean estimated standard
+    error over the standard deviation of the estimates (near 1 when the variance is honest).
+    """
+
+    choices: tuple[str, ...]
+    truth: FloatArray
+    coverage: FloatArray
+    bias: FloatArray
+    mean_std_err: FloatArray
+    empirical_sd: FloatArray
+    se_ratio: FloatArray
+    draws: int
+    n: int
+    strata: int
+    alpha: float
+    interval: str
+    estimates: FloatArray = dataclasses.field(repr=False)
+    std_errs: FloatArray = dataclasses.field(repr=False)
+    samples: npt.NDArray[np.intp] | None = dataclasses.field(default=None, repr=False)
+
+
+def coverage_study(
+    population: ProtocolTable,
+    *,
+    n: int,
+    strata: Sequence[str] = ("region",),
+    draws: int = 1000,
+    alpha: float = 0.05,
+    denominator: Denominator = "valid",
+    interval: IntervalMethod = "wald",
+    chunk: int = 100,
+    progress: Callable[[int, int], None] | None = None,
+    keep_samples: bool = False,
+    rng: int | np.random.Generator | None = None,
+) -> CoverageResult:
+    """Draw stratified SRS samples of ``n`` stations from a complete results table, repeatedly.
+
+    The full table is the population, so the true national shares are known. Each draw is a
+    proportional stratified SRS (``allocate_sample``, at least 2 per stratum); each estimate is
+    the quick-count estimator of the module docstring (every sampled station reports; a station
+    with no valid ballots contributes 0 to both sums, as in the population). Draws are
+    vectorised: index matrices of ``chunk`` draws at once.
+
+    Parameters
+    ----------
+    population : ProtocolTable
+    n : int
+        Stations per sample.
+    strata : sequence of str
+        Columns defining the strata.
+    draws : int
+    alpha : float
+    denominator : {"valid", "cast"}
+    interval : {"wald", "wilson", "logit"}
+    chunk : int
+        Draws per vectorised block (memory ∝ chunk · n · choices).
+    progress : callable, optional
+        Called as ``progress(done, draws)`` after each block.
+    keep_samples : bool
+        Keep the drawn stations (row positions in ``population``, draws × n) in ``samples``.
+    rng : int or Generator
+
+    Returns
+    -------
+    CoverageResult
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> g = np.random.default_rng(0)
+    >>> a = g.binomial(500, g.beta(20, 20, size=400))
+    >>> t = ProtocolTable.from_frame(pl.DataFrame({
+    ...     "station": [str(i) for i in range(400)], "region": ["N", "S"] * 200,
+    ...     "voters_on_list": [900] * 400, "A": a, "B": 500 - a}),
+    ...     profile="plain", choices=["A", "B"], levels=["region"])
+    >>> cov = coverage_study(t, n=40, draws=400, rng=1)
+    >>> bool(0.9 < cov.coverage[0] < 0.99)
+    True
+    """
+    votes = population.vote_matrix().astype(float)
+    x_all = _denominator(population, votes, denominator)
+    labels = (
+        np.full(population.stations, "all", dtype=object)
+        if not strata
+        else pl.DataFrame([population.frame.get_column(c).cast(pl.Utf8) for c in strata])
+        .select(pl.concat_str(list(strata), separator=" | "))
+        .to_series()
+        .to_numpy()
+    )
+    order = np.argsort(labels.astype(str), kind="stable")
+    lab_sorted = labels[order].astype(str)
+    y = votes[order]
+    x = x_all[order]
+    keys, starts, sizes = np.unique(lab_sorted, return_index=True, return_counts=True)
+    pop = {str(k): int(s) for k, s in zip(keys, sizes, strict=True)}
+    alloc = allocate_sample(n, {k: float(v) for k, v in pop.items()}, pop)
+    nh = np.array([alloc[str(k)] for k in keys])
+    truth = y.sum(axis=0) / x.sum()
+    w = np.repeat(sizes / nh, nh)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fac = np.where(nh >= 2, (1 - nh / sizes) * nh / np.maximum(nh - 1, 1), 0.0)
+    bounds = np.concatenate([[0], np.cumsum(nh)])[:-1]
+    n_tot = int(nh.sum())
+    df = n_tot - int((nh >= 1).sum())
+    gen = np.random.default_rng(rng)
+    kept = np.empty((draws, int(nh.sum())), dtype=np.intp) if keep_samples else None
+    est_all = np.empty((draws, y.shape[1]))
+    se_all = np.empty((draws, y.shape[1]))
+    done = 0
+    while done < draws:
+        b = min(chunk, draws - done)
+        idx = np.empty((b, n_tot), dtype=np.intp)
+        col = 0
+        for s, big_n, small_n in zip(starts, sizes, nh, strict=True):
+            if small_n == 0:
+                continue
+            if small_n == big_n:
+                idx[:, col : col + small_n] = s + np.arange(big_n)
+            else:
+                u = gen.random((b, big_n))
+                idx[:, col : col + small_n] = (
+                    s + np.argpartition(u, small_n - 1, axis=1)[:, :small_n]
+                )
+            col += small_n
+        ys = y[idx]
+        xs = x[idx]
+        x_hat = xs @ w
+        r = np.einsum("bnk,n->bk", ys, w) / x_hat[:, None]
+        u_ = (ys - xs[:, :, None] * r[:, None, :]) * (w[None, :, None] / x_hat[:, None, None])
+        s1 = np.add.reduceat(u_, bounds, axis=1)
+        s2 = np.add.reduceat(u_ * u_, bounds, axis=1)
+        within = s2 - s1 * s1 / nh[None, :, None]
+        var = np.einsum("bhk,h->bk", within, fac)
+        est_all[done : done + b] = r
+        if kept is not None:
+            kept[done : done + b] = order[idx]
+        se_all[done : done + b] = np.sqrt(np.clip(var, 0.0, None))
+        done += b
+        if progress is not None:
+            progress(done, draws)
+    q = float(stats.t.ppf(1 - alpha / 2, df))
+    if interval == "wald":
+        lo, hi = est_all - q * se_all, est_all + q * se_all
+    else:
+        los, his = [], []
+        for i in range(draws):
+            e = ShareEstimates(
+                choices=(),
+                estimate=est_all[i],
+                cov=np.diag(se_all[i] ** 2),
+                df=float(df),
+                method="",
+                nobs=n_tot,
+                n_psu=n_tot,
+                n_strata=len(keys),
+            )
+            a, b_ = e.conf_int(alpha, interval)
+            los.append(a)
+            his.append(b_)
+        lo, hi = np.array(los), np.array(his)
+    cover = ((lo <= truth[None, :]) & (truth[None, :] <= hi)).mean(axis=0)
+    sd = est_all.std(axis=0, ddof=1)
+    mse = se_all.mean(axis=0)
+    if np.any(sd == 0):
+        import warnings
+
+        warnings.warn("some choice never varies across draws", SaylauWarning, stacklevel=2)
+    return CoverageResult(
+        choices=tuple(c.id for c in population.choices),
+        truth=truth,
+        coverage=cover,
+        bias=est_all.mean(axis=0) - truth,
+        mean_std_err=mse,
+        empirical_sd=sd,
+        se_ratio=mse / np.where(sd > 0, sd, np.nan),
+        draws=draws,
+        n=n_tot,
+        strata=len(keys),
+        alpha=alpha,
+        interval=interval,
+        estimates=est_all,
+        std_errs=se_all,
+        samples=kept,
+    )

@@ -1,0 +1,791 @@
+"""Quick count (parallel vote tabulation): national shares from a sample of station protocols.
+
+Estimator
+---------
+Station *i* of stratum *h* reports votes ``y_ij`` per choice *j* (Against all included) and a
+denominator ``x_i`` (``"valid"``: the votes for all choices; ``"cast"``: those plus invalid
+ballots). Each share is the combined (stratified) ratio estimator (Cochran 1977, §6.11)
+
+    R_j = Σ_i w_i y_ij / Σ_i w_i x_i,
+
+with weights ``w_i = N_h / r_h`` for a stratified simple random sample (``N_h`` stations in
+the frame, ``r_h`` of the sampled ones that reported usable protocols: stations not reported
+are treated as missing at random within their stratum), or ``w_i = (1/pi_i) · a_g`` for PPS
+with the non-response adjustment ``a_g = Σ_sampled 1/pi / Σ_reported 1/pi`` in each stratum.
+Its covariance is the Taylor linearisation (Woodruff 1971; Wolter 2007, ch. 6): with
+``u_ij = w_i (y_ij − R_j x_i) / X̂`` and ``X̂ = Σ w_i x_i``,
+
+    Cov(R_j, R_l) = Σ_h (1 − f_h) r_h/(r_h − 1) Σ_{i∈h} (u_ij − ū_hj)(u_il − ū_hl),
+
+the finite-population correction ``1 − f_h = 1 − r_h/N_h`` for SRS (none for PPS, the usual
+with-replacement approximation; certainty stations add no variance). Intervals use the t
+distribution with ``df = stations − strata``; for small shares the Wilson or logit interval of
+:meth:`ShareEstimates.conf_int`. Turnout (ballots issued ÷ voters on the list) is the same
+estimator with one "choice". The design effect reported per choice is the variance over that of
+a simple random sample of the same number of ballots, ``p(1 − p) / Σ_i x_i``: the clustering
+effect the planner needs.
+
+Declared rules for bad input (each kept-out report is listed in ``excluded`` with its reason):
+a report for a station not in the frame; not in the sample (when a sample is given); two
+copies of one station with different figures (all copies out; identical copies: one kept); a
+missing figure; zero in the denominator (no valid ballots). A stratum where nothing reported:
+``empty="error"`` refuses to estimate, ``empty="collapse"`` merges it into the adjacent stratum
+(the next label in sorted order that has reports; the previous one for the last). A stratum
+with a single report: ``singleton="collapse"`` (the same merge, for the variance only) or
+``"certainty"`` (it adds no variance: an understatement unless the stratum really has one
+station).
+
+References
+----------
+Cochran, W. G. (1977). *Sampling Techniques*, 3rd ed. Wiley. Ch. 6 (ratio estimators).
+Woodruff, R. S. (1971). A simple method for approximating the variance of a complicated
+estimate. *JASA* 66, 411–414.
+Wolter, K. M. (2007). *Introduction to Variance Estimation*, 2nd ed. Springer.
+Korn, E. L. & Graubard, B. I. (1998). Confidence intervals for proportions with small expected
+number of positive counts estimated from survey data. *Survey Methodology* 24, 193–201.
+Estok, M., Nevitte, N. & Cowan, G. (2002). *The Quick Count and Election Observation*. NDI.
+
+Examples
+--------
+>>> import polars as pl
+>>> from saylau.domain.table import ProtocolTable
+>>> from saylau.survey.frame import SamplingFrame
+>>> fr = SamplingFrame.from_frame(pl.DataFrame({
+...     "station": [str(i) for i in range(8)], "registered": [1000] * 8,
+...     "region": ["N"] * 4 + ["S"] * 4}))
+>>> rep = ProtocolTable.from_frame(pl.DataFrame({
+...     "station": ["0", "1", "4", "5"], "voters_on_list": [1000] * 4,
+...     "issued": [600, 500, 700, 650], "invalid": [10, 10, 10, 10],
+...     "valid": [590, 490, 690, 640], "A": [400, 300, 300, 320], "B": [150, 150, 350, 280],
+...     "Против всех": [40, 40, 40, 40]}), profile="plain", choices=["A", "B", "Против всех"])
+>>> qc = quick_count(rep, frame=fr, strata=["region"])
+>>> [round(float(p), 4) for p in qc.shares.estimate]  # equal weights: 1320/2410, 930/2410...
+[0.5477, 0.3859, 0.0664]
+>>> qc.stations_reported, qc.shares.df
+(4, 2.0)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from .._exceptions import EmptyInputError, SaylauInputError, UnknownNameError
+from ..domain.table import ProtocolTable
+from ..results import Result
+from .estimates import IntervalMethod, ShareEstimates
+from .frame import SamplingFrame, frame_from_table
+from .sample import SampleDraw
+
+__all__ = [
+    "ExcludedReport",
+    "ProgressPoint",
+    "QuickCountProgress",
+    "QuickCountResult",
+    "StratumStatus",
+    "quick_count",
+    "quick_count_progress",
+    "stratified_ratio",
+]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+Denominator = Literal["valid", "cast"]
+EmptyRule = Literal["error", "collapse"]
+SingletonRule = Literal["collapse", "certainty"]
+
+
+# ====================================================================== result types
+@dataclasses.dataclass(frozen=True)
+class ExcludedReport:
+    """A report kept out of the estimate, with the declared rule that kept it out.
+
+    ``row`` is the report's 1-based position in the reports table (for rows the reader kept
+    out, the file's spreadsheet row); ``detail`` says more where there is more to say.
+    """
+
+    station: str | None
+    reason: str
+    row: int | None = None
+    detail: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class StratumStatus:
+    """Where one stratum stands: stations in the frame, sampled, reported, merged into."""
+
+    stratum: str
+    population: int
+    sampled: int | None
+    reported: int
+    missing: int | None
+    collapsed_into: str | None = None
+    variance_group: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class QuickCountResult(Result):
+    """Estimated shares (and turnout) of a quick count, with what went into them.
+
+    Parameters
+    ----------
+    shares : ShareEstimates
+        One share per choice, Against all included, with the full covariance.
+    turnout : ShareEstimates or None
+        Ballots issued (or cast) ÷ voters on the list; ``None`` without those lines.
+    denominator : {"valid", "cast"}
+    stations_sampled : int or None
+        Stations in the sample (``None`` when no sample was given).
+    stations_reported : int
+        Reports that entered the estimate.
+    strata : tuple of StratumStatus
+        Per stratum: population, sampled, reported, not yet reported, merges.
+    excluded : tuple of ExcludedReport
+        Reports kept out, each with its reason.
+    rules : mapping
+        The declared rules applied, in words.
+    stratum_shares : mapping
+        Per-stratum estimates (with ``by_stratum=True``).
+    """
+
+    shares: ShareEstimates
+    turnout: ShareEstimates | None
+    denominator: str
+    stations_sampled: int | None
+    stations_reported: int
+    strata: tuple[StratumStatus, ...]
+    excluded: tuple[ExcludedReport, ...]
+    rules: Mapping[str, str]
+    stratum_shares: Mapping[str, ShareEstimates] = dataclasses.field(default_factory=dict)
+
+    def table(self, alpha: float = 0.05, method: IntervalMethod = "wald") -> list[dict[str, Any]]:
+        """One JSON-ready row per choice: estimate, std_err, ci_low, ci_high, deff."""
+        rows = self.shares.table(alpha, method)
+        if self.shares.deff is not None:
+            for row, d in zip(rows, self.shares.deff, strict=True):
+                row["deff"] = float(d)
+        return rows
+
+    def not_reported(self) -> dict[str, int]:
+        """Sampled stations not (usably) reported, per stratum (empty without a sample)."""
+        return {s.stratum: s.missing for s in self.strata if s.missing}
+
+
+# ====================================================================== core formulas
+def stratified_ratio(
+    y: npt.ArrayLike,
+    x: npt.ArrayLike,
+    weights: npt.ArrayLike,
+    groups: npt.ArrayLike,
+    factor: npt.ArrayLike,
+) -> tuple[FloatArray, FloatArray]:
+    """Combined ratio estimates and their linearised covariance.
+
+    Parameters
+    ----------
+    y : array_like, shape (n, k)
+        Numerators per unit (votes per choice).
+    x : array_like, shape (n,)
+        Denominators per unit.
+    weights : array_like, shape (n,)
+        Estimation weights.
+    groups : array_like of int, shape (n,)
+        Variance stratum of each unit, coded 0..G−1.
+    factor : array_like, shape (G,)
+        Per variance stratum ``(1 − f_h) n_h / (n_h − 1)`` (0 for certainty groups).
+
+    Returns
+    -------
+    (R, cov) : ndarray (k,), ndarray (k, k)
+
+    Examples
+    --------
+    >>> r, c = stratified_ratio([[1.0], [3.0]], [2.0, 4.0], [1.0, 1.0], [0, 0], [2.0])
+    >>> float(r[0]), bool(c[0, 0] > 0)
+    (0.6666666666666666, True)
+    """
+    yy = np.asarray(y, dtype=float)
+    if yy.ndim == 1:
+        yy = yy[:, None]
+    xx = np.asarray(x, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    g = np.asarray(groups, dtype=np.intp)
+    fac = np.asarray(factor, dtype=float)
+    x_hat = float(w @ xx)
+    r = (w @ yy) / x_hat
+    u = w[:, None] * (yy - xx[:, None] * r[None, :]) / x_hat
+    n_groups = len(fac)
+    counts = np.bincount(g, minlength=n_groups).astype(float)
+    sums = np.zeros((n_groups, yy.shape[1]))
+    np.add.at(sums, g, u)
+    means = sums / np.maximum(counts, 1.0)[:, None]
+    centred = (u - means[g]) * np.sqrt(fac[g])[:, None]
+    return r, centred.T @ centred
+
+
+# ====================================================================== inputs
+def _denominator(table: ProtocolTable, votes: FloatArray, which: str) -> FloatArray:
+    total: FloatArray = votes.sum(axis=1)
+    if which == "valid":
+        return total
+    if which == "cast":
+        if "invalid" not in table:
+            raise UnknownNameError(
+                "denominator 'cast' needs the invalid-ballots line",
+                file=table.source,
+                field="invalid",
+            )
+        out: FloatArray = total + table.line("invalid", fill=0).astype(float)
+        return out
+    raise UnknownNameError(
+        "unknown denominator", field="denominator", expected="valid | cast", found=which
+    )
+
+
+def _adjacent(labels: Sequence[str], ok: Sequence[str], label: str) -> str | None:
+    """The next label in sorted order that is in ``ok`` (the previous one for the last)."""
+    order = sorted(labels)
+    pos = order.index(label)
+    for cand in order[pos + 1 :]:
+        if cand in ok:
+            return cand
+    for cand in reversed(order[:pos]):
+        if cand in ok:
+            return cand
+    return None
+
+
+@dataclasses.dataclass
+class _Design:
+    """Resolved design of the reported stations (internal)."""
+
+    keep: npt.NDArray[np.bool_]
+    stratum: npt.NDArray[np.object_]
+    base_weight: FloatArray
+    certain: npt.NDArray[np.bool_]
+    population: dict[str, int]
+    sampled: dict[str, int] | None
+    sample_weight_sum: dict[str, float] | None
+    excluded: list[ExcludedReport]
+    pps: bool
+
+
+def _resolve(
+    reports: ProtocolTable,
+    frame: SamplingFrame,
+    sample: SampleDraw | None,
+    strata: Sequence[str] | None,
+    denominator: FloatArray,
+    votes: FloatArray,
+) -> _Design:
+    excluded = [
+        ExcludedReport(p.station, p.message, p.row, f"{p.field}: found {p.found}")
+        for p in reports.rejected
+    ]
+    ids = reports.frame.get_column("station").cast(pl.Utf8).fill_null("").to_numpy()
+    n = len(ids)
+    keep = np.ones(n, dtype=bool)
+    # duplicates: identical copies -> keep the first; different figures -> all out
+    dup = reports.frame.get_column("station").cast(pl.Utf8).is_duplicated().to_numpy()
+    if dup.any():
+        data = reports.frame.drop([c for c in reports.levels if c in reports.frame.columns])
+        seen: dict[str, list[int]] = {}
+        for i in np.flatnonzero(dup):
+            seen.setdefault(str(ids[i]), []).append(int(i))
+        for sid, rows in seen.items():
+            distinct = data[rows].unique().height
+            for j, row in enumerate(rows):
+                if distinct == 1 and j == 0:
+                    continue
+                keep[row] = False
+                excluded.append(
+                    ExcludedReport(
+                        sid,
+                        "duplicate report, identical copy (first kept)"
+                        if distinct == 1
+                        else "two or more different reports for one station (all kept out)",
+                        row + 1,
+                    )
+                )
+    # missing figures
+    choice_null = reports.frame.select(
+        pl.any_horizontal([pl.col(c.id).is_null() for c in reports.choices])
+    ).to_series()
+    for i in np.flatnonzero(choice_null.to_numpy() & keep):
+        keep[i] = False
+        excluded.append(ExcludedReport(str(ids[i]), "missing vote figure", int(i) + 1))
+
+    # position of each report's station in the frame (null: not in the frame), by a join
+    located = (
+        pl.DataFrame({"station": pl.Series(ids.astype(str), dtype=pl.Utf8)})
+        .with_row_index("__pos")
+        .join(
+            frame.frame.select(pl.col("station").cast(pl.Utf8)).with_row_index("__f"),
+            on="station",
+            how="left",
+        )
+        .sort("__pos")
+        .get_column("__f")
+    )
+    in_frame = located.is_not_null().to_numpy()
+    fpos = located.fill_null(0).to_numpy().astype(np.intp)
+    for i in np.flatnonzero(~in_frame & keep):
+        keep[i] = False
+        excluded.append(
+            ExcludedReport(str(ids[i]), "station not in the sampling frame", int(i) + 1)
+        )
+
+    stratum = np.full(n, "", dtype=object)
+    base = np.zeros(n)
+    certain = np.zeros(n, dtype=bool)
+    pps = False
+    if sample is not None:
+        spos = {s: k for k, s in enumerate(sample.stations)}
+        for i in np.flatnonzero(keep):
+            k = spos.get(str(ids[i]))
+            if k is None:
+                keep[i] = False
+                excluded.append(
+                    ExcludedReport(str(ids[i]), "station not in the sample", int(i) + 1)
+                )
+                continue
+            stratum[i] = sample.stratum[k]
+            base[i] = 1.0 / sample.prob[k]
+            certain[i] = bool(sample.certainty[k]) and sample.method == "pps"
+        population = dict(sample.population)
+        sampled = dict(sample.allocated)
+        wsum: dict[str, float] | None = {}
+        assert wsum is not None
+        for h, p in zip(sample.stratum, sample.prob, strict=True):
+            wsum[h] = wsum.get(h, 0.0) + 1.0 / p
+        pps = sample.method == "pps"
+    else:
+        labels = frame.stratum_labels(list(strata or ())).astype(str)
+        counted = pl.Series("h", labels, dtype=pl.Utf8).value_counts()
+        population = {str(h): int(c) for h, c in counted.iter_rows()}
+        stratum[keep] = labels[fpos[keep]]
+        sampled = None
+        wsum = None
+    zero = (denominator <= 0) & keep
+    for i in np.flatnonzero(zero):
+        keep[i] = False
+        excluded.append(
+            ExcludedReport(str(ids[i]), "zero valid ballots (no denominator)", int(i) + 1)
+        )
+    if sample is None:
+        counts: dict[str, int] = {}
+        for h in stratum[keep].tolist():
+            counts[h] = counts.get(h, 0) + 1
+        for i in np.flatnonzero(keep):
+            base[i] = population[stratum[i]] / counts[stratum[i]]
+    return _Design(keep, stratum, base, certain, population, sampled, wsum, excluded, pps)
+
+
+def _fit(
+    y: FloatArray,
+    x: FloatArray,
+    design: _Design,
+    *,
+    empty: str,
+    singleton: str,
+) -> tuple[
+    FloatArray,
+    FloatArray,
+    FloatArray,
+    npt.NDArray[np.object_],
+    int,
+    int,
+    list[StratumStatus],
+    dict[str, str],
+]:
+    """Weights, merges and the estimate for numerators ``y`` over ``x`` of kept stations."""
+    keep = design.keep
+    st = design.stratum[keep].astype(str)
+    labels = sorted(design.population)
+    reported: dict[str, int] = dict.fromkeys(labels, 0)
+    for h in st.tolist():
+        reported[h] += 1
+    with_reports = [h for h in labels if reported[h] > 0]
+    if not with_reports:
+        raise EmptyInputError(
+            "no usable report: nothing to estimate",
+            expected="at least one report of a sampled station",
+            found=f"{len(design.excluded)} reports kept out",
+        )
+    merged: dict[str, str] = {}
+    empty_strata = [h for h in labels if reported[h] == 0 and design.population[h] > 0]
+    if empty_strata and empty == "error":
+        raise EmptyInputError(
+            f"{len(empty_strata)} strata have no report; estimating them would be a guess "
+            "(rule empty='collapse', CLI --empty collapse, merges them into adjacent strata)",
+            field="stratum",
+            expected="at least one report per stratum",
+            found=", ".join(empty_strata[:5]) + (" ..." if len(empty_strata) > 5 else ""),
+        )
+    if empty not in ("error", "collapse"):
+        raise UnknownNameError(
+            "unknown empty-stratum rule", field="empty", expected="error | collapse", found=empty
+        )
+    for h in empty_strata:
+        target = _adjacent(labels, with_reports, h)
+        assert target is not None
+        merged[h] = target
+    group_of = {h: merged.get(h, h) for h in labels}
+    # weighting: non-response adjustment within (merged) weighting groups
+    w = design.base_weight[keep].copy()
+    wg = np.array([group_of[h] for h in st.tolist()], dtype=object)
+    if design.sample_weight_sum is not None:
+        sampled_w: dict[str, float] = {}
+        for h, s in design.sample_weight_sum.items():
+            sampled_w[group_of[h]] = sampled_w.get(group_of[h], 0.0) + s
+        # strata of the frame that had no sampled station at all
+        for h in labels:
+            if h not in design.sample_weight_sum:
+                sampled_w[group_of[h]] = sampled_w.get(group_of[h], 0.0) + float(
+                    design.population[h]
+                )
+        rep_w: dict[str, float] = {}
+        for g_, wi in zip(wg.tolist(), w.tolist(), strict=True):
+            rep_w[g_] = rep_w.get(g_, 0.0) + wi
+        w = w * np.array([sampled_w[g_] / rep_w[g_] for g_ in wg.tolist()])
+    else:
+        pop_g: dict[str, int] = {}
+        for h in labels:
+            pop_g[group_of[h]] = pop_g.get(group_of[h], 0) + design.population[h]
+        rep_g: dict[str, int] = {}
+        for g_ in wg.tolist():
+            rep_g[g_] = rep_g.get(g_, 0) + 1
+        w = np.array([pop_g[g_] / rep_g[g_] for g_ in wg.tolist()])
+    # variance groups: weighting groups, singletons merged (or made certainty)
+    pop_v: dict[str, int] = {}
+    for h in labels:
+        pop_v[group_of[h]] = pop_v.get(group_of[h], 0) + design.population[h]
+    cert = design.certain[keep]
+    rep_v: dict[str, int] = {}
+    for g_, c in zip(wg.tolist(), cert.tolist(), strict=True):
+        if not c:
+            rep_v[g_] = rep_v.get(g_, 0) + 1
+    var_of = {g_: g_ for g_ in pop_v}
+    single = [g_ for g_ in sorted(rep_v) if rep_v[g_] == 1 and pop_v[g_] > 1]
+    if singleton not in ("collapse", "certainty"):
+        raise UnknownNameError(
+            "unknown single-station rule",
+            field="singleton",
+            expected="collapse | certainty",
+            found=singleton,
+        )
+    zero_var: set[str] = set()
+    if single and singleton == "collapse":
+        ok = [g_ for g_ in sorted(rep_v) if rep_v[g_] >= 2]
+        for g_ in single:
+            target = _adjacent(sorted(rep_v), ok or sorted(rep_v), g_)
+            if target is None or target == g_:
+                zero_var.add(g_)
+            else:
+                var_of[g_] = target
+    elif single:
+        zero_var.update(single)
+    vlabels = np.array(
+        [
+            "\x00certainty" if c else var_of[g_]
+            for g_, c in zip(wg.tolist(), cert.tolist(), strict=True)
+        ],
+        dtype=object,
+    )
+    vnames = sorted(set(vlabels.tolist()))
+    vcode = np.array([vnames.index(v) for v in vlabels.tolist()], dtype=np.intp)
+    vpop: dict[str, int] = {}
+    for g_, v in var_of.items():
+        vpop[v] = vpop.get(v, 0) + pop_v[g_]
+    factor = np.zeros(len(vnames))
+    for k, v in enumerate(vnames):
+        r = int((vcode == k).sum())
+        if v == "\x00certainty" or v in zero_var or r < 2:
+            continue
+        fpc = 1.0 if design.pps else max(1.0 - r / vpop[v], 0.0)
+        factor[k] = fpc * r / (r - 1)
+    est, cov = stratified_ratio(y[keep], x[keep], w, vcode, factor)
+    n_var = int(sum(1 for k, v in enumerate(vnames) if v != "\x00certainty" and factor[k] > 0))
+    n_psu = int((~cert).sum())
+    status = [
+        StratumStatus(
+            stratum=h,
+            population=design.population[h],
+            sampled=None if design.sampled is None else design.sampled.get(h, 0),
+            reported=reported[h],
+            missing=None if design.sampled is None else design.sampled.get(h, 0) - reported[h],
+            collapsed_into=merged.get(h),
+            variance_group=None
+            if var_of.get(group_of[h], group_of[h]) == h
+            else var_of.get(group_of[h], group_of[h]),
+        )
+        for h in labels
+    ]
+    rules = {h: f"merged into {t} (no report)" for h, t in merged.items()}
+    rules.update(
+        {
+            g_: f"single report: variance with {var_of[g_]}"
+            if g_ not in zero_var
+            else "single report: treated as certainty (no variance)"
+            for g_ in single
+        }
+    )
+    return est, cov, w, wg, n_psu, n_var, status, rules
+
+
+def quick_count(
+    reports: ProtocolTable,
+    *,
+    frame: SamplingFrame | ProtocolTable,
+    sample: SampleDraw | None = None,
+    strata: Sequence[str] | None = None,
+    denominator: Denominator = "valid",
+    empty: EmptyRule = "error",
+    singleton: SingletonRule = "collapse",
+    by_stratum: bool = False,
+) -> QuickCountResult:
+    """Estimate every choice's national share (and turnout) from the reports of a quick count.
+
+    Parameters
+    ----------
+    reports : ProtocolTable
+        Protocols copied by observers, one row per station (``station`` = the frame's id).
+    frame : SamplingFrame or ProtocolTable
+        The frame the sample was drawn from (a results table is turned into one).
+    sample : SampleDraw, optional
+        The draw. Without it, every reported station of the frame counts as sampled by
+        stratified SRS within ``strata``; reports outside the sample cannot be detected then.
+    strata : sequence of str, optional
+        Frame columns defining the strata when no ``sample`` is given (default: none).
+    denominator : {"valid", "cast"}
+        Shares of the votes for all choices (Against all included), or of all ballots found.
+    empty : {"error", "collapse"}
+        Rule for strata with no report (see the module docstring).
+    singleton : {"collapse", "certainty"}
+        Rule for strata with one report.
+    by_stratum : bool
+        Also estimate the shares within each stratum (weighting group) with two or more
+        reports, for comparisons stratum by stratum.
+
+    Returns
+    -------
+    QuickCountResult
+
+    Raises
+    ------
+    EmptyInputError
+        No usable report, or a stratum without reports under ``empty="error"``.
+    """
+    fr = frame if isinstance(frame, SamplingFrame) else frame_from_table(frame, past=False)
+    if reports.stations == 0 and not reports.rejected:
+        raise EmptyInputError("no reports", file=reports.source, expected="at least one report")
+    votes = reports.vote_matrix().astype(float)
+    x = _denominator(reports, votes, denominator)
+    design = _resolve(reports, fr, sample, strata, x, votes)
+    est, cov, w, wg, n_psu, n_var, status, merge_rules = _fit(
+        votes, x, design, empty=empty, singleton=singleton
+    )
+    keep = design.keep
+    choices = tuple(c.id for c in reports.choices)
+    per_stratum: dict[str, ShareEstimates] = {}
+    if by_stratum:
+        pop_g: dict[str, int] = {}
+        for st_ in status:
+            g_ = st_.collapsed_into or st_.stratum
+            pop_g[g_] = pop_g.get(g_, 0) + st_.population
+        yk, xk = votes[keep], x[keep]
+        for g_ in sorted(set(wg.tolist())):
+            m = wg == g_
+            r = int(m.sum())
+            if r < 2:
+                continue
+            fpc = 1.0 if design.pps else max(1.0 - r / pop_g[g_], 0.0)
+            e_g, c_g = stratified_ratio(
+                yk[m], xk[m], w[m], np.zeros(r, dtype=np.intp), [fpc * r / (r - 1)]
+            )
+            per_stratum[g_] = ShareEstimates(
+                choices=choices,
+                estimate=e_g,
+                cov=c_g,
+                df=float(r - 1),
+                method="ratio estimator within the stratum, Taylor linearisation",
+                nobs=r,
+                n_psu=r,
+                n_strata=1,
+            )
+    ballots = float(x[keep].sum())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        deff = np.diag(cov) / (est * (1 - est) / ballots)
+    df = float(max(n_psu - n_var, 1))
+    design_name = "stratified PPS (systematic)" if design.pps else "stratified SRS"
+    shares = ShareEstimates(
+        choices=choices,
+        estimate=est,
+        cov=cov,
+        df=df,
+        method=f"combined ratio estimator, {design_name}, Taylor linearisation"
+        + (", with FPC" if not design.pps else ", with-replacement approximation"),
+        nobs=int(keep.sum()),
+        n_psu=n_psu,
+        n_strata=n_var,
+        deff=deff,
+        extra={"denominator": denominator, "ballots_in_sample": ballots},
+    )
+    turnout = None
+    if "voters_on_list" in reports:
+        try:
+            num = reports.issued().astype(float)
+            what = "ballots issued"
+        except UnknownNameError:
+            num = reports.cast().astype(float)
+            what = "ballots cast"
+        reg = reports.registered().astype(float)
+        tdesign = dataclasses.replace(design, keep=keep & (reg > 0))
+        if tdesign.keep.any():
+            t_est, t_cov, _, _, t_psu, t_var, _, _ = _fit(
+                num[:, None], reg, tdesign, empty="collapse", singleton=singleton
+            )
+            turnout = ShareEstimates(
+                choices=("turnout",),
+                estimate=t_est,
+                cov=t_cov,
+                df=float(max(t_psu - t_var, 1)),
+                method=f"{what} / voters on the list: combined ratio estimator, {design_name}",
+                nobs=int(tdesign.keep.sum()),
+                n_psu=t_psu,
+                n_strata=t_var,
+            )
+    rules = {
+        "not_in_frame": "kept out",
+        "not_in_sample": "kept out" if sample is not None else "cannot be checked (no sample)",
+        "conflicting_duplicates": "all copies kept out; identical copies: first kept",
+        "zero_denominator": "kept out",
+        "missing_figures": "kept out",
+        "empty_stratum": empty,
+        "single_report_stratum": singleton,
+        "non_response": "missing at random within stratum (weights re-scaled per stratum)",
+        **{f"stratum {k}": v for k, v in merge_rules.items()},
+    }
+    return QuickCountResult(
+        shares=shares,
+        turnout=turnout,
+        denominator=denominator,
+        stations_sampled=None if sample is None else len(sample.stations),
+        stations_reported=int(keep.sum()),
+        strata=tuple(status),
+        excluded=tuple(design.excluded),
+        rules=rules,
+        stratum_shares=per_stratum,
+    )
+
+
+# ====================================================================== progress
+@dataclasses.dataclass(frozen=True)
+class ProgressPoint:
+    """The estimate after the first ``reports`` reports arrived (``None`` if not estimable)."""
+
+    reports: int
+    estimate: FloatArray | None
+    std_err: FloatArray | None
+    ci_low: FloatArray | None
+    ci_high: FloatArray | None
+    note: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class QuickCountProgress(Result):
+    """How the estimate moved as reports arrived."""
+
+    choices: tuple[str, ...]
+    points: tuple[ProgressPoint, ...]
+    empty_rule: str
+
+    def to_frame(self) -> pl.DataFrame:
+        """Long table: reports, choice, estimate, std_err, ci_low, ci_high."""
+        rows = []
+        for p in self.points:
+            for k, c in enumerate(self.choices):
+                rows.append(
+                    {
+                        "reports": p.reports,
+                        "choice": c,
+                        "estimate": None if p.estimate is None else float(p.estimate[k]),
+                        "std_err": None if p.std_err is None else float(p.std_err[k]),
+                        "ci_low": None if p.ci_low is None else float(p.ci_low[k]),
+                        "ci_high": None if p.ci_high is None else float(p.ci_high[k]),
+                    }
+                )
+        return pl.DataFrame(rows)
+
+
+def quick_count_progress(
+    reports: ProtocolTable,
+    *,
+    frame: SamplingFrame | ProtocolTable,
+    sample: SampleDraw | None = None,
+    order: npt.ArrayLike | None = None,
+    checkpoints: Sequence[int] | int = 10,
+    empty: EmptyRule = "collapse",
+    alpha: float = 0.05,
+    **options: Any,
+) -> QuickCountProgress:
+    """Re-estimate after the first reports to arrive, at several checkpoints.
+
+    Parameters
+    ----------
+    reports, frame, sample
+        As in :func:`quick_count`.
+    order : array_like, optional
+        Arrival key per report row (a time or a sequence number); default the row order.
+    checkpoints : int or sequence of int
+        Number of evenly spaced checkpoints, or the report counts to stop at.
+    empty : {"collapse", "error"}
+        Early on some strata have no report yet; with ``"error"`` such a point is left empty
+        with a note, with ``"collapse"`` (default) it is estimated with the strata merged.
+    options
+        Passed to :func:`quick_count` (``denominator``, ``singleton``, ``strata``).
+
+    Returns
+    -------
+    QuickCountProgress
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> t = ProtocolTable.from_frame(pl.DataFrame({
+    ...     "station": [str(i) for i in range(6)], "region": ["N", "N", "N", "S", "S", "S"],
+    ...     "voters_on_list": [200] * 6,
+    ...     "A": [60, 50, 55, 30, 35, 40], "B": [40, 50, 45, 70, 65, 60]}),
+    ...     profile="plain", choices=["A", "B"], levels=["region"])
+    >>> pr = quick_count_progress(t, frame=t, strata=["region"], checkpoints=[2, 6])
+    >>> [p.reports for p in pr.points], [round(float(p.estimate[0]), 3) for p in pr.points]
+    ([2, 6], [0.55, 0.45])
+    """
+    n = reports.stations
+    if n == 0:
+        raise EmptyInputError("no reports", file=reports.source)
+    idx = np.arange(n) if order is None else np.argsort(np.asarray(order), kind="stable")
+    if isinstance(checkpoints, int):
+        cps = sorted({max(1, round(n * (i + 1) / checkpoints)) for i in range(checkpoints)})
+    else:
+        cps = sorted({int(c) for c in checkpoints if 0 < int(c) <= n})
+    points = []
+    choices = tuple(c.id for c in reports.choices)
+    for k in cps:
+        mask = np.zeros(n, dtype=bool)
+        mask[idx[:k]] = True
+        sub = reports.filter(mask)
+        sub = dataclasses.replace(sub, rejected=())
+        try:
+            res = quick_count(sub, frame=frame, sample=sample, empty=empty, **options)
+        except SaylauInputError as exc:
+            points.append(ProgressPoint(k, None, None, None, None, note=exc.message))
+            continue
+        lo, hi = res.shares.conf_int(alpha)
+        points.append(ProgressPoint(k, res.shares.estimate, res.shares.std_err, lo, hi))
+    return QuickCountProgress(choices=choices, points=tuple(points), empty_rule=empty)
