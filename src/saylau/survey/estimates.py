@@ -35,7 +35,7 @@ from scipy import stats
 from .._exceptions import UnknownNameError
 from ..results import Estimate, Result
 
-__all__ = ["ShareEstimates"]
+__all__ = ["IntervalMethod", "ShareEstimates"]
 
 FloatArray = npt.NDArray[np.float64]
 IntervalMethod = Literal["wald", "wilson", "logit"]

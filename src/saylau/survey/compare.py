@@ -1,0 +1,718 @@
+"""Independent estimate versus the official result: per choice, per stratum, jointly, per station.
+
+An exit poll or a quick count is an *independent* measurement of the same shares the election
+commission publishes. :func:`compare_with_official` lines them up:
+
+* **per choice** (and per stratum): estimate, official share, difference, its t statistic
+  :math:`(\\hat p_c - o_c) / \\widehat{se}_c` on the design degrees of freedom and the two-sided
+  p-value;
+* **jointly**: the Wald statistic :math:`W = (\\hat p - o)^\\top \\hat V^{+} (\\hat p - o)` with
+  :math:`\\hat V^{+}` the Moore–Penrose generalised inverse of the full covariance. Shares sum to
+  one, so :math:`\\hat V` is singular (its rows sum to zero) and its rank is q = k − 1 for a full
+  design; the generalised inverse gives exactly the statistic obtained by dropping any one
+  choice (a test checks this). With design df *d* the statistic is referred to
+  :math:`F = W (d - q + 1) / (d q) \\sim F(q, d - q + 1)` (Korn & Graubard, 1990), else to
+  :math:`\\chi^2_q`; both p-values are reported;
+* **per station**: for a quick count, the observer's copy of a protocol and the official figure
+  of that station must be *equal*: every difference is listed as a finding, not as sampling
+  error. For an exit poll, the interview counts of a station are tested against the station's
+  official shares (Pearson :math:`\\chi^2`, Bonferroni over stations);
+* **differential non-response** (part of the result): the p-values assume that, within a
+  station and time band, voters of every choice refuse equally often. The result states how
+  unequal refusals would have to be for the official figure to be right: if supporters of *c*
+  answer :math:`\\lambda` times as often as other voters, an honest official share :math:`o_c`
+  appears in the poll with odds :math:`\\lambda\\, o_c / (1 - o_c)`, so the gap is explained by
+  :math:`\\lambda_c = [\\hat p_c / (1 - \\hat p_c)] / [o_c / (1 - o_c)]`. With an overall
+  refusal rate *R*, the response rates are :math:`r_0 = (1 - R) / (\\lambda o_c + 1 - o_c)` for
+  the others and :math:`\\lambda r_0` for supporters of *c*, i.e. refusal rates
+  :math:`1 - \\lambda r_0` and :math:`1 - r_0` (the 2004 US exit polls, whose error was traced to
+  such a difference, had :math:`\\lambda \\approx 1.1`; Edison/Mitofsky, 2005).
+
+References
+----------
+Korn, E. L. & Graubard, B. I. (1990). Simultaneous testing of regression coefficients with
+complex survey data: use of Bonferroni t statistics. *The American Statistician* 44(4), 270-276.
+Edison Media Research & Mitofsky International (2005). *Evaluation of Edison/Mitofsky Election
+System 2004*.
+Thomas, D. R. & Rao, J. N. K. (1987). Small-sample comparisons of level and power for simple
+goodness-of-fit statistics under cluster sampling. *JASA* 82, 630-636.
+Rao, J. N. K. & Scott, A. J. (1984). On chi-squared tests for multiway contingency tables with
+cell proportions estimated from survey data. *Ann. Statist.* 12, 46-60.
+
+Examples
+--------
+>>> import numpy as np
+>>> from saylau.survey.estimates import ShareEstimates
+>>> cov = 1e-4 * np.array([[1.0, -1.0], [-1.0, 1.0]])
+>>> est = ShareEstimates(choices=("A", "B"), estimate=np.array([0.52, 0.48]), cov=cov,
+...                      df=None, method="example", nobs=1000, n_psu=100, n_strata=1)
+>>> res = compare_with_official(est, {"A": 5200, "B": 4800})
+>>> bool(res.flagged)
+False
+>>> res = compare_with_official(est, {"A": 0.60, "B": 0.40})
+>>> round(res.rows[0].statistic, 1), bool(res.flagged)
+(-8.0, True)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+from scipy import stats
+
+from .._exceptions import DataFormatError, UnknownNameError
+from ..domain.choices import is_against_all, normalize_name
+from ..results import Result
+from .estimates import ShareEstimates
+
+__all__ = [
+    "ChoiceComparison",
+    "ComparisonResult",
+    "JointTest",
+    "NonResponseSensitivity",
+    "StationFinding",
+    "compare_with_official",
+    "official_shares",
+    "read_official",
+    "read_official_table",
+]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclasses.dataclass(frozen=True)
+class ChoiceComparison(Result):
+    """One choice (in one stratum): independent estimate against the official share."""
+
+    choice: str
+    stratum: str | None
+    estimate: float
+    std_err: float
+    official: float
+    difference: float
+    statistic: float
+    pvalue: float
+    df: float | None
+    ci_low: float
+    ci_high: float
+
+
+@dataclasses.dataclass(frozen=True)
+class JointTest(Result):
+    """Wald test that all shares equal the official ones (generalised inverse, rank ``df_num``).
+
+    ``pooled`` lists the choices whose official share is below ``pool_below``: the test
+    treats them as one category, because Wald tests with the estimated covariance of rare
+    categories reject too often (Thomas & Rao, 1987); on Poland 2020 exit polls simulated from
+    the real precinct results, pooling the five candidates under 1% brought the false-alarm
+    rate at α = 0.05 from 0.095 to 0.055 (200 polls; tests/survey/test_exitpoll_realdata.py).
+    ``excluded`` lists choices that no sampled voter (or station) named: their estimated
+    variance is zero, so they are left out and the official shares renormalised over the
+    other choices (the test then compares shares among the choices the sample saw).
+    """
+
+    statistic: float
+    df_num: int
+    f_statistic: float | None
+    df_den: float | None
+    pvalue: float
+    pvalue_chi2: float
+    method: str
+    excluded: tuple[str, ...] = ()
+    pooled: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class StationFinding(Result):
+    """A sampled station where the observer's figure and the official one disagree."""
+
+    station: str
+    choice: str | None
+    observed: float
+    official: float
+    difference: float
+    pvalue: float | None
+    kind: str
+
+
+@dataclasses.dataclass(frozen=True)
+class NonResponseSensitivity(Result):
+    """How unequal refusals would have to be for the official share of ``choice`` to be right.
+
+    ``response_ratio`` is λ: supporters of the choice would have to answer λ times as often as
+    other voters. ``refusal_rate_supporters`` / ``refusal_rate_others`` follow from the overall
+    refusal rate (None when unknown); ``refusal_gap`` is their difference (others − supporters)
+    and ``feasible`` says whether both rates lie in [0, 1].
+    """
+
+    choice: str
+    response_ratio: float
+    refusal_rate_supporters: float | None
+    refusal_rate_others: float | None
+    refusal_gap: float | None
+    feasible: bool | None
+
+
+@dataclasses.dataclass(frozen=True)
+class ComparisonResult(Result):
+    """Independent estimate versus official result (see :func:`compare_with_official`).
+
+    Parameters
+    ----------
+    rows : tuple of ChoiceComparison
+        National rows, one per choice.
+    joint : JointTest
+        Joint Wald test over all choices.
+    strata : tuple of ChoiceComparison
+        Rows per stratum (when ``by_stratum`` was given).
+    strata_joint : mapping of str to JointTest
+        Joint test per stratum.
+    stations : tuple of StationFinding
+        Per-station disagreements (every one a finding for protocol copies).
+    stations_compared : int
+        Sampled stations with both figures.
+    nonresponse : tuple of NonResponseSensitivity
+        Differential non-response sensitivity per choice (most extreme gap first).
+    nonresponse_rate : float or None
+        Overall refusal / non-response rate of the poll, when known.
+    caveat : str
+        The differential non-response caveat in words, with the numbers of this comparison.
+    flagged : bool
+        The joint test rejects at ``alpha``, or a protocol copy differs from the official one.
+    alpha : float
+    method : str
+    """
+
+    rows: tuple[ChoiceComparison, ...]
+    joint: JointTest
+    strata: tuple[ChoiceComparison, ...]
+    strata_joint: Mapping[str, JointTest]
+    stations: tuple[StationFinding, ...]
+    stations_compared: int
+    nonresponse: tuple[NonResponseSensitivity, ...]
+    nonresponse_rate: float | None
+    caveat: str
+    flagged: bool
+    alpha: float
+    method: str
+
+
+def official_shares(
+    official: Mapping[str, float], choices: tuple[str, ...], *, source: str | None = None
+) -> FloatArray:
+    """Official figures (votes or shares) as shares over ``choices``, matched by name.
+
+    Names match exactly, then after case folding and space normalisation; every spelling of
+    Against all matches the Against-all choice. A choice missing on either side is an error.
+
+    >>> official_shares({"a": 30, "против всех": 10}, ("A", "Against all")).tolist()
+    [0.75, 0.25]
+    """
+    values = np.full(len(choices), np.nan)
+    norm = {normalize_name(c): i for i, c in enumerate(choices)}
+    against = next((i for i, c in enumerate(choices) if is_against_all(c)), None)
+    unmatched = []
+    for name, value in official.items():
+        if name in choices:
+            i: int | None = choices.index(name)
+        elif normalize_name(name) in norm:
+            i = norm[normalize_name(name)]
+        elif against is not None and is_against_all(name):
+            i = against
+        else:
+            i = None
+        if i is None:
+            unmatched.append(name)
+            continue
+        v = float(value)
+        if not math.isfinite(v) or v < 0:
+            raise DataFormatError(
+                "official figure must be a number >= 0",
+                file=source,
+                field=name,
+                expected=">= 0",
+                found=value,
+            )
+        values[i] = v if np.isnan(values[i]) else values[i] + v
+    if unmatched:
+        raise UnknownNameError(
+            "official result names a choice the estimate does not have",
+            file=source,
+            field="choice",
+            expected=" | ".join(choices),
+            found=unmatched[0],
+        )
+    if np.isnan(values).any():
+        raise UnknownNameError(
+            "official result lacks a choice of the estimate",
+            file=source,
+            field="choice",
+            expected=choices[int(np.flatnonzero(np.isnan(values))[0])],
+            found="missing",
+        )
+    total = values.sum()
+    if total <= 0:
+        raise DataFormatError(
+            "official figures sum to zero", file=source, field="votes", expected="> 0", found=0
+        )
+    shares: FloatArray = values / total
+    return shares
+
+
+def read_official(path: str | Path) -> dict[str, float]:
+    """Read an official result CSV: columns ``choice`` and ``votes`` (or ``share``).
+
+    One row per choice, Against all included (any spelling). ``votes`` are whole numbers >= 0;
+    ``share`` values are fractions or percentages (they are normalised to sum to one over the
+    estimate's choices by :func:`official_shares`, so either scale works). Errors name the
+    file, the data row (from 1) and the field.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "official.csv"
+    >>> _ = p.write_text("choice,votes\\nA,600\\nAgainst all,40\\n", encoding="utf-8")
+    >>> read_official(p)
+    {'A': 600.0, 'Against all': 40.0}
+    """
+    file = str(path)
+    try:
+        df = pl.read_csv(path, infer_schema=False, encoding="utf8")
+    except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
+        raise DataFormatError(
+            f"cannot read the official result: {exc}".splitlines()[0], file=file
+        ) from None
+    cols = {c.strip().casefold(): c for c in df.columns}
+    value_col = cols.get("votes") or cols.get("share")
+    if "choice" not in cols or value_col is None:
+        raise DataFormatError(
+            "official result needs columns choice and votes (or share)",
+            file=file,
+            row=0,
+            field="header",
+            expected="choice,votes or choice,share",
+            found=",".join(df.columns),
+        )
+    out: dict[str, float] = {}
+    for i, (name, text) in enumerate(df.select(cols["choice"], value_col).iter_rows(), start=1):
+        if name is None or not str(name).strip():
+            raise DataFormatError(
+                "empty choice name", file=file, row=i, field="choice", expected="a name"
+            )
+        try:
+            value = float(str(text).strip().rstrip("%").replace(",", "."))
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or value < 0:
+            raise DataFormatError(
+                "not a number >= 0", file=file, row=i, field=value_col, expected=">= 0", found=text
+            )
+        key = str(name).strip()
+        if key in out:
+            raise DataFormatError(
+                "choice listed twice", file=file, row=i, field="choice", expected="once", found=key
+            )
+        out[key] = value
+    if not out:
+        raise DataFormatError("official result has no rows", file=file, expected="one per choice")
+    return out
+
+
+def read_official_table(path: str | Path, *, by: str) -> dict[str, dict[str, float]]:
+    """Read official figures per station or stratum: a CSV ``<by>,choice,votes``.
+
+    One row per unit and choice (long format); ``votes`` may be ``share``. Used for the
+    per-station (``by="station"``) and per-stratum (``by="stratum"``) comparisons.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "stations.csv"
+    >>> _ = p.write_text("station,choice,votes\\n7,A,300\\n7,B,100\\n", encoding="utf-8")
+    >>> read_official_table(p, by="station")
+    {'7': {'A': 300.0, 'B': 100.0}}
+    """
+    file = str(path)
+    try:
+        df = pl.read_csv(path, infer_schema=False, encoding="utf8")
+    except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
+        raise DataFormatError(
+            f"cannot read official figures: {exc}".splitlines()[0], file=file
+        ) from None
+    cols = {c.strip().casefold(): c for c in df.columns}
+    value_col = cols.get("votes") or cols.get("share")
+    if by not in cols or "choice" not in cols or value_col is None:
+        raise DataFormatError(
+            f"official figures need columns {by}, choice and votes (or share)",
+            file=file,
+            row=0,
+            field="header",
+            expected=f"{by},choice,votes",
+            found=",".join(df.columns),
+        )
+    out: dict[str, dict[str, float]] = {}
+    rows = df.select(cols[by], cols["choice"], value_col).iter_rows()
+    for i, (unit, name, text) in enumerate(rows, start=1):
+        for field, cell in ((by, unit), ("choice", name)):
+            if cell is None or not str(cell).strip():
+                raise DataFormatError(
+                    f"empty {field}", file=file, row=i, field=field, expected="a name"
+                )
+        try:
+            value = float(str(text).strip().rstrip("%").replace(",", "."))
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or value < 0:
+            raise DataFormatError(
+                "not a number >= 0", file=file, row=i, field=value_col, expected=">= 0", found=text
+            )
+        unit_figs = out.setdefault(str(unit).strip(), {})
+        key = str(name).strip()
+        if key in unit_figs:
+            raise DataFormatError(
+                "choice listed twice for one unit",
+                file=file,
+                row=i,
+                field="choice",
+                expected="once per unit",
+                found=f"{unit}: {key}",
+            )
+        unit_figs[key] = value
+    return out
+
+
+def _rows(
+    est: ShareEstimates, off: FloatArray, stratum: str | None, alpha: float
+) -> tuple[ChoiceComparison, ...]:
+    se = est.std_err
+    lo, hi = est.conf_int(alpha)
+    diff = est.estimate - off
+    out = []
+    for i, c in enumerate(est.choices):
+        if se[i] > 0:
+            t = float(diff[i] / se[i])
+        elif est.estimate[i] <= 0:
+            t = math.nan  # nobody in the sample named it: no test (see JointTest.excluded)
+        else:
+            t = 0.0 if abs(diff[i]) < 1e-12 else math.copysign(math.inf, float(diff[i]))
+        if est.df is not None and est.df > 0:
+            p = float(2 * stats.t.sf(abs(t), est.df))
+        else:
+            p = float(2 * stats.norm.sf(abs(t)))
+        out.append(
+            ChoiceComparison(
+                choice=c,
+                stratum=stratum,
+                estimate=float(est.estimate[i]),
+                std_err=float(se[i]),
+                official=float(off[i]),
+                difference=float(diff[i]),
+                statistic=t,
+                pvalue=p,
+                df=est.df,
+                ci_low=float(lo[i]),
+                ci_high=float(hi[i]),
+            )
+        )
+    return tuple(out)
+
+
+def _joint(est: ShareEstimates, off: FloatArray, pool_below: float = 0.0) -> JointTest:
+    p = np.asarray(est.estimate, dtype=float)
+    v = np.asarray(est.cov, dtype=float)
+    small = off < pool_below
+    if small.sum() >= 2 and (~small).any():
+        pool = np.vstack([np.eye(len(off))[~small], small.astype(float)[None, :]])
+        names = tuple(c for c, sm in zip(est.choices, small, strict=True) if not sm)
+        sub = dataclasses.replace(
+            est,
+            choices=(*names, "other (pooled)"),
+            estimate=pool @ p,
+            cov=pool @ v @ pool.T,
+        )
+        pooled = tuple(c for c, sm in zip(est.choices, small, strict=True) if sm)
+        return dataclasses.replace(_joint(sub, pool @ off), pooled=pooled)
+    unseen = (p <= 0) & (np.diag(v) <= 0)
+    excluded = tuple(c for c, u in zip(est.choices, unseen, strict=True) if u)
+    if unseen.any() and (~unseen).sum() >= 2 and off[~unseen].sum() > 0:
+        keep = ~unseen
+        sub = dataclasses.replace(
+            est,
+            choices=tuple(c for c, k in zip(est.choices, keep, strict=True) if k),
+            estimate=p[keep],
+            cov=v[np.ix_(keep, keep)],
+        )
+        return dataclasses.replace(_joint(sub, off[keep] / off[keep].sum()), excluded=excluded)
+    d = p - off
+    scale = float(np.max(np.abs(np.diag(v)))) if v.size else 0.0
+    tol = 1e-10 * scale if scale > 0 else 1e-300
+    vinv = np.linalg.pinv(v, rcond=1e-10, hermitian=True)
+    rank = int(np.linalg.matrix_rank(v, tol=tol, hermitian=True)) if scale > 0 else 0
+    outside = d - v @ (vinv @ d)  # part of the gap the covariance cannot produce
+    if rank == 0 or float(np.max(np.abs(outside))) > 1e-9:
+        impossible = float(np.max(np.abs(outside))) > 1e-9
+        w = math.inf if impossible else 0.0
+        return JointTest(
+            statistic=w,
+            df_num=rank,
+            f_statistic=None,
+            df_den=None,
+            pvalue=0.0 if impossible else 1.0,
+            pvalue_chi2=0.0 if impossible else 1.0,
+            method="Wald, Moore-Penrose inverse: the official figure differs where the "
+            "estimate has no sampling variance"
+            if impossible
+            else "Wald: no sampling variance and no difference",
+        )
+    w = float(d @ vinv @ d)
+    p_chi2 = float(stats.chi2.sf(w, rank))
+    ddf = est.df
+    if ddf is not None and ddf - rank + 1 > 0:
+        den = ddf - rank + 1
+        f = w * den / (ddf * rank)
+        p_f = float(stats.f.sf(f, rank, den))
+        return JointTest(
+            statistic=w,
+            df_num=rank,
+            f_statistic=f,
+            df_den=float(den),
+            pvalue=p_f,
+            pvalue_chi2=p_chi2,
+            method="Wald, Moore-Penrose inverse of the covariance, F-adjusted "
+            "(Korn & Graubard 1990)",
+        )
+    return JointTest(
+        statistic=w,
+        df_num=rank,
+        f_statistic=None,
+        df_den=None,
+        pvalue=p_chi2,
+        pvalue_chi2=p_chi2,
+        method="Wald, Moore-Penrose inverse of the covariance, chi-squared reference",
+    )
+
+
+def _sensitivity(
+    est: ShareEstimates, off: FloatArray, rate: float | None
+) -> tuple[NonResponseSensitivity, ...]:
+    out = []
+    for i, c in enumerate(est.choices):
+        p, o = float(est.estimate[i]), float(off[i])
+        if not (0 < p < 1 and 0 < o < 1):
+            lam = math.inf if (p > 0 and o == 0) or (p == 1 and o < 1) else math.nan
+            if p == o:
+                lam = 1.0
+            out.append(NonResponseSensitivity(c, lam, None, None, None, None))
+            continue
+        lam = (p / (1 - p)) / (o / (1 - o))
+        if rate is None:
+            out.append(NonResponseSensitivity(c, lam, None, None, None, None))
+            continue
+        r0 = (1 - rate) / (lam * o + 1 - o)
+        sup, oth = 1 - lam * r0, 1 - r0
+        feasible = bool(0 <= sup <= 1 and 0 <= oth <= 1)
+        out.append(NonResponseSensitivity(c, lam, sup, oth, oth - sup, feasible))
+
+    def extremity(s: NonResponseSensitivity) -> float:
+        r = s.response_ratio
+        if not math.isfinite(r) or r <= 0:
+            return math.inf
+        return abs(math.log(r))
+
+    return tuple(sorted(out, key=extremity, reverse=True))
+
+
+def _stations(
+    pairs: Mapping[str, tuple[Mapping[str, float], Mapping[str, float]]],
+    choices: tuple[str, ...],
+    mode: str,
+    alpha: float,
+) -> list[StationFinding]:
+    findings: list[StationFinding] = []
+    for station, (observed, official) in sorted(pairs.items()):
+        obs = _station_figures(observed, choices, station)
+        off = _station_figures(official, choices, station)
+        if mode == "copies":
+            for i, c in enumerate(choices):
+                if obs[i] != off[i]:
+                    findings.append(
+                        StationFinding(
+                            station=str(station),
+                            choice=c,
+                            observed=float(obs[i]),
+                            official=float(off[i]),
+                            difference=float(off[i] - obs[i]),
+                            pvalue=None,
+                            kind="protocol copy differs from the official figure",
+                        )
+                    )
+            continue
+        m = obs.sum()
+        if m <= 0 or off.sum() <= 0:
+            continue
+        expected = m * off / off.sum()
+        pos = expected > 0
+        if (obs[~pos] > 0).any():
+            p = 0.0
+        else:
+            chi2 = float(np.sum((obs[pos] - expected[pos]) ** 2 / expected[pos]))
+            p = float(stats.chi2.sf(chi2, max(int(pos.sum()) - 1, 1)))
+        if p < alpha / max(len(pairs), 1):
+            i = int(np.argmax(np.abs(obs / m - off / off.sum())))
+            findings.append(
+                StationFinding(
+                    station=str(station),
+                    choice=choices[i],
+                    observed=float(obs[i] / m),
+                    official=float(off[i] / off.sum()),
+                    difference=float(off[i] / off.sum() - obs[i] / m),
+                    pvalue=p,
+                    kind="interviews disagree with the station's official shares "
+                    "(Pearson chi-squared, Bonferroni over stations)",
+                )
+            )
+    return findings
+
+
+def _station_figures(
+    values: Mapping[str, float], choices: tuple[str, ...], station: str
+) -> FloatArray:
+    """Per-station figures in the order of ``choices`` (a missing choice counts as 0)."""
+    out = np.zeros(len(choices))
+    norm = {normalize_name(c): i for i, c in enumerate(choices)}
+    against = next((i for i, c in enumerate(choices) if is_against_all(c)), None)
+    for name, v in values.items():
+        i = norm.get(normalize_name(name))
+        if i is None and against is not None and is_against_all(name):
+            i = against
+        if i is None:
+            raise UnknownNameError(
+                "per-station figure for an unknown choice",
+                field=f"station {station}",
+                expected=" | ".join(choices),
+                found=name,
+            )
+        out[i] += float(v)
+    return out
+
+
+def _caveat(top: NonResponseSensitivity | None, rate: float | None, *, interviews: bool) -> str:
+    """The differential non-response caveat in words, with this comparison's numbers."""
+    if top is None or not math.isfinite(top.response_ratio) or top.response_ratio <= 0:
+        return (
+            "The tests assume that the voters (or stations) that answered resemble those that "
+            "did not, within station and stratum; here a choice has a zero share, so no "
+            "unequal response can explain the gap."
+        )
+    lam, c = top.response_ratio, top.choice
+    if not interviews:
+        factor = lam if lam >= 1 else 1 / lam
+        side = "over" if lam >= 1 else "under"
+        return (
+            "The tests assume that, within each stratum, the stations that reported resemble "
+            "those that did not. The official result would be consistent with this estimate if "
+            f"votes for {c} were {side}-represented among the reported stations by a factor "
+            f"of {factor:.2f} in the odds (differential non-reporting or selection of "
+            "stations). Such a difference is not sampling error."
+        )
+    who = (
+        f"supporters of {c} answered {lam:.2f} times as often as other voters"
+        if lam >= 1
+        else f"other voters answered {1 / lam:.2f} times as often as supporters of {c}"
+    )
+    text = (
+        "These tests assume that, within a station and time band, voters of every choice "
+        "refuse the interview equally often. The official result would be consistent with "
+        f"this estimate if {who}"
+    )
+    if top.refusal_rate_supporters is not None and top.refusal_rate_others is not None:
+        text += (
+            f" (refusal rates {top.refusal_rate_supporters:.1%} against "
+            f"{top.refusal_rate_others:.1%} at the observed overall rate {rate:.1%}"
+            + ("" if top.feasible else "; impossible: a rate outside 0-100%")
+            + ")"
+        )
+    return text + ". Such a difference is not sampling error and no weighting removes it."
+
+
+def compare_with_official(
+    est: ShareEstimates,
+    official: Mapping[str, float],
+    *,
+    by_stratum: Mapping[str, tuple[ShareEstimates, Mapping[str, float]]] | None = None,
+    station_pairs: Mapping[str, tuple[Mapping[str, float], Mapping[str, float]]] | None = None,
+    station_mode: Literal["copies", "interviews"] = "copies",
+    nonresponse_rate: float | None = None,
+    pool_below: float = 0.01,
+    alpha: float = 0.05,
+) -> ComparisonResult:
+    """Compare an independent estimate (exit poll, quick count) with the official result.
+
+    Parameters
+    ----------
+    est : ShareEstimates
+        The independent estimate with its covariance.
+    official : mapping of str to float
+        Official votes or shares per choice (normalised to shares over ``est.choices``).
+    by_stratum : mapping, optional
+        ``{stratum: (estimate of the stratum, official figures of the stratum)}``.
+    station_pairs : mapping, optional
+        ``{station: (observer's figures, official figures)}`` for sampled stations.
+    station_mode : {"copies", "interviews"}
+        ``"copies"``: the observer copied the protocol (quick count); any difference is a
+        finding. ``"interviews"``: the observer's figures are interview counts, tested
+        against the station's official shares.
+    nonresponse_rate : float, optional
+        Overall refusal rate of the poll for the sensitivity (default: ``est.extra``'s
+        ``nonresponse_rate`` when present).
+    pool_below : float
+        In the joint tests, choices with an official share below this (two or more of them)
+        are pooled into one category (see :class:`JointTest`); 0 pools nothing. The rows per
+        choice are not affected.
+    alpha : float
+        Level of the tests and intervals.
+
+    Returns
+    -------
+    ComparisonResult
+
+    Examples
+    --------
+    See the module docstring.
+    """
+    off = official_shares(official, est.choices)
+    rows = _rows(est, off, None, alpha)
+    joint = _joint(est, off, pool_below)
+    strata_rows: list[ChoiceComparison] = []
+    strata_joint: dict[str, JointTest] = {}
+    for name, (sub, sub_off) in (by_stratum or {}).items():
+        o = official_shares(sub_off, sub.choices)
+        strata_rows.extend(_rows(sub, o, str(name), alpha))
+        strata_joint[str(name)] = _joint(sub, o, pool_below)
+    findings = _stations(station_pairs or {}, est.choices, station_mode, alpha)
+    rate = nonresponse_rate
+    if rate is None:
+        got = est.extra.get("nonresponse_rate") if est.extra else None
+        rate = float(got) if got is not None else None
+    sens = _sensitivity(est, off, rate)
+    top = sens[0] if sens else None
+    interviews = bool(est.extra) and "nonresponse_rate" in est.extra
+    caveat = _caveat(top, rate, interviews=interviews or nonresponse_rate is not None)
+    flagged = joint.pvalue < alpha or (station_mode == "copies" and bool(findings))
+    return ComparisonResult(
+        rows=rows,
+        joint=joint,
+        strata=tuple(strata_rows),
+        strata_joint=strata_joint,
+        stations=tuple(findings),
+        stations_compared=len(station_pairs or {}),
+        nonresponse=sens,
+        nonresponse_rate=rate,
+        caveat=caveat,
+        flagged=bool(flagged),
+        alpha=alpha,
+        method=f"independent estimate ({est.method}) against the official result",
+    )
