@@ -1,0 +1,227 @@
+"""Shpilkin's excess-vote estimate: definition by hand, the published estimates, simulations."""
+
+from __future__ import annotations
+
+import json
+import math
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from saylau._exceptions import EmptyInputError, SaylauInputError
+from saylau.domain.table import ProtocolTable
+from saylau.forensics.shpilkin import excess_from_bins, excess_votes, find_peak_bin, turnout_bins
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+PUBLISHED = json.loads(
+    (Path(__file__).resolve().parents[1] / "results" / "forensics_published.json").read_text()
+)
+
+
+def _table(reg, cast, lead, region=None) -> ProtocolTable:
+    n = len(reg)
+    lead = np.asarray(lead, dtype=np.int64)
+    cast = np.asarray(cast, dtype=np.int64)
+    cols = {
+        "station": [str(i) for i in range(n)],
+        "voters_on_list": np.asarray(reg, dtype=np.int64),
+        "issued": cast,
+        "invalid": np.zeros(n, dtype=np.int64),
+        "valid": cast,
+        "A": lead,
+        "B": cast - lead,
+    }
+    levels: list[str] = []
+    if region is not None:
+        cols["region"] = list(region)
+        levels = ["region"]
+    return ProtocolTable.from_frame(
+        pl.DataFrame(cols), profile="plain", choices=["A", "B"], levels=levels
+    )
+
+
+def test_turnout_bins_follow_the_definition_exactly() -> None:
+    gen = np.random.default_rng(1)
+    reg = gen.integers(101, 4000, 2000)
+    cast = gen.integers(0, reg + 1)
+    got = turnout_bins(cast, reg)
+    for c, r, b in zip(cast, reg, got, strict=True):
+        t = Fraction(int(c), int(r))
+        if c == 0:
+            assert b == -1
+        else:  # b/100 < T <= (b+1)/100
+            assert Fraction(int(b), 100) < t <= Fraction(int(b) + 1, 100)
+
+
+def test_estimate_by_hand_on_a_small_table() -> None:
+    # four stations: turnouts 50% (bin 49), 50% (49), 80% (79), 90% (89)
+    reg = [1000, 2000, 1000, 1000]
+    cast = [500, 1000, 800, 900]
+    lead = [200, 420, 600, 800]
+    r = excess_votes(_table(reg, cast, lead), leader="A", peak_bin=49, by=None)
+    k = (200 + 420) / (300 + 580)
+    want = (200 + 420 + 600 + 800) - k * (300 + 580 + 200 + 100)
+    assert r.estimate == pytest.approx(want, abs=1e-9)
+    assert r.ratio == pytest.approx(k)
+    assert r.peak_method == "given"
+    assert math.isnan(r.sensitivity[1])  # bin 50 is empty: no ratio
+    assert set(r.sensitivity) == {-3, -2, -1, 0, 1, 2, 3}
+
+
+def test_excess_from_bins_closed_form() -> None:
+    lead = np.zeros(100)
+    oth = np.zeros(100)
+    lead[[40, 60]] = [400.0, 900.0]
+    oth[[40, 60]] = [800.0, 300.0]
+    assert excess_from_bins(lead, oth, 40) == pytest.approx(1300 - 0.5 * 1100)
+    assert math.isnan(excess_from_bins(lead, oth, 41))
+
+
+def test_peak_of_two_gaussians_is_the_lower_mode() -> None:
+    x = np.arange(100.0)
+    for lower in (30, 38, 51, 56, 60):
+        curve = 1e5 * np.exp(-0.5 * ((x - lower) / 6) ** 2)
+        curve += 3e4 * np.exp(-0.5 * ((x - lower - 25) / 14) ** 2)
+        peak, how, params = find_peak_bin(curve)
+        assert (peak, how) == (lower, "two-gaussian")
+        assert params[1] == pytest.approx(lower, abs=0.5)
+
+
+def test_bad_inputs_raise_clear_errors() -> None:
+    with pytest.raises(EmptyInputError):
+        excess_votes(_table([], [], []))
+    t = _table([1000, 1000], [500, 600], [200, 300])
+    with pytest.raises(SaylauInputError, match="peak bin"):
+        excess_votes(t, peak_bin=120)
+    with pytest.raises(SaylauInputError, match="peak bin"):
+        excess_votes(t, peak_bin=10)  # no ballots at 10-11% turnout
+    tiny = _table([50, 80], [30, 40], [10, 20])
+    with pytest.raises(EmptyInputError):
+        excess_votes(tiny)
+
+
+def _homogeneous(seed: int, n: int = 6000) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Clean election: turnout ~ N(0.55, 0.07), leader share 0.45 everywhere (no correlation)."""
+    gen = np.random.default_rng(seed)
+    reg = gen.integers(600, 2500, n)
+    cast = gen.binomial(reg, np.clip(gen.normal(0.55, 0.07, n), 0.05, 0.95))
+    lead = gen.binomial(cast, 0.45)
+    return reg, cast, lead
+
+
+def test_recovers_injected_ballot_stuffing_within_its_uncertainty() -> None:
+    covered = 0
+    for seed in range(8):
+        reg, cast, lead = _homogeneous(seed)
+        gen = np.random.default_rng(1000 + seed)
+        stuffed = gen.choice(len(reg), size=len(reg) // 10, replace=False)
+        room = reg[stuffed] - cast[stuffed]
+        add = (room * gen.uniform(0.3, 0.9, stuffed.size)).astype(np.int64)
+        cast[stuffed] += add
+        lead[stuffed] += add
+        r = excess_votes(_table(reg, cast, lead), leader="A", by=None)
+        lo, hi = r.conf_int()
+        covered += lo <= add.sum() <= hi
+        assert r.estimate == pytest.approx(add.sum(), rel=0.15)
+    assert covered >= 7
+
+
+def test_clean_homogeneous_election_has_no_excess() -> None:
+    covered = 0
+    for seed in range(8):
+        reg, cast, lead = _homogeneous(50 + seed)
+        r = excess_votes(_table(reg, cast, lead), leader="A", by=None)
+        lo, hi = r.conf_int()
+        covered += lo <= 0 <= hi
+        assert abs(r.estimate) < 0.05 * r.leader_votes
+    assert covered >= 7
+
+
+def test_simulator_fraud_is_recovered_against_its_clean_twin() -> None:
+    """With the simulator's heterogeneous regions, compare with the same election unmanipulated.
+
+    Stuffed ballots raise the leader's votes one for one; a vote moved from the others raises
+    sum L by 1 and lowers sum O by 1, so the estimate moves by ``stuffed + moved * (1 + k)``.
+    """
+    from saylau.forensics.simulate import FraudSpec, simulate_election
+
+    for seed, kind in [(300, "incremental"), (301, "extreme"), (302, "incremental")]:
+        clean = simulate_election(stations=5000, regions=6, rng=seed)
+        bad = simulate_election(
+            stations=5000, regions=6, fraud=FraudSpec(kind=kind, share=0.1), rng=seed
+        )
+        r = excess_votes(bad.table, by=None)
+        r0 = excess_votes(clean.table, by=None, peak_bin=r.peak_bin)
+        truth = bad.truth.ballots_stuffed + bad.truth.votes_moved * (1 + r.ratio)
+        assert abs((r.estimate - r0.estimate) - truth) <= 3 * r.std_err
+
+
+def test_regions_each_get_their_own_peak() -> None:
+    parts = [_homogeneous(s, 3000) for s in (1, 2)]
+    reg = np.concatenate([p[0] for p in parts])
+    cast = np.concatenate([p[1] for p in parts])
+    lead = np.concatenate([p[2] for p in parts])
+    region = ["a"] * 3000 + ["b"] * 3000
+    r = excess_votes(_table(reg, cast, lead, region), leader="A")
+    assert sorted(x.region for x in r.by_region) == ["a", "b"]
+    for x in r.by_region:
+        assert 48 <= x.peak_bin <= 60
+        assert abs(x.estimate) < 0.06 * x.leader_votes
+
+
+# ---------------------------------------------------------------- real data (published values)
+
+
+@pytest.fixture(scope="module")
+def russia() -> dict[str, ProtocolTable]:
+    from saylau.io import read_protocols
+
+    out = {}
+    for year in ("2004", "2011", "2012", "2021"):
+        path = DATA / "russia" / f"{year}.csv.zip"
+        if not path.exists():
+            pytest.skip(f"{path} not available")
+        out[year] = read_protocols(path)
+    return out
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("year", ["2004", "2011", "2012", "2021"])
+def test_published_estimate_and_automatic_peak(russia: dict[str, ProtocolTable], year: str) -> None:
+    pub = PUBLISHED["russia"][year]
+    auto = excess_votes(russia[year], leader=pub["leader"], by=None)
+    assert auto.peak_bin == pub["shpilkin_peak_bin"]
+    assert auto.peak_method == "two-gaussian"
+    given = excess_votes(
+        russia[year], leader=pub["leader"], peak_bin=pub["shpilkin_peak_bin"], by=None
+    )
+    assert round(given.estimate) == pub["shpilkin_estimate"]
+    assert given.estimate == auto.estimate
+    lo, hi = given.sensitivity_range
+    assert lo <= given.estimate <= hi
+    if "shpilkin_estimate_bin_61" in pub:
+        assert round(given.sensitivity[1]) == pub["shpilkin_estimate_bin_61"]
+
+
+@pytest.mark.realdata
+def test_per_region_estimates_cover_the_regions(russia: dict[str, ProtocolTable]) -> None:
+    r = excess_votes(russia["2012"], leader="Путин")
+    regions = {str(x) for x in russia["2012"].level_values("region")}
+    assert {x.region for x in r.by_region} == regions
+    assert sum(x.stations for x in r.by_region) == r.stations
+
+
+@pytest.mark.realdata
+def test_poland_2020_shows_no_excess() -> None:
+    """Poland 2020 is the clean control (data README): the interval must include zero."""
+    from saylau.io import read_protocols
+
+    path = DATA / "poland-2020" / "round1.csv.zip"
+    if not path.exists():
+        pytest.skip(f"{path} not available")
+    r = excess_votes(read_protocols(path), leader=PUBLISHED["poland_2020_round1"]["leader"])
+    lo, hi = r.conf_int()
+    assert lo <= 0 <= hi
