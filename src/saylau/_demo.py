@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from .domain.checks import validate
+from .forensics.battery import run_forensics
 from .io import read_protocols, read_votes_csv, sample_path
 from .results import to_jsonable
 from .tabulate.aggregate import tabulate
@@ -81,6 +82,28 @@ def run_demo(out: Path, *, console: Console, progress: Progress) -> dict[str, Pa
     )
     written["seats"] = out / "kz-mazhilis-2023-seats.json"
     _write_json(written["seats"], seats)
+    with progress:
+        task = progress.add_task("forensics (seed 0)", total=None)
+        forensic, raw = run_forensics(table, seed=0)
+        progress.update(task, description="figures")
+        from .report.forensics_plots import save_forensics_plots
+        from .results import Result
+
+        figures = save_forensics_plots(
+            {k: v for k, v in raw.items() if isinstance(v, Result)}, table, out / "figures"
+        )
+    ip, ev = forensic["integer_peaks"], forensic["excess_votes"]
+    console.print(
+        f"forensics: {ip['excess_stations']:.0f} more stations at integer percentages than "
+        f"the binomial null expects (z = {ip['z']:.1f}); Shpilkin's estimate "
+        f"{ev['estimate']:,.0f} anomalous votes (peak bin {ev['peak_bin']}); "
+        f"coarse shares: {forensic['coarse_shares'].get('fraud_pct', float('nan')):.2f}% "
+        "of stations with excess coarse fractions"
+    )
+    written["forensics"] = out / "forensics.json"
+    _write_json(written["forensics"], forensic)
+    for fig in figures:
+        written[f"figure {fig.stem}"] = fig
     console.print("outputs:")
     for name, path in written.items():
         console.print(f"  {name}: {path.resolve()}")

@@ -33,6 +33,9 @@ def test_demo_runs_and_writes_outputs(tmp_path: Path) -> None:
     totals = json.loads((tmp_path / "out" / "totals.json").read_text(encoding="utf-8"))
     assert totals["outcome"]["valid_election"] is True
     assert (tmp_path / "out" / "tabulation-by-region.csv").stat().st_size > 500
+    forensic = json.loads((tmp_path / "out" / "forensics.json").read_text(encoding="utf-8"))
+    assert forensic["totals"]["stations"] == 7848
+    assert (tmp_path / "out" / "figures" / "fingerprint.png").stat().st_size > 10_000
 
 
 def test_validate_json_and_exit_code(tmp_path: Path) -> None:

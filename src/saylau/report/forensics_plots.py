@@ -242,8 +242,8 @@ def fingerprint_figure(
             )
     ax.set_title(
         f"Election fingerprint — {_title(table)}\n"
-        "honest counts form a compact cloud; a smear toward the top-right corner "
-        "(100% turnout, 100% share) is the mark of ballot stuffing",
+        "honest counts form a compact cloud; a smear toward the top-right\n"
+        "corner (100% turnout, 100% share) is the mark of ballot stuffing",
         fontsize=10,
     )
     return fig
