@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,18 @@ def shared_file(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} not available")
     return path
+
+
+@functools.cache
+def _read_shared(path: Path) -> object:
+    from saylau.io import read_protocols
+
+    return read_protocols(path)
+
+
+def shared_table(*parts: str):  # type: ignore[no-untyped-def]
+    """A ProtocolTable of ../shared/data, read once per test session (tables are immutable)."""
+    return _read_shared(shared_file(*parts))
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -29,15 +28,6 @@ from saylau.forensics.coarse import (
     r_density,
 )
 from saylau.forensics.simulate import simulate_election
-
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-
-
-def _data_file(*parts: str) -> Path:
-    path = DATA.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"{path} not available")
-    return path
 
 
 # ------------------------------------------------------------------------------ pieces
@@ -178,9 +168,9 @@ def test_fast_draws_agree_with_exact_draws() -> None:
 
 @pytest.mark.realdata
 def test_poland_raises_no_alarm() -> None:
-    from saylau.io import read_protocols
+    from tests.conftest import shared_table
 
-    table = read_protocols(_data_file("poland-2020", "round1.csv.zip"))
+    table = shared_table("poland-2020", "round1.csv.zip")
     res = coarse_shares(table, leader="DUDA Andrzej Sebastian", rng=1)
     assert not res.significant
     assert res.nobs > 26_000 and res.leader == "Andrzej Sebastian DUDA"

@@ -25,17 +25,9 @@ from saylau.forensics.fingerprint import (
 )
 from saylau.forensics.simulate import FraudSpec, simulate_election
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 RESULTS = Path(__file__).resolve().parents[1] / "results" / "fingerprint_published.json"
 PUBLISHED = json.loads(RESULTS.read_text(encoding="utf-8"))
 GRID = np.arange(1000) * 0.001
-
-
-def _data_file(*parts: str) -> Path:
-    path = DATA.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"{path} not available")
-    return path
 
 
 # ------------------------------------------------------------------------------ exact KDE
@@ -95,9 +87,9 @@ def test_baseline_takes_first_peak_above_floor() -> None:
 @pytest.mark.realdata
 @pytest.mark.parametrize("year", ["2011", "2012"])
 def test_published_baseline_russia(year: str) -> None:
-    from saylau.io import read_protocols
+    from tests.conftest import shared_table
 
-    table = read_protocols(_data_file("russia", f"{year}.csv.zip"))
+    table = shared_table("russia", f"{year}.csv.zip")
     ref = PUBLISHED["russia"][year]
     tol = PUBLISHED["tolerance"]
     res = fingerprint(table, leader=ref["leader"], fit=False)
@@ -174,9 +166,9 @@ def test_clean_simulated_election_has_no_extreme_fraud(seed: int) -> None:
 
 @pytest.mark.realdata
 def test_poland_fit_near_zero() -> None:
-    from saylau.io import read_protocols
+    from tests.conftest import shared_table
 
-    table = read_protocols(_data_file("poland-2020", "round1.csv.zip"))
+    table = shared_table("poland-2020", "round1.csv.zip")
     res = fingerprint(table, leader="DUDA Andrzej Sebastian", bootstrap=10, rng=1)
     assert res.f_e is not None and res.f_e <= 0.01
     assert res.f_i is not None and res.f_i <= 0.1

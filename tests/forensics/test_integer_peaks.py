@@ -21,7 +21,6 @@ from saylau.forensics.integer_peaks import (
     poisson_binomial_sf,
 )
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 PUBLISHED = json.loads(
     (Path(__file__).resolve().parents[1] / "results" / "forensics_published.json").read_text()
 )
@@ -223,15 +222,9 @@ def test_power_on_simulated_elections_with_drawn_protocols() -> None:
 
 @pytest.fixture(scope="module")
 def russia() -> dict[str, ProtocolTable]:
-    from saylau.io import read_protocols
+    from tests.conftest import shared_table
 
-    out = {}
-    for year in ("2004", "2011", "2012", "2021"):
-        path = DATA / "russia" / f"{year}.csv.zip"
-        if not path.exists():
-            pytest.skip(f"{path} not available")
-        out[year] = read_protocols(path)
-    return out
+    return {y: shared_table("russia", f"{y}.csv.zip") for y in ("2004", "2011", "2012", "2021")}
 
 
 @pytest.mark.realdata
@@ -248,13 +241,11 @@ def test_published_integer_excess(russia: dict[str, ProtocolTable], year: str) -
 
 @pytest.mark.realdata
 def test_poland_2020_raises_no_alarm() -> None:
-    from saylau.io import read_protocols
+    from tests.conftest import shared_table
 
-    path = DATA / "poland-2020" / "round1.csv.zip"
-    if not path.exists():
-        pytest.skip(f"{path} not available")
+    poland = shared_table("poland-2020", "round1.csv.zip")
     pub = PUBLISHED["poland_2020_round1"]
-    r = integer_peaks(read_protocols(path), leader=pub["leader"])
+    r = integer_peaks(poland, leader=pub["leader"])
     assert abs(r.z) <= pub["integer_z_abs_max"]
     assert not r.alarm
 

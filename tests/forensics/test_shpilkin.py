@@ -15,7 +15,6 @@ from saylau._exceptions import EmptyInputError, SaylauInputError
 from saylau.domain.table import ProtocolTable
 from saylau.forensics.shpilkin import excess_from_bins, excess_votes, find_peak_bin, turnout_bins
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 PUBLISHED = json.loads(
     (Path(__file__).resolve().parents[1] / "results" / "forensics_published.json").read_text()
 )
@@ -177,15 +176,9 @@ def test_regions_each_get_their_own_peak() -> None:
 
 @pytest.fixture(scope="module")
 def russia() -> dict[str, ProtocolTable]:
-    from saylau.io import read_protocols
+    from tests.conftest import shared_table
 
-    out = {}
-    for year in ("2004", "2011", "2012", "2021"):
-        path = DATA / "russia" / f"{year}.csv.zip"
-        if not path.exists():
-            pytest.skip(f"{path} not available")
-        out[year] = read_protocols(path)
-    return out
+    return {y: shared_table("russia", f"{y}.csv.zip") for y in ("2004", "2011", "2012", "2021")}
 
 
 @pytest.mark.realdata
@@ -217,11 +210,9 @@ def test_per_region_estimates_cover_the_regions(russia: dict[str, ProtocolTable]
 @pytest.mark.realdata
 def test_poland_2020_shows_no_excess() -> None:
     """Poland 2020 is the clean control (data README): the interval must include zero."""
-    from saylau.io import read_protocols
+    from tests.conftest import shared_table
 
-    path = DATA / "poland-2020" / "round1.csv.zip"
-    if not path.exists():
-        pytest.skip(f"{path} not available")
-    r = excess_votes(read_protocols(path), leader=PUBLISHED["poland_2020_round1"]["leader"])
+    poland = shared_table("poland-2020", "round1.csv.zip")
+    r = excess_votes(poland, leader=PUBLISHED["poland_2020_round1"]["leader"])
     lo, hi = r.conf_int()
     assert lo <= 0 <= hi

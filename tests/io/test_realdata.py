@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from saylau.domain.checks import validate
-from saylau.io import read_protocols
-from tests.conftest import shared_file
+from tests.conftest import shared_table
 
 # Source: ../shared/data/README.md, "Russian files" (stations / registered / turnout / leader)
 PUBLISHED = {
@@ -21,7 +20,7 @@ PUBLISHED = {
 @pytest.mark.parametrize("year", sorted(PUBLISHED))
 def test_russian_file_totals_and_checks(year: str) -> None:
     stations, registered, turnout, leader_share, leader, profile = PUBLISHED[year]
-    t = read_protocols(shared_file("russia", f"{year}.csv.zip"))
+    t = shared_table("russia", f"{year}.csv.zip")
     assert t.profile.name == profile
     assert t.stations == stations and t.rejected == ()
     assert int(t.registered().sum()) == registered
@@ -38,7 +37,7 @@ def test_russian_file_totals_and_checks(year: str) -> None:
 
 @pytest.mark.realdata
 def test_poland_reads_with_empty_territories_counted() -> None:
-    t = read_protocols(shared_file("poland-2020", "round1.csv.zip"))
+    t = shared_table("poland-2020", "round1.csv.zip")
     assert t.stations == 27_229  # README: 27,229 precincts
     duda = t.choice("DUDA Andrzej Sebastian")
     # README: "the precinct sum is 8,450,341 because some cells are empty"

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from saylau import RULES, UnknownNameError, get_rules
 from saylau.domain.table import ProtocolTable
 from saylau.tabulate.aggregate import decide, tabulate
-from tests.conftest import shared_file
+from tests.conftest import shared_table
 
 
 def _table(regions: list[str], votes: np.ndarray) -> ProtocolTable:
@@ -107,9 +107,8 @@ def test_every_rule_set_cites_a_source() -> None:
 
 @pytest.mark.realdata
 def test_russia_2004_official_outcome() -> None:
-    from saylau.io import read_protocols
 
-    t = read_protocols(shared_file("russia", "2004.csv.zip"))
+    t = shared_table("russia", "2004.csv.zip")
     tab = tabulate(t, level="region", rules="ru-president-2004")
     # 89 federal subjects plus the stations abroad / Baikonur units of the file
     assert tab.units.height >= 89
