@@ -6,13 +6,22 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from saylau.cli import app
 from tests.conftest import shared_file
 
 
-def saylau(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def saylau(*args: str) -> Any:
+    """Run a command in-process, through the same Typer app as the console script."""
+    return CliRunner().invoke(app, list(args))
+
+
+def saylau_process(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real ``python -m saylau`` process, as a user does."""
     return subprocess.run(
         [sys.executable, "-m", "saylau", *args],
         check=False,
@@ -26,7 +35,7 @@ def saylau(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[s
 
 def test_demo_runs_and_writes_outputs(tmp_path: Path) -> None:
     p = saylau("demo", "--out", str(tmp_path / "out"))
-    assert p.returncode == 0, p.stderr
+    assert p.exit_code == 0, p.stderr
     assert "7,848 polling stations" in p.stdout
     assert "Against all" in p.stdout
     assert "Amanat 40" in p.stdout  # official 2023 seats (../shared/data/README.md)
@@ -46,7 +55,7 @@ def test_validate_json_and_exit_code(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     p = saylau("validate", str(f), "--json")
-    assert p.returncode == 1  # a strict relation failed
+    assert p.exit_code == 1  # a strict relation failed
     out = json.loads(p.stdout)
     assert (out["ok"], out["failed"]) == (1, 1)
     assert out["violations"][0]["station"] == "2"
@@ -58,23 +67,31 @@ def test_bad_input_is_one_line_and_nonzero(tmp_path: Path) -> None:
     f = tmp_path / "empty.csv"
     f.write_text("", encoding="utf-8")
     p = saylau("validate", str(f))
-    assert p.returncode == 2
+    assert p.exit_code == 2
     lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "empty.csv" in lines[0] and "empty" in lines[0]
     p = saylau("tabulate", str(f.with_name("missing.csv")))
-    assert p.returncode == 2 and "file not found" in p.stderr
+    assert p.exit_code == 2 and "file not found" in p.stderr
     good = tmp_path / "g.csv"
     good.write_text(
         "station,voters_on_list,issued,invalid,valid,A\n1,5,4,0,4,4\n", encoding="utf-8"
     )
     p = saylau("validate", str(good), "--profile", "ru-1996")
-    assert p.returncode == 2 and "unknown protocol profile" in p.stderr
+    assert p.exit_code == 2 and "unknown protocol profile" in p.stderr
+
+
+def test_console_entry_point_runs() -> None:
+    p = saylau_process("--help")
+    assert p.returncode == 0, p.stderr
+    for cmd in ("validate", "tabulate", "seats", "forensics", "sample", "quickcount", "exitpoll"):
+        assert cmd in p.stdout
 
 
 def test_help_has_examples() -> None:
-    for cmd in ("validate", "tabulate", "demo"):
+    commands = ("validate", "tabulate", "demo", "seats", "forensics", "sample", "quickcount")
+    for cmd in (*commands, "exitpoll"):
         p = saylau(cmd, "--help")
-        assert p.returncode == 0 and "Example" in p.stdout, cmd
+        assert p.exit_code == 0 and "Example" in p.stdout, cmd
 
 
 @pytest.mark.realdata
@@ -88,7 +105,7 @@ def test_tabulate_real_file_json() -> None:
         "ru-president-2004",
         "--json",
     )
-    assert p.returncode == 0, p.stderr
+    assert p.exit_code == 0, p.stderr
     out = json.loads(p.stdout)
     assert out["national"]["voters_on_list"] == 108_064_342  # ../shared/data/README.md
     assert out["outcome"]["valid_election"] is True

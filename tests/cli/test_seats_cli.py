@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from saylau.cli import app
@@ -24,11 +23,8 @@ ELECTIONS = json.loads(RESULTS.read_text(encoding="utf-8"))["elections"]
 
 
 def run(*args: str) -> Any:
-    """Invoke ``saylau seats ARGS`` in-process (works while seats is the only command, too)."""
-    command = typer.main.get_command(app)
-    is_group = hasattr(command, "commands")
-    argv = ["seats", *args] if is_group else list(args)
-    return CliRunner().invoke(app, argv)
+    """Invoke ``saylau seats ARGS`` in-process."""
+    return CliRunner().invoke(app, ["seats", *args])
 
 
 def write(tmp_path: Path, text: str, *, name: str = "votes.csv", encoding: str = "utf-8") -> Path:

@@ -242,6 +242,8 @@ def quickcount(
     conflicting copies of one station, missing figures, stations with no
     valid ballots.
 
+    Example:
+
         saylau quickcount reports.csv --frame frame.csv --sample qc/draw.json
     """
     fr = open_frame(frame_path)
