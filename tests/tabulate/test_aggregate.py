@@ -117,3 +117,40 @@ def test_russia_2004_official_outcome() -> None:
     assert o.winner is not None and "Путин" in o.winner
     # CEC of Russia, 2004: Putin 71.31% of the ballots cast (../shared/data/README.md)
     assert round(tab.national[f"share:{t.leader().id}"], 4) == 0.7131
+
+
+def test_proportional_outcome_through_tabulation() -> None:
+    # Mazhilis 2023 national totals (../shared/data/README.md) spread over two regions
+    votes = np.array(
+        [
+            [1_715_755, 346_969, 273_577, 267_570, 216_460, 165_529, 73_216, 124_146],
+            [1_715_755, 346_969, 273_577, 267_569, 216_460, 165_529, 73_215, 124_145],
+        ]
+    )
+    names = ["Amanat", "Auyl", "Respublica", "Ak Zhol", "People's Party", "OSDP", "Baytaq"]
+    frame = pl.DataFrame(
+        {
+            "station": ["1", "2"],
+            "region": ["Астана", "Алматы"],
+            "voters_on_list": [6_000_000, 6_000_000],
+            "issued": votes.sum(axis=1).tolist(),
+            "invalid": [0, 0],
+            "valid": votes.sum(axis=1).tolist(),
+            **{n: votes[:, i].tolist() for i, n in enumerate(names)},
+            "Барлығына қарсы": votes[:, 7].tolist(),
+        }
+    )
+    t = ProtocolTable.from_frame(
+        frame, profile="plain", choices=[*names, "Барлығына қарсы"], levels=["region"]
+    )
+    o = tabulate(t, rules="kz-mazhilis-2023").outcome
+    assert o is not None and o.seats is not None
+    assert {k: v for k, v in o.seats.items() if v} == {
+        "Amanat": 40,
+        "Auyl": 8,
+        "Respublica": 6,
+        "Ak Zhol": 6,
+        "People's Party": 5,
+        "OSDP": 4,
+    }
+    assert "Baytaq" not in o.passed and o.seats["Барлығына қарсы"] == 0
