@@ -123,7 +123,6 @@ def test_missing_file_is_a_clear_error(runner: CliRunner, tmp_path: Path) -> Non
 
 
 def test_plots_are_written(runner: CliRunner, tmp_path: Path) -> None:
-    pytest.importorskip("saylau.report.forensics_plots")
     res = runner.invoke(app, ["forensics", str(SAMPLE), "--json", "--plots", str(tmp_path), *FAST])
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)

@@ -113,7 +113,8 @@ def test_bad_input_is_one_line_and_exit_2(files, tmp_path):
 
 def test_sample_draw_file_is_used(files, tmp_path):
     """A draw record of `saylau sample` (survey A's SampleDraw) gives stations and π."""
-    sample_mod = pytest.importorskip("saylau.survey.sample")
+    from saylau.survey import sample as sample_mod
+
     path, sim = files
     sampled = sim.frame.filter(pl.col("sampled"))
     draw = sample_mod.SampleDraw(
