@@ -19,12 +19,12 @@ import pytest
 from scipy import optimize, stats
 
 from saylau._exceptions import EmptyInputError, SaylauWarning, UnknownNameError
+from saylau.forensics.betabinom import fit_beta_binomial_mixture
 from saylau.forensics.coarse import (
     COARSE_FRACTIONS,
     _share_bins,
     _share_bins_fast,
     coarse_shares,
-    fit_beta_binomial_mixture,
     r_density,
 )
 from saylau.forensics.simulate import simulate_election
@@ -209,7 +209,8 @@ def test_bad_input_and_exclusions() -> None:
 def test_exact_turnout_table_is_the_beta_binomial_mixture() -> None:
     # the inverse-CDF table of the exact path against scipy's beta-binomial pmf: each station's
     # posterior predictive is Σ_k resp_k BetaBinomial(n, y + alpha_k, n - y + beta_k)
-    from saylau.forensics.coarse import BetaBinomialMixture, _pmf_table, _stage, _table_draw
+    from saylau.forensics.betabinom import BetaBinomialMixture
+    from saylau.forensics.coarse import _pmf_table, _stage, _table_draw
 
     fit = BetaBinomialMixture(
         alpha=np.array([2.0, 30.0]),

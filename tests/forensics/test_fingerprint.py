@@ -20,9 +20,9 @@ from saylau.forensics.fingerprint import (
     KlimekFraudModel,
     fingerprint,
     fingerprint_baseline,
-    gaussian_kde_grid,
     simulate_klimek,
 )
+from saylau.forensics.kde import gaussian_kde_grid
 from saylau.forensics.simulate import FraudSpec, simulate_election
 
 RESULTS = Path(__file__).resolve().parents[1] / "results" / "fingerprint_published.json"
