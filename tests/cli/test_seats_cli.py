@@ -122,12 +122,12 @@ def test_ties_reported_with_warning(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "args", "needles"),
     [
-        ("party_name,count_x\nA,1\n", [], ["row 0", "field header", "choice,votes"]),
-        ("choice,votes\nA,12\nB,1.5\n", [], ["row 2", "field votes", "1.5"]),
-        ("choice,votes\nA,12\nB,-3\n", [], ["row 2", "field votes", "negative"]),
-        ("choice,votes\nA,12\nB,\n", [], ["row 2", "field votes"]),
-        ("choice,votes\nA,12\nB,5\na ,7\n", [], ["row 3", "field choice", "duplicate"]),
-        ("choice,votes\nagainst_all,1\nA,3\nПротив всех,2\n", [], ["row 3", "Against-all"]),
+        ("party_name,count_x\nA,1\n", [], ["row 1", "field header", "choice,votes"]),
+        ("choice,votes\nA,12\nB,1.5\n", [], ["row 3", "field votes", "1.5"]),
+        ("choice,votes\nA,12\nB,-3\n", [], ["row 3", "field votes", "negative"]),
+        ("choice,votes\nA,12\nB,\n", [], ["row 3", "field votes"]),
+        ("choice,votes\nA,12\nB,5\na ,7\n", [], ["row 4", "field choice", "duplicate"]),
+        ("choice,votes\nagainst_all,1\nA,3\nПротив всех,2\n", [], ["row 4", "Against-all"]),
         ("", [], ["empty"]),
         ("choice,votes\n", [], ["no rows"]),
         ("choice,votes\nA,12\n", ["--method", "borda"], ["method", "borda"]),

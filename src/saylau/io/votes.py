@@ -90,7 +90,7 @@ def read_votes_csv(path: str | Path) -> dict[str, int]:
         raise DataFormatError(
             "missing header",
             file=name,
-            row=0,
+            row=header_at + 1,
             field="header",
             expected="choice,votes",
             found=delim.join(rows[header_at]),
@@ -98,7 +98,8 @@ def read_votes_csv(path: str | Path) -> dict[str, int]:
     out: dict[str, int] = {}
     seen: dict[str, tuple[str, int]] = {}
     against_all_row: int | None = None
-    for row_no, cells in enumerate(rows[header_at + 1 :], start=1):
+    # rows numbered as in a spreadsheet (and as saylau.io.read_protocols does): header = 1
+    for row_no, cells in enumerate(rows[header_at + 1 :], start=header_at + 2):
         if not any(c.strip() for c in cells):
             continue
         if len(cells) <= max(choice_col, votes_col):
