@@ -159,11 +159,12 @@ def test_no_seats_and_no_rules(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "--seats" in result.stderr
 
 
-def test_cp1251_is_refused_with_a_hint(tmp_path: Path) -> None:
-    path = write(tmp_path, "choice,votes\nПротив всех,5\nA,7\n", encoding="cp1251")
-    result = run(str(path), "--seats", "3")
-    assert result.exit_code == 2
-    assert "UTF-8" in result.stderr and path.name in result.stderr
+def test_cp1251_is_detected_like_protocol_files(tmp_path: Path) -> None:
+    path = write(tmp_path, "choice,votes\nПротив всех,5\nA,7\nБ,3\n", encoding="cp1251")
+    result = run(str(path), "--seats", "3", "--json")
+    assert result.exit_code == 0, result.output
+    seats = json.loads(result.stdout)["seats"]
+    assert seats["Против всех"] == 0 and seats["A"] + seats["Б"] == 3
 
 
 def test_missing_file(tmp_path: Path) -> None:

@@ -11,26 +11,15 @@ import io
 import re
 from pathlib import Path
 
-from .._exceptions import DataFormatError, EmptyInputError, EncodingError, SaylauInputError
+from .._exceptions import DataFormatError, EmptyInputError
 from ..domain.choices import is_against_all, normalize_name
+from .text import read_text
 
 __all__ = ["read_votes_csv"]
 
 _CHOICE_HEADERS = frozenset({"choice", "party", "list", "name", "candidate"})
 _VOTES_HEADERS = frozenset({"votes", "count", "vote"})
 _GROUPED = re.compile(r"\d{1,3}(?:[ \u00a0\u202f]\d{3})+")
-
-
-def _decode(raw: bytes, name: str) -> str:
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise EncodingError(
-            "file is not UTF-8 (cp1251 files: re-save as UTF-8)",
-            file=name,
-            expected="UTF-8 text",
-            found=f"byte {raw[exc.start]:#04x} at offset {exc.start}",
-        ) from None
 
 
 def _parse_count(text: str, name: str, row: int) -> int:
@@ -67,18 +56,8 @@ def read_votes_csv(path: str | Path) -> dict[str, int]:
     >>> os.unlink(f.name)
     """
     name = str(path)
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise SaylauInputError(
-            "cannot read the file",
-            file=name,
-            expected="a readable CSV file",
-            found=exc.strerror or str(exc),
-        ) from None
-    text = _decode(raw, name)
-    if not text.strip():
-        raise EmptyInputError("file is empty", file=name, expected="a header choice,votes")
+    # same decoding as the protocol reader: UTF-8 (BOM or not), else cp1251 detected; zip, gz
+    text, _note = read_text(Path(path))
     first = text.lstrip().splitlines()[0]
     delim = max((",", ";", "\t"), key=first.count)
     rows = list(csv.reader(io.StringIO(text), delimiter=delim))
