@@ -84,7 +84,7 @@ def test_read_official_csv(tmp_path):
     path.write_text("choice,share\nA,55%\nB,45\n", encoding="utf-8")
     assert read_official(path) == {"A": 55.0, "B": 45.0}
     path.write_text("choice,votes\nA,10\nB,-3\n", encoding="utf-8")
-    with pytest.raises(DataFormatError, match="row 2, field votes"):
+    with pytest.raises(DataFormatError, match="row 3, field votes"):
         read_official(path)
     path.write_text("name,votes\nA,10\n", encoding="utf-8")
     with pytest.raises(DataFormatError, match="choice,votes"):

@@ -482,7 +482,7 @@ def test_zero_interviews_and_missing_strata():
 def test_read_errors_name_file_row_and_field(tmp_path):
     path = tmp_path / "iv.csv"
     path.write_text("station,band,choice\n1,am,A\n,am,B\n", encoding="utf-8")
-    with pytest.raises(DataFormatError, match=r"iv.csv, row 2, field station"):
+    with pytest.raises(DataFormatError, match=r"iv\.csv, row 3, field station"):
         read_interviews(path)
     path.write_text("uik,vote\n1,A\n", encoding="utf-8")
     assert read_interviews(path).choices == ("A",)

@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 from typing import Annotated, Any, Literal, cast
 
-import polars as pl
 import typer
 from rich.table import Table
 
@@ -24,17 +23,16 @@ from ..survey.exitpoll import (
     read_interviews,
     station_answers,
 )
+from ..survey.interviews import read_tally
 from ._app import app, guarded, out_console, print_json
 
 __all__ = ["exitpoll_command"]
 
 
 def _read_frame(path: Path) -> Any:
-    """The sampling frame: survey A's reader (frame CSV or results file), else a plain CSV."""
-    try:
-        from ..survey.frame import open_frame
-    except ImportError:  # pragma: no cover - the frame module ships with saylau
-        return pl.read_csv(path, infer_schema=False)
+    """The sampling frame: a frame CSV or any results file saylau reads."""
+    from ..survey.frame import open_frame
+
     return open_frame(path)
 
 
@@ -48,31 +46,6 @@ def _read_sample(path: Path) -> Any:
             "cannot read the sample draw", file=str(path), expected="draw JSON", found=str(exc)
         ) from None
     return SampleDraw.from_record(record, file=str(path))
-
-
-def _read_tally(path: Path) -> pl.DataFrame:
-    try:
-        df = pl.read_csv(path, infer_schema=False, encoding="utf8")
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        raise DataFormatError(
-            f"cannot read the tally: {exc}".splitlines()[0], file=str(path)
-        ) from None
-    for col in ("approached", "skip"):
-        if col in df.columns:
-            val = df[col].str.strip_chars().cast(pl.Float64, strict=False)
-            bad = val.is_null() | (val < 0)
-            if bad.any():
-                i = int(bad.arg_true()[0])
-                raise DataFormatError(
-                    "not a number >= 0",
-                    file=str(path),
-                    row=i + 1,
-                    field=col,
-                    expected=">= 0",
-                    found=df[col][i],
-                )
-            df = df.with_columns(val.alias(col))
-    return df
 
 
 @app.command("exitpoll")
@@ -174,7 +147,7 @@ def exitpoll_command(
         raise DataFormatError(
             "unknown df method", field="--df", expected="design | satterthwaite", found=df_method
         )
-    tally_df = _read_tally(tally) if tally is not None else None
+    tally_df = read_tally(tally) if tally is not None else None
     est = estimate_exitpoll(
         iv,
         fr,

@@ -69,6 +69,7 @@ from scipy import stats
 
 from .._exceptions import DataFormatError, UnknownNameError
 from ..domain.choices import is_against_all, normalize_name
+from ..io.readers import read_frame
 from ..results import Result
 from .estimates import ShareEstimates
 
@@ -272,7 +273,7 @@ def read_official(path: str | Path) -> dict[str, float]:
     One row per choice, Against all included (any spelling). ``votes`` are whole numbers >= 0;
     ``share`` values are fractions or percentages (they are normalised to sum to one over the
     estimate's choices by :func:`official_shares`, so either scale works). Errors name the
-    file, the data row (from 1) and the field.
+    file, the row (as in a spreadsheet: the header is row 1) and the field.
 
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "official.csv"
@@ -282,8 +283,8 @@ def read_official(path: str | Path) -> dict[str, float]:
     """
     file = str(path)
     try:
-        df = pl.read_csv(path, infer_schema=False, encoding="utf8")
-    except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
+        df = read_frame(path)[0].drop("__row")
+    except (pl.exceptions.PolarsError, OSError) as exc:
         raise DataFormatError(
             f"cannot read the official result: {exc}".splitlines()[0], file=file
         ) from None
@@ -293,13 +294,14 @@ def read_official(path: str | Path) -> dict[str, float]:
         raise DataFormatError(
             "official result needs columns choice and votes (or share)",
             file=file,
-            row=0,
+            row=1,
             field="header",
             expected="choice,votes or choice,share",
             found=",".join(df.columns),
         )
     out: dict[str, float] = {}
-    for i, (name, text) in enumerate(df.select(cols["choice"], value_col).iter_rows(), start=1):
+    # rows numbered as in a spreadsheet: the header is row 1
+    for i, (name, text) in enumerate(df.select(cols["choice"], value_col).iter_rows(), start=2):
         if name is None or not str(name).strip():
             raise DataFormatError(
                 "empty choice name", file=file, row=i, field="choice", expected="a name"
@@ -337,8 +339,8 @@ def read_official_table(path: str | Path, *, by: str) -> dict[str, dict[str, flo
     """
     file = str(path)
     try:
-        df = pl.read_csv(path, infer_schema=False, encoding="utf8")
-    except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
+        df = read_frame(path)[0].drop("__row")
+    except (pl.exceptions.PolarsError, OSError) as exc:
         raise DataFormatError(
             f"cannot read official figures: {exc}".splitlines()[0], file=file
         ) from None
@@ -348,14 +350,14 @@ def read_official_table(path: str | Path, *, by: str) -> dict[str, dict[str, flo
         raise DataFormatError(
             f"official figures need columns {by}, choice and votes (or share)",
             file=file,
-            row=0,
+            row=1,
             field="header",
             expected=f"{by},choice,votes",
             found=",".join(df.columns),
         )
     out: dict[str, dict[str, float]] = {}
     rows = df.select(cols[by], cols["choice"], value_col).iter_rows()
-    for i, (unit, name, text) in enumerate(rows, start=1):
+    for i, (unit, name, text) in enumerate(rows, start=2):
         for field, cell in ((by, unit), ("choice", name)):
             if cell is None or not str(cell).strip():
                 raise DataFormatError(

@@ -33,6 +33,7 @@ __all__ = [
     "identifying_columns",
     "interviews_from_frame",
     "read_interviews",
+    "read_tally",
     "station_answers",
 ]
 
@@ -181,6 +182,7 @@ def interviews_from_frame(
     choices: Sequence[str] | None = None,
     unknown: Literal["exclude", "raise"] = "exclude",
     source: str | None = None,
+    first_row: int = 1,
 ) -> Interviews:
     """Code interview records held in a Polars DataFrame.
 
@@ -249,7 +251,7 @@ def interviews_from_frame(
     df = frame.select(
         [pl.col(c).cast(pl.Utf8).str.strip_chars().alias(renamed[c]) for c in renamed]
         + [pl.col(c).cast(pl.Utf8).alias(f"extra:{c}" if c in reserved else c) for c in extra]
-    ).with_row_index("row", offset=1)
+    ).with_row_index("row", offset=first_row)
     df = df.with_columns(pl.col("row").cast(pl.Int64))
     if "band" not in df.columns:
         df = df.with_columns(pl.lit("all").alias("band"))
@@ -358,19 +360,47 @@ def read_interviews(
 ) -> Interviews:
     """Read interview records from a CSV or Parquet file (see :func:`interviews_from_frame`).
 
-    CSV is read as text (UTF-8), so every value keeps its written form and an error names the
-    data row (from 1) and the column.
+    Read like every saylau file (:func:`saylau.io.read_frame`: CSV plain, zipped or gzipped,
+    UTF-8 or cp1251 detected, Parquet, Excel), as text, so every value keeps its written form;
+    an error names the row as in a spreadsheet (the header is row 1) and the column.
     """
-    p = Path(path)
-    if not p.exists():
-        raise DataFormatError("file not found", file=str(p))
-    try:
-        if p.suffix.lower() in {".parquet", ".pq"}:
-            frame = pl.read_parquet(p)
-        else:
-            frame = pl.read_csv(p, infer_schema=False, encoding="utf8")
-    except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
-        raise DataFormatError(
-            f"cannot read interview records: {exc}".splitlines()[0], file=str(p)
-        ) from None
-    return interviews_from_frame(frame, choices=choices, unknown=unknown, source=str(p))
+    from ..io.readers import read_frame
+
+    frame, _notes = read_frame(path)
+    frame = frame.drop("__row")
+    return interviews_from_frame(
+        frame, choices=choices, unknown=unknown, source=str(path), first_row=2
+    )
+
+
+def read_tally(path: str | Path) -> pl.DataFrame:
+    """Read a tally of approached voters per station (and time band) for non-response weights.
+
+    Columns ``station``, optional ``band``, ``approached`` and/or ``skip`` (numbers >= 0). Read
+    like every saylau file; a bad cell names the row as in a spreadsheet and the column.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "tally.csv"
+    >>> _ = p.write_text("station,band,approached\\n1,am,40\\n", encoding="utf-8")
+    >>> read_tally(p).get_column("approached").to_list()
+    [40.0]
+    """
+    from ..io.readers import read_frame
+
+    df, _notes = read_frame(path)
+    for col in ("approached", "skip"):
+        if col in df.columns:
+            val = df[col].str.strip_chars().cast(pl.Float64, strict=False)
+            bad = val.is_null() | (val < 0)
+            if bad.any():
+                i = int(bad.arg_true()[0])
+                raise DataFormatError(
+                    "not a number >= 0",
+                    file=str(path),
+                    row=int(df["__row"][i]),
+                    field=col,
+                    expected=">= 0",
+                    found=df[col][i],
+                )
+            df = df.with_columns(val.alias(col))
+    return df.drop("__row")
