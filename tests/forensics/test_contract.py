@@ -75,6 +75,18 @@ def test_same_seed_same_answer(name: str, table: ProtocolTable) -> None:
     assert _close(a, b, 0.0) == []
 
 
+#: Methods that draw random numbers (resamples, simulations): their rng must be used.
+STOCHASTIC = ("coarse_shares", "digits", "fingerprint")
+
+
+@pytest.mark.parametrize("name", STOCHASTIC)
+def test_another_seed_gives_other_draws(name: str, table: ProtocolTable) -> None:
+    fn = METHODS[name]
+    a = _call(name, fn, table, 7).to_dict()
+    b = _call(name, fn, table, 8).to_dict()
+    assert _close(a, b, 0.0) != []
+
+
 @pytest.mark.parametrize("name", sorted(METHODS))
 def test_row_order_does_not_matter(name: str, table: ProtocolTable) -> None:
     fn = METHODS[name]

@@ -7,6 +7,7 @@ simulations with a known truth (``simulate_klimek``, ``simulate_election``).
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -15,8 +16,10 @@ import pytest
 from scipy.stats import gaussian_kde
 
 from saylau._exceptions import EmptyInputError, SaylauInputError, UnknownNameError
+from saylau.domain.table import ProtocolTable
 from saylau.forensics.fingerprint import (
     CAVEAT,
+    FingerprintResult,
     KlimekFraudModel,
     fingerprint,
     fingerprint_baseline,
@@ -138,22 +141,147 @@ def test_fit_recovers_truth_of_the_model(f_i: float, f_e: float, alpha: float, s
         rng=seed,
     )
     model = KlimekFraudModel(rng=100 + seed).fit(reg, t, v, baseline=base)
-    boot = model.bootstrap(30, rng=seed)
+    # the procedure applied here takes the baseline as given: the bootstrap holds it fixed
+    boot = model.bootstrap(30, rng=seed, refit_baseline=False)
     se = boot.std(axis=0, ddof=1)
     assert abs(model.f_i_ - f_i) <= 3 * se[0] + model.f_step
     assert abs(model.f_e_ - f_e) <= 3 * se[1] + model.f_step
     assert model.alpha_profile_.shape == (len(model.alphas),)
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_fit_recovers_extreme_fraud_in_simulated_election(seed: int) -> None:
-    sim = simulate_election(
-        stations=8000, regions=1, fraud=FraudSpec(kind="extreme", share=0.04), rng=seed
+# ------------------------------------------------------------------------------ coverage
+# A small coverage study: for each scenario, SEEDS independent elections with a known truth,
+# each fitted by ``fingerprint`` with BOOT bootstrap refits (whole procedure, baseline
+# re-estimated). With a 95% interval, covering the truth in at most 4 of 6 elections has
+# probability 3.3% (binomial), so >= 5 of 6 is the criterion of a nominal interval. Scenarios
+# where the method is known to fall short are strict xfails carrying the measured coverage (see
+# the module docstring of saylau.forensics.fingerprint): they fail loudly once fixed.
+SEEDS = range(6)
+BOOT = 20
+STATIONS = 8000
+SCENARIOS = {  # (f_i, f_e, alpha) injected
+    "incremental": (0.3, 0.0, 1.5),
+    "extreme": (0.0, 0.05, 1.0),
+    "clean": (0.0, 0.0, 1.0),
+}
+
+
+def _model_world_table(kind: str, seed: int) -> tuple[ProtocolTable, float, float]:
+    """An election drawn from Klimek et al.'s model itself (one Gaussian blob, θ = 0.3)."""
+    import polars as pl
+
+    f_i, f_e, alpha = SCENARIOS[kind]
+    g = np.random.default_rng(seed)
+    reg = np.rint(g.lognormal(np.log(1200), 0.5, STATIONS)).astype(np.int64) + 50
+    t, v = simulate_klimek(
+        reg, tau=0.55, nu=0.45, sigma_tau=0.07, sigma_nu=0.07, theta=0.3,
+        f_i=f_i, f_e=f_e, alpha=alpha, rng=g,
+    )  # fmt: skip
+    voters = np.rint(t * reg).astype(np.int64)
+    leader = np.rint(v * voters).astype(np.int64)
+    frame = pl.DataFrame(
+        {
+            "station": [str(i) for i in range(STATIONS)],
+            "voters_on_list": reg,
+            "issued": voters,
+            "invalid": np.zeros(STATIONS, dtype=np.int64),
+            "valid": voters,
+            "A": leader,
+            "B": voters - leader,
+        }
     )
-    res = fingerprint(sim.table, bootstrap=30, rng=seed)
-    assert res.f_e is not None and res.f_e_se is not None
-    assert abs(res.f_e - sim.truth.f_e) <= 3 * res.f_e_se + 0.01
-    assert res.f_e_ci is not None and res.f_e_ci[0] <= res.f_e_ci[1]
+    table = ProtocolTable.from_frame(frame, profile="plain", choices=["A", "B"])
+    return table, round(f_i * STATIONS) / STATIONS, round(f_e * STATIONS) / STATIONS
+
+
+@functools.cache
+def _study(world: str, kind: str) -> tuple[tuple[FingerprintResult, float, float], ...]:
+    out = []
+    for seed in SEEDS:
+        if world == "model":
+            table, f_i, f_e = _model_world_table(kind, seed)
+            leader: str | None = "A"
+        else:
+            f_i0, f_e0, _ = SCENARIOS[kind]
+            spec = (
+                FraudSpec(kind="incremental", share=f_i0, alpha=1.5)
+                if f_i0
+                else FraudSpec(kind="extreme", share=f_e0)
+                if f_e0
+                else None
+            )
+            sim = simulate_election(stations=STATIONS, regions=1, fraud=spec, rng=seed)
+            table, f_i, f_e, leader = sim.table, sim.truth.f_i, sim.truth.f_e, "Leader"
+        out.append((fingerprint(table, leader=leader, bootstrap=BOOT, rng=seed), f_i, f_e))
+    return tuple(out)
+
+
+def _covered(world: str, kind: str, key: str) -> int:
+    hits = 0
+    for res, f_i, f_e in _study(world, kind):
+        lo, hi = getattr(res, f"{key}_ci")
+        hits += int(lo <= {"f_i": f_i, "f_e": f_e}[key] <= hi)
+    return hits
+
+
+_XFAIL = pytest.mark.xfail(strict=True, reason="known under-coverage, see the module docstring")
+
+
+@pytest.mark.parametrize(
+    ("world", "kind", "key"),
+    [
+        ("model", "extreme", "f_e"),
+        ("model", "extreme", "f_i"),
+        ("model", "clean", "f_i"),
+        ("model", "clean", "f_e"),
+        ("model", "incremental", "f_e"),
+        pytest.param("model", "incremental", "f_i", marks=_XFAIL),
+        ("simulator", "extreme", "f_e"),
+        ("simulator", "clean", "f_e"),
+        ("simulator", "incremental", "f_e"),
+        pytest.param("simulator", "extreme", "f_i", marks=_XFAIL),
+        pytest.param("simulator", "clean", "f_i", marks=_XFAIL),
+        pytest.param("simulator", "incremental", "f_i", marks=_XFAIL),
+    ],
+)
+def test_interval_covers_injected_share(world: str, kind: str, key: str) -> None:
+    assert _covered(world, kind, key) >= 5
+
+
+@pytest.mark.parametrize("world", ["model", "simulator"])
+def test_bias_correction_moves_incremental_fit_towards_truth(world: str) -> None:
+    # the fit underestimates f_i = 0.3 (baseline from contaminated stations); the bootstrap,
+    # which re-estimates the baseline on simulated contaminated elections, sees that bias
+    study = _study(world, "incremental")
+    raw = np.mean([res.f_i for res, _, _ in study])
+    corrected = np.mean([res.f_i_corrected for res, _, _ in study])
+    truth = np.mean([f_i for _, f_i, _ in study])
+    assert raw < truth and abs(corrected - truth) < abs(raw - truth)
+    for res, _, _ in study:
+        assert res.f_i_bias is not None and res.f_i_bias < 0
+        assert res.boot_stations == res.n_fit and res.f_i_ci_percentile is not None
+
+
+def test_bootstrap_reestimates_the_baseline() -> None:
+    # the refits' baselines vary around the fitted one, and re-estimating it widens the spread
+    g = np.random.default_rng(4)
+    reg = np.rint(g.lognormal(np.log(1200), 0.5, 4000)).astype(np.int64) + 50
+    t, v = simulate_klimek(
+        reg, tau=0.55, nu=0.45, sigma_tau=0.07, sigma_nu=0.07, theta=0.3, f_i=0.2, rng=g
+    )
+    model = KlimekFraudModel(rng=5).fit(reg, t, v)
+    fixed = model.bootstrap(15, rng=6, refit_baseline=False)
+    full = model.bootstrap(15, rng=6)
+    bases = model.bootstrap_baselines_
+    assert np.isfinite(bases).all() and np.ptp(bases, axis=0).min() > 0
+    # holding the baseline fixed, the refits centre on the fit and hide the estimator's bias;
+    # re-estimating it, they fall below the fit (f_i is underestimated, see the module docs)
+    assert abs(fixed[:, 0].mean() - model.f_i_) < model.f_i_ - full[:, 0].mean()
+    # m-out-of-n: on 1000 of 4000 stations the deviations are halved around their mean
+    sub = model.bootstrap(6, rng=7, max_stations=1000)
+    raw = model.bootstrap_raw_
+    assert model.bootstrap_stations_ == 1000
+    np.testing.assert_allclose(sub - raw.mean(0), 0.5 * (raw - raw.mean(0)), atol=1e-12)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])

@@ -44,7 +44,14 @@ def test_json_has_the_keys_of_the_issue(report: dict[str, Any]) -> None:
     assert set(report["excess_votes"]["sensitivity"]) == {"-3", "-2", "-1", "0", "1", "2", "3"}
     for key in ("tau", "nu", "sigma_tau", "sigma_nu", "theta", "f_i", "f_e", "alpha"):
         assert key in report["fingerprint"]
-    assert "fraud_pct" in report["coarse_shares"] or "error" in report["coarse_shares"]
+    for method in ("integer_peaks", "excess_votes", "fingerprint", "coarse_shares", "digits"):
+        assert "error" not in report[method], method
+    assert isinstance(report["coarse_shares"]["fraud_pct"], float)
+    # On the five-region sample Kobak's rule ("first KDE maximum above 0.3") finds a sparse
+    # tail bump (nu = 0.365, one station below it), so sigma_tau is undefined and the fraud
+    # model is not fitted: pinned on purpose, and said in the warnings, not hidden.
+    assert report["fingerprint"]["f_i"] is None
+    assert any("not fitted" in w for w in report["warnings"])
     assert "rows" in report["digits"]
     assert "small_counts" in report
     assert set(report["data_quality"]["counts"]) == {

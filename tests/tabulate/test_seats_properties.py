@@ -48,6 +48,12 @@ def election(draw: st.DrawFn) -> tuple[dict[str, int], int, str, Fraction | None
     return votes, seats, method, draw(thresholds)
 
 
+def no_party_can_take_part(votes: dict[str, int], threshold: Fraction | None) -> bool:
+    """The one case where allocation may refuse: nobody with votes reaches the threshold."""
+    bar = 0 if threshold is None else threshold * sum(votes.values())
+    return not any(v > 0 and v >= bar for k, v in votes.items() if k != "against_all")
+
+
 @SETTINGS
 @given(election())
 def test_house_filled_against_all_empty_threshold_respected(
@@ -58,11 +64,7 @@ def test_house_filled_against_all_empty_threshold_respected(
         with quiet():
             result = allocate(votes, seats=seats, method=method, threshold=threshold)
     except SaylauInputError:
-        # only allowed when no party can take part
-        base = sum(votes.values())
-        parties = [v for k, v in votes.items() if k != "against_all"]
-        bar = 0 if threshold is None else threshold * base
-        assert not any(v > 0 and v >= bar for v in parties)
+        assert no_party_can_take_part(votes, threshold)
         return
     assert sum(result.seats.values()) == seats
     assert result.seats.get("against_all", 0) == 0
@@ -82,6 +84,7 @@ def test_hare_quota_rule(votes: dict[str, int], seats: int, threshold: Fraction 
         with quiet():
             result = allocate(votes, seats=seats, method="hare", threshold=threshold)
     except SaylauInputError:
+        assert no_party_can_take_part(votes, threshold)
         return
     total = sum(votes[p] for p in result.passed)
     for p in result.passed:
@@ -99,6 +102,7 @@ def test_divisor_methods_are_house_monotone(
             small = allocate(votes, seats=seats, method=method, threshold=threshold)
             big = allocate(votes, seats=seats + 1, method=method, threshold=threshold)
     except SaylauInputError:
+        assert no_party_can_take_part(votes, threshold)
         return
     assert all(big.seats[p] >= small.seats[p] for p in votes)
 
@@ -134,7 +138,10 @@ def test_exact_threshold_boundary(case: tuple[dict[str, int], Fraction], method:
                 votes, seats=10, method=method, threshold=threshold, inclusive_threshold=False
             )
     except SaylauInputError:
-        return  # X was the only party with a chance
+        # X was the only party with a chance: no other list is strictly over the threshold
+        bar = threshold * sum(votes.values())
+        assert not any(v > bar for k, v in votes.items() if k not in ("X", "Против всех"))
+        return
     assert "X" not in exclusive.passed and exclusive.seats["X"] == 0
 
 
@@ -158,6 +165,7 @@ def test_input_order_matters_only_through_the_tie_rule(
                 shuffled, seats=seats, method=method, threshold=threshold, tie_order=parties
             )
     except SaylauInputError:
+        assert no_party_can_take_part(votes, threshold)
         return
     assert c.seats == a.seats and c.ties == a.ties
     if not a.ties and not b.ties:
