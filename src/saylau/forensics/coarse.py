@@ -59,7 +59,7 @@ Examples
 >>> res = coarse_shares(sim.table, resamples=100, rng=1)
 >>> res.nobs + res.excluded["registered_below_min"], res.resamples
 (1000, 100)
->>> res.fraud_pct >= 0
+>>> 0 <= res.fraud_pct <= 100 and 0 < res.pvalue <= 1
 True
 """
 

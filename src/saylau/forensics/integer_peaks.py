@@ -219,7 +219,8 @@ def poisson_binomial_sf(
 
     Examples
     --------
-    >>> round(float(poisson_binomial_sf(60, 50.0, 25.0, 0.0)), 4)  # Binomial(100, .5): 0.0284
+    >>> # no skew: the continuity-corrected normal tail 1 - Phi((59.5 - 50) / 5) = 1 - Phi(1.9)
+    >>> round(float(poisson_binomial_sf(60, 50.0, 25.0, 0.0)), 4)  # (exact binomial: 0.0284)
     0.0287
     """
     if var <= 0:
