@@ -262,25 +262,29 @@ def test_bias_correction_moves_incremental_fit_towards_truth(world: str) -> None
         assert res.boot_stations == res.n_fit and res.f_i_ci_percentile is not None
 
 
-def test_bootstrap_reestimates_the_baseline() -> None:
-    # the refits' baselines vary around the fitted one, and re-estimating it widens the spread
-    g = np.random.default_rng(4)
+@pytest.mark.parametrize("seed", [4, 5, 6])
+def test_bootstrap_reestimates_the_baseline(seed: int) -> None:
+    # data from the model (f_i = 0.2): the refits' baselines vary around the fitted one;
+    # holding the baseline fixed, the refits centre on the fit and hide the estimator's bias,
+    # re-estimating it they fall below the fit (f_i is underestimated, see the module docs)
+    g = np.random.default_rng(seed)
     reg = np.rint(g.lognormal(np.log(1200), 0.5, 4000)).astype(np.int64) + 50
     t, v = simulate_klimek(
         reg, tau=0.55, nu=0.45, sigma_tau=0.07, sigma_nu=0.07, theta=0.3, f_i=0.2, rng=g
     )
-    model = KlimekFraudModel(rng=5).fit(reg, t, v)
-    fixed = model.bootstrap(15, rng=6, refit_baseline=False)
-    full = model.bootstrap(15, rng=6)
+    model = KlimekFraudModel(rng=seed + 1).fit(reg, t, v)
+    fixed = model.bootstrap(15, rng=seed + 2, refit_baseline=False)
+    full = model.bootstrap(15, rng=seed + 2)
     bases = model.bootstrap_baselines_
     assert np.isfinite(bases).all() and np.ptp(bases, axis=0).min() > 0
-    # holding the baseline fixed, the refits centre on the fit and hide the estimator's bias;
-    # re-estimating it, they fall below the fit (f_i is underestimated, see the module docs)
     assert abs(fixed[:, 0].mean() - model.f_i_) < model.f_i_ - full[:, 0].mean()
-    # m-out-of-n: on 1000 of 4000 stations the deviations are halved around their mean
-    sub = model.bootstrap(6, rng=7, max_stations=1000)
-    raw = model.bootstrap_raw_
+    # m-out-of-n: 1000 of 4000 stations; by default the spread is kept (an upper bound), at
+    # the root-n rate the deviations from the refits' mean are halved
+    kept = model.bootstrap(4, rng=seed + 3, max_stations=1000)
     assert model.bootstrap_stations_ == 1000
+    np.testing.assert_array_equal(kept, model.bootstrap_raw_)
+    sub = model.bootstrap(4, rng=seed + 3, max_stations=1000, rate=0.5)
+    raw = model.bootstrap_raw_
     np.testing.assert_allclose(sub - raw.mean(0), 0.5 * (raw - raw.mean(0)), atol=1e-12)
 
 
