@@ -44,6 +44,13 @@ def _fmt(x: Any, spec: str = ",.1f") -> str:
     return "—" if x is None else str(x)
 
 
+def _interval(ci: Any) -> str:
+    """`` [lo, hi]`` for a two-number interval, empty otherwise."""
+    if isinstance(ci, list | tuple) and len(ci) == 2 and all(isinstance(v, float) for v in ci):
+        return f" [{ci[0]:.3f}, {ci[1]:.3f}]"
+    return ""
+
+
 def _print_text(report: Mapping[str, Any]) -> None:
     t = report["totals"]
     out_console.print(
@@ -86,8 +93,10 @@ def _print_text(report: Mapping[str, Any]) -> None:
             "fingerprint (model-based)",
             f"τ {_fmt(fp['tau'], '.3f')} ν {_fmt(fp['nu'], '.3f')} σ_τ "
             f"{_fmt(fp['sigma_tau'], '.4f')} σ_ν {_fmt(fp['sigma_nu'], '.4f')} θ "
-            f"{_fmt(fp['theta'], '.4f')}; f_i {_fmt(fp.get('f_i'), '.3f')} f_e "
-            f"{_fmt(fp.get('f_e'), '.3f')} α {_fmt(fp.get('alpha'), '.2f')}",
+            f"{_fmt(fp['theta'], '.4f')}; fit f_i {_fmt(fp.get('f_i'), '.3f')} "
+            f"f_e {_fmt(fp.get('f_e'), '.3f')} α {_fmt(fp.get('alpha'), '.2f')}; bias-corrected "
+            f"f_i {_fmt(fp.get('f_i_corrected'), '.3f')}{_interval(fp.get('f_i_ci'))} "
+            f"f_e {_fmt(fp.get('f_e_corrected'), '.3f')}{_interval(fp.get('f_e_ci'))}",
         )
     cs = report.get("coarse_shares", {})
     tab.add_row(
