@@ -396,6 +396,23 @@ def _check_seats(seats: Any) -> int:
 # --------------------------------------------------------------------------- exact methods
 
 
+def check_options(
+    seats: Any, method: str, threshold: Fraction | float | str | Decimal | None, base: str
+) -> tuple[int, str, Fraction | None]:
+    """Validate the options shared by :func:`allocate` and ``allocate_many``.
+
+    Returns the house size, the canonical method name and the threshold as a fraction.
+    """
+    house = _check_seats(seats)
+    canonical = normalize_method(method)
+    t = parse_threshold(threshold)
+    if base not in BASES:
+        raise UnknownNameError(
+            "unknown threshold base", field="threshold_base", expected=" | ".join(BASES), found=base
+        )
+    return house, canonical, t
+
+
 def _divisor(method: str, k: int) -> Fraction:
     """The divisor for a party's (k+1)-th seat."""
     if method == "dhondt":
@@ -569,16 +586,7 @@ def allocate(
     {'A': 14, 'B': 6, 'C': 0}
     """
     counts = _check_votes(votes)
-    house = _check_seats(seats)
-    canonical = normalize_method(method)
-    t = parse_threshold(threshold)
-    if threshold_base not in BASES:
-        raise UnknownNameError(
-            "unknown threshold base",
-            field="threshold_base",
-            expected=" | ".join(BASES),
-            found=threshold_base,
-        )
+    house, canonical, t = check_options(seats, method, threshold, threshold_base)
     if tie_break not in TIE_RULES:
         raise UnknownNameError(
             "unknown tie-break rule",

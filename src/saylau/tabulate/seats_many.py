@@ -14,13 +14,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .._exceptions import EmptyInputError, SaylauInputError, SaylauWarning, UnknownNameError
+from .._exceptions import EmptyInputError, SaylauInputError, SaylauWarning
 from .seats import (
     _LARGEST_REMAINDER,
-    BASES,
-    _check_seats,
-    normalize_method,
-    parse_threshold,
+    check_options,
 )
 
 __all__ = ["allocate_many"]
@@ -103,16 +100,7 @@ def allocate_many(
         raise SaylauInputError(
             "vote matrix has negative values", field="vote_matrix", expected=">= 0"
         )
-    house = _check_seats(seats)
-    canonical = normalize_method(method)
-    t = parse_threshold(threshold)
-    if threshold_base not in BASES:
-        raise UnknownNameError(
-            "unknown threshold base",
-            field="threshold_base",
-            expected=" | ".join(BASES),
-            found=threshold_base,
-        )
+    house, canonical, t = check_options(seats, method, threshold, threshold_base)
     n_draws, n_cols = work.shape
     party = np.ones(n_cols, dtype=bool)
     if against_all_index is not None:
