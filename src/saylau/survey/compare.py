@@ -281,48 +281,7 @@ def read_official(path: str | Path) -> dict[str, float]:
     >>> read_official(p)
     {'A': 600.0, 'Against all': 40.0}
     """
-    file = str(path)
-    try:
-        df = read_frame(path)[0].drop("__row")
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        raise DataFormatError(
-            f"cannot read the official result: {exc}".splitlines()[0], file=file
-        ) from None
-    cols = {c.strip().casefold(): c for c in df.columns}
-    value_col = cols.get("votes") or cols.get("share")
-    if "choice" not in cols or value_col is None:
-        raise DataFormatError(
-            "official result needs columns choice and votes (or share)",
-            file=file,
-            row=1,
-            field="header",
-            expected="choice,votes or choice,share",
-            found=",".join(df.columns),
-        )
-    out: dict[str, float] = {}
-    # rows numbered as in a spreadsheet: the header is row 1
-    for i, (name, text) in enumerate(df.select(cols["choice"], value_col).iter_rows(), start=2):
-        if name is None or not str(name).strip():
-            raise DataFormatError(
-                "empty choice name", file=file, row=i, field="choice", expected="a name"
-            )
-        try:
-            value = float(str(text).strip().rstrip("%").replace(",", "."))
-        except ValueError:
-            value = math.nan
-        if not math.isfinite(value) or value < 0:
-            raise DataFormatError(
-                "not a number >= 0", file=file, row=i, field=value_col, expected=">= 0", found=text
-            )
-        key = str(name).strip()
-        if key in out:
-            raise DataFormatError(
-                "choice listed twice", file=file, row=i, field="choice", expected="once", found=key
-            )
-        out[key] = value
-    if not out:
-        raise DataFormatError("official result has no rows", file=file, expected="one per choice")
-    return out
+    return _read_official(path, None)[""]
 
 
 def read_official_table(path: str | Path, *, by: str) -> dict[str, dict[str, float]]:
@@ -337,31 +296,43 @@ def read_official_table(path: str | Path, *, by: str) -> dict[str, dict[str, flo
     >>> read_official_table(p, by="station")
     {'7': {'A': 300.0, 'B': 100.0}}
     """
+    return _read_official(path, by)
+
+
+def _read_official(path: str | Path, by: str | None) -> dict[str, dict[str, float]]:
+    """Official figures by unit (one unit ``""`` without ``by``), every cell checked."""
     file = str(path)
+    what = "the official result" if by is None else "official figures"
     try:
         df = read_frame(path)[0].drop("__row")
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise DataFormatError(
-            f"cannot read official figures: {exc}".splitlines()[0], file=file
-        ) from None
+        raise DataFormatError(f"cannot read {what}: {exc}".splitlines()[0], file=file) from None
     cols = {c.strip().casefold(): c for c in df.columns}
     value_col = cols.get("votes") or cols.get("share")
-    if by not in cols or "choice" not in cols or value_col is None:
+    needed = ["choice"] if by is None else [by, "choice"]
+    if any(c not in cols for c in needed) or value_col is None:
         raise DataFormatError(
-            f"official figures need columns {by}, choice and votes (or share)",
+            f"{what} needs columns {', '.join(needed)} and votes (or share)",
             file=file,
             row=1,
             field="header",
-            expected=f"{by},choice,votes",
+            expected=",".join(needed) + ",votes (or share)",
             found=",".join(df.columns),
         )
+    units = df.get_column(cols[by]) if by is not None else pl.repeat("", df.height, eager=True)
+    names = df.get_column(cols["choice"])
+    texts = df.get_column(value_col)
     out: dict[str, dict[str, float]] = {}
-    rows = df.select(cols[by], cols["choice"], value_col).iter_rows()
-    for i, (unit, name, text) in enumerate(rows, start=2):
+    # rows numbered as in a spreadsheet: the header is row 1
+    for row, (unit, name, text) in enumerate(zip(units, names, texts, strict=True), start=2):
         for field, cell in ((by, unit), ("choice", name)):
-            if cell is None or not str(cell).strip():
+            if field is not None and (cell is None or not str(cell).strip()):
                 raise DataFormatError(
-                    f"empty {field}", file=file, row=i, field=field, expected="a name"
+                    f"empty {field}" if field != "choice" else "empty choice name",
+                    file=file,
+                    row=row,
+                    field=field,
+                    expected="a name",
                 )
         try:
             value = float(str(text).strip().rstrip("%").replace(",", "."))
@@ -369,20 +340,27 @@ def read_official_table(path: str | Path, *, by: str) -> dict[str, dict[str, flo
             value = math.nan
         if not math.isfinite(value) or value < 0:
             raise DataFormatError(
-                "not a number >= 0", file=file, row=i, field=value_col, expected=">= 0", found=text
-            )
-        unit_figs = out.setdefault(str(unit).strip(), {})
-        key = str(name).strip()
-        if key in unit_figs:
-            raise DataFormatError(
-                "choice listed twice for one unit",
+                "not a number >= 0",
                 file=file,
-                row=i,
-                field="choice",
-                expected="once per unit",
-                found=f"{unit}: {key}",
+                row=row,
+                field=value_col,
+                expected=">= 0",
+                found=text,
             )
-        unit_figs[key] = value
+        figures = out.setdefault(str(unit).strip(), {})
+        key = str(name).strip()
+        if key in figures:
+            raise DataFormatError(
+                "choice listed twice" + ("" if by is None else " for one unit"),
+                file=file,
+                row=row,
+                field="choice",
+                expected="once" if by is None else "once per unit",
+                found=key if by is None else f"{unit}: {key}",
+            )
+        figures[key] = value
+    if by is None and not out:
+        raise DataFormatError(f"{what} has no rows", file=file, expected="one per choice")
     return out
 
 
