@@ -9,24 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from saylau import get_profile
 from saylau.domain.checks import validate
 from saylau.domain.table import ProtocolTable
 from tests.conftest import shared_file
 
-LINES = [
-    "voters_on_list",
-    "ballots_received",
-    "issued_early",
-    "issued_in_station",
-    "issued_outside",
-    "cancelled",
-    "in_mobile",
-    "in_stationary",
-    "invalid",
-    "valid",
-    "lost",
-    "not_recorded",
-]
+LINES = list(get_profile("ru-federal-2018").line_keys)
 
 
 @st.composite
@@ -140,25 +128,9 @@ def test_empty_cells_are_not_checkable_not_passed() -> None:
     assert r.failed == 0
 
 
+# the 2011 protocol: 18 numbered lines (the 2011 profile), then the 7 parties in ballot order
 MOSCOW = [
-    "voters_on_list",
-    "ballots_received",
-    "issued_early",
-    "issued_in_station",
-    "issued_outside",
-    "cancelled",
-    "in_mobile",
-    "in_stationary",
-    "invalid",
-    "valid",
-    "absentee_received",
-    "absentee_issued",
-    "absentee_voted",
-    "absentee_cancelled",
-    "absentee_issued_by_tik",
-    "absentee_lost",
-    "lost",
-    "not_recorded",
+    *get_profile("ru-federal-2011").line_keys,
     "SR",
     "LDPR",
     "PR",
