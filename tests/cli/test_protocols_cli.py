@@ -62,6 +62,14 @@ def test_validate_json_and_exit_code(tmp_path: Path) -> None:
     assert out["violations"][0]["station"] == "2"
     assert out["violations"][0]["difference"] == -1
     assert out["rejected"][0]["row"] == 4 and out["rejected"][0]["field"] == "issued"
+    # a row kept out alone also gives exit 1: a script must not read it as "all fine"
+    f.write_text(
+        "station,voters_on_list,issued,invalid,valid,Amanat,Барлығына қарсы\n"
+        "1,100,60,2,58,50,8\n2,100,60,2,abc,50,8\n",
+        encoding="utf-8",
+    )
+    p = saylau("validate", str(f))
+    assert p.exit_code == 1 and "row 3, station 2, field valid" in p.stdout
 
 
 def test_bad_input_is_one_line_and_nonzero(tmp_path: Path) -> None:

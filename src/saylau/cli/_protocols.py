@@ -102,7 +102,8 @@ def validate_cmd(
 
     Example: [cyan]saylau validate ../shared/data/russia/2011.csv.zip[/]
 
-    Exit code 0 when no protocol fails a strict relation, 1 when some do.
+    Exit code 0 when every row was read and no protocol fails a strict relation; 1 when some
+    protocol fails one or some row was kept out of the table (both are listed).
     """
     table = load(file, profile, show=not as_json)
     report = validate(table)
@@ -110,7 +111,7 @@ def validate_cmd(
         print_json(report)
     else:
         _print_validation(report, limit)
-    if report.failed:
+    if report.failed or report.rejected:
         raise typer.Exit(1)
 
 
