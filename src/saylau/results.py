@@ -24,7 +24,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-__all__ = ["Estimate", "Result", "to_jsonable"]
+__all__ = ["FINDING_KINDS", "Estimate", "Finding", "Result", "to_jsonable"]
 
 
 def to_jsonable(value: Any) -> Any:
@@ -106,3 +106,69 @@ class Estimate(Result):
         q = stats.t.ppf(1 - alpha / 2, self.df) if self.df else stats.norm.ppf(1 - alpha / 2)
         half = float(q) * self.std_err
         return (self.estimate - half, self.estimate + half)
+
+
+#: The kinds of finding: a calibrated ``test`` may raise an alarm; a ``screen`` points where to
+#: look and never raises one; a ``model`` result is an estimate under a stated fraud model.
+FINDING_KINDS = ("test", "screen", "model")
+
+
+@dataclasses.dataclass(frozen=True)
+class Finding(Result):
+    """What a method's result may be quoted as: an alarm or not, and how far to trust it.
+
+    Every result that could be quoted as evidence carries one. ``alarm`` is true only where the
+    method's own calibrated test rejects at ``level`` after ``correction``; a ``screen`` never
+    raises one. ``false_alarm_rate`` is the share of clean elections on which the same alarm was
+    raised in saylau's calibration study (``None`` where it has not been measured), with
+    ``calibration`` naming that study (file under ``tests/results/`` and its seeds).
+
+    Parameters
+    ----------
+    alarm : bool
+    kind : {"test", "screen", "model"}
+    level : float
+        The family-wise level at which the alarm is decided (e.g. 0.01).
+    pvalue : float or None
+        The calibrated p-value before any correction across methods.
+    correction : str
+        The multiplicity correction applied (e.g. ``"Holm over 84 regions"``, ``"none"``).
+    false_alarm_rate : float or None
+    calibration : str
+    caveats : tuple of str
+        What the method cannot show, in the words every renderer prints.
+
+    Examples
+    --------
+    >>> f = Finding(alarm=False, kind="screen", level=0.01, caveats=("a screen, not a test",))
+    >>> f.headline()
+    'screen (never an alarm); a screen, not a test'
+    """
+
+    alarm: bool
+    kind: str = "test"
+    level: float = 0.01
+    pvalue: float | None = None
+    correction: str = "none"
+    false_alarm_rate: float | None = None
+    calibration: str = ""
+    caveats: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.kind not in FINDING_KINDS:
+            raise ValueError(f"finding kind must be one of {FINDING_KINDS}, found {self.kind!r}")
+        if self.kind == "screen" and self.alarm:
+            raise ValueError("a screen never raises an alarm")
+
+    def headline(self) -> str:
+        """One line for a terminal: alarm or not, level, false-alarm rate, caveats."""
+        if self.kind == "screen":
+            head = "screen (never an alarm)"
+        else:
+            head = "ALARM" if self.alarm else "no alarm"
+            head += f" at {self.level:g}"
+            if self.correction and self.correction != "none":
+                head += f" ({self.correction})"
+            if self.false_alarm_rate is not None:
+                head += f"; false-alarm rate on clean elections {self.false_alarm_rate:.3f}"
+        return "; ".join((head, *self.caveats))
