@@ -4,7 +4,17 @@ A protocol is a set of named lines keyed by *meaning* (``voters_on_list``, ``val
 printed line number is kept as an attribute because it shifts between protocol layouts. Control
 relations are data: each is a linear (in)equality between sums of lines, marked **strict** (an
 equality the law requires) or **soft** (an inequality that is flagged, not fatal), as the
-Russian GAS "Vybory" and ballot-scanner (KOIB) software distinguish them.
+Russian GAS "Vybory" and ballot-scanner (KOIB) software distinguish them, and marked **stated**
+(written in the law or the commission's instructions) or **inferred** (arithmetic saylau assumes
+until the official text is found), each with its source.
+
+Profiles are versioned data files, one TOML file per profile in ``saylau/data/profiles/``: a
+network can correct one after a change of law and load it with :func:`load_profile` (or pass
+its path wherever a profile name is accepted) without a change of code. A profile file holds
+``name``, ``version``, ``title``, ``source``, ``against_all_on_ballot``, ``inferred``, then
+``[[lines]]`` (``key``, ``number``, optional ``label``, ``ru``, ``kk``... labels,
+``optional``) and ``[[relations]]`` (``name``, ``left``, ``right``, ``op``, ``strict``,
+``basis``, ``source``; a term is a line key, ``-key`` to subtract it, ``@choices`` for Σ votes).
 
 The special term ``CHOICES`` stands for the sum of the votes for every choice on the ballot,
 Against all included where the ballot has it.
@@ -16,15 +26,24 @@ Examples
 [1, 2, 3]
 >>> [r.name for r in p.relations if r.strict]
 ['ballots_received_balance', 'boxes_equal_found', 'valid_equal_votes']
+>>> kz = get_profile("kz")
+>>> kz.line("in_boxes").label_in("kk")
+'Дауыс беруге қатысқан сайлаушылардың жалпы саны'
+>>> sorted({r.basis for r in kz.relations})
+['inferred', 'stated']
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
-from typing import Literal
+import functools
+import tomllib
+from collections.abc import Iterator, Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
 
-from .._exceptions import UnknownNameError
+from .._exceptions import DataFormatError, UnknownNameError
 
 __all__ = [
     "CHOICES",
@@ -34,6 +53,7 @@ __all__ = [
     "Line",
     "ProtocolProfile",
     "get_profile",
+    "load_profile",
 ]
 
 #: Term standing for Σ votes per choice (Against all included where it is on the ballot).
@@ -63,6 +83,8 @@ LINE_LABELS: Mapping[str, str] = {
     "absentee_lost": "absentee certificates lost",
     "postal_in_box": "postal ballot envelopes put in the box",
     "found": "ballots taken out of the box",
+    "issued_by_member": "ballots issued by each commission member",
+    "outside_requests": "written requests to vote outside the station",
     CHOICES: "votes for all choices",
 }
 
@@ -71,11 +93,32 @@ Term = tuple[int, str]
 
 @dataclasses.dataclass(frozen=True)
 class Line:
-    """One numbered line of a protocol layout."""
+    """One line of a protocol layout.
+
+    Parameters
+    ----------
+    key : str
+        The line's meaning (see :data:`LINE_LABELS`).
+    number : int or None
+        The printed line number (or the position in the law's list); None for a line the form
+        does not number.
+    label : str
+        English label.
+    labels : tuple of (language, label)
+        The line's wording on the official form, e.g. ``("ru", "Число ...")``, ``("kk", ...)``.
+    optional : bool
+        A line the form may leave out (e.g. per-member counts); never required in a file.
+    """
 
     key: str
-    number: int
+    number: int | None
     label: str = ""
+    labels: tuple[tuple[str, str], ...] = ()
+    optional: bool = False
+
+    def label_in(self, language: str) -> str:
+        """The label in a language (``en``, ``ru``, ``kk``...), English when there is none."""
+        return dict(self.labels).get(language, self.label)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,6 +136,8 @@ class ControlRelation:
         True for an equality the law requires (a failed protocol), False for a flagged check.
     source : str
         Legal text or instruction the relation comes from.
+    basis : {"stated", "inferred"}
+        Whether the source states the relation, or saylau infers it (to be confirmed).
     """
 
     name: str
@@ -101,6 +146,7 @@ class ControlRelation:
     op: Literal["==", ">=", "<="]
     strict: bool
     source: str = ""
+    basis: Literal["stated", "inferred"] = "stated"
 
     @property
     def lines(self) -> tuple[str, ...]:
@@ -149,7 +195,12 @@ class ControlRelation:
 
 @dataclasses.dataclass(frozen=True)
 class ProtocolProfile:
-    """A protocol layout: its numbered lines and its control relations."""
+    """A protocol layout: its numbered lines and its control relations.
+
+    ``version`` and ``source`` say which text of the law the profile follows; ``inferred`` is
+    true while some relation is only inferred; ``against_all_note`` says how Against all is
+    counted where the ballot has it; ``path`` is the file the profile was loaded from.
+    """
 
     name: str
     title: str
@@ -158,329 +209,183 @@ class ProtocolProfile:
     against_all_on_ballot: bool = False
     source: str = ""
     inferred: bool = False
+    version: str = ""
+    against_all_note: str = ""
+    path: str | None = None
 
     @property
     def line_keys(self) -> tuple[str, ...]:
+        """Every line key, in the form's order (optional lines included)."""
         return tuple(line.key for line in self.lines)
 
     @property
+    def required_keys(self) -> tuple[str, ...]:
+        """Line keys that are not optional."""
+        return tuple(line.key for line in self.lines if not line.optional)
+
+    @property
     def numbers(self) -> dict[str, int]:
-        """Line key → printed line number."""
-        return {line.key: line.number for line in self.lines}
+        """Line key → printed line number (lines the form does not number are left out)."""
+        return {line.key: line.number for line in self.lines if line.number is not None}
+
+    def line(self, key: str) -> Line:
+        """The line with this key."""
+        for line in self.lines:
+            if line.key == key:
+                return line
+        raise UnknownNameError(
+            "line not in this profile", field=key, expected=" | ".join(self.line_keys)
+        )
 
 
-def _lines(*keys: str) -> tuple[Line, ...]:
-    return tuple(Line(k, i + 1, LINE_LABELS[k]) for i, k in enumerate(keys))
+_OPS = ("==", ">=", "<=")
+_BASES = ("stated", "inferred")
 
 
-_RU_LAW = (
-    "Federal Law No. 67-FZ of 12.06.2002 'On basic guarantees of electoral rights', art. 67-68; "
-    "CEC of Russia instructions on the precinct protocol (control relations of GAS 'Vybory')"
-)
+def _err(path: str, field: str, message: str, expected: str, found: object) -> DataFormatError:
+    return DataFormatError(message, file=path, field=field, expected=expected, found=repr(found))
 
 
-def _ru_relations(*, absentee: bool) -> tuple[ControlRelation, ...]:
-    issued = ((1, "issued_early"), (1, "issued_in_station"), (1, "issued_outside"))
-    rel = [
-        ControlRelation(
-            "ballots_received_balance",
-            ((1, "ballots_received"),),
-            (*issued, (1, "cancelled"), (1, "lost"), (-1, "not_recorded")),
-            "==",
-            True,
-            _RU_LAW + "; art. 68(9): line 2 = 3+4+5+6+lost-not recorded",
-        ),
-        ControlRelation(
-            "boxes_equal_found",
-            ((1, "in_mobile"), (1, "in_stationary")),
-            ((1, "invalid"), (1, "valid")),
-            "==",
-            True,
-            _RU_LAW + "; art. 68(9): ballots in boxes = invalid + valid",
-        ),
-        ControlRelation(
-            "valid_equal_votes",
-            ((1, "valid"),),
-            ((1, CHOICES),),
-            "==",
-            True,
-            _RU_LAW + "; art. 68(9): valid = Σ votes per choice (+ Against all)",
-        ),
-        ControlRelation(
-            "list_covers_issued",
-            ((1, "voters_on_list"),),
-            issued,
-            ">=",
-            False,
-            "CEC control relation: voters on the list ≥ ballots issued",
-        ),
-        ControlRelation(
-            "issued_covers_found",
-            issued,
-            ((1, "in_mobile"), (1, "in_stationary")),
-            ">=",
-            False,
-            "CEC control relation: ballots issued ≥ ballots found in boxes",
-        ),
-        ControlRelation(
-            "outside_covers_mobile",
-            ((1, "issued_early"), (1, "issued_outside")),
-            ((1, "in_mobile"),),
-            ">=",
-            False,
-            "CEC control relation: issued early + outside ≥ ballots in mobile boxes",
-        ),
-        ControlRelation(
-            "station_covers_stationary",
-            ((1, "issued_in_station"),),
-            ((1, "in_stationary"),),
-            ">=",
-            False,
-            "CEC control relation: issued in the station ≥ ballots in stationary boxes",
-        ),
-    ]
-    if absentee:
-        rel.append(
+def _terms(raw: object, path: str, field: str, keys: set[str]) -> tuple[Term, ...]:
+    if not isinstance(raw, list) or not raw or not all(isinstance(t, str) for t in raw):
+        raise _err(path, field, "relation side must be a list of line keys", "[\"key\", ...]", raw)
+    out = []
+    for term in raw:
+        coef, key = (-1, term[1:]) if term.startswith("-") else (1, term)
+        if key != CHOICES and key not in keys:
+            raise _err(path, field, "relation names a line the profile lacks", " | ".join(keys), key)
+        out.append((coef, key))
+    return tuple(out)
+
+
+def _profile_from_dict(data: Mapping[str, Any], path: str) -> ProtocolProfile:
+    for key, kind in (("name", str), ("title", str), ("source", str)):
+        if not isinstance(data.get(key), kind):
+            raise _err(path, key, "profile field missing or not text", "a string", data.get(key))
+    lines: list[Line] = []
+    for i, raw in enumerate(data.get("lines", [])):
+        field = f"lines[{i}]"
+        key = raw.get("key")
+        if not isinstance(key, str) or not key:
+            raise _err(path, field + ".key", "line without a key", "a line key", key)
+        number = raw.get("number")
+        if number is not None and (not isinstance(number, int) or isinstance(number, bool)):
+            raise _err(path, field + ".number", "line number not a whole number", "int", number)
+        label = raw.get("label") or LINE_LABELS.get(key)
+        if not label:
+            raise _err(path, field + ".label", "a new line key needs an English label", "text", key)
+        labels = tuple(
+            (lang, text)
+            for lang, text in raw.items()
+            if lang not in ("key", "number", "label", "optional") and isinstance(text, str)
+        )
+        lines.append(Line(key, number, label, labels, bool(raw.get("optional", False))))
+    if not lines:
+        raise _err(path, "lines", "profile has no lines", "[[lines]] tables", None)
+    keys = {line.key for line in lines}
+    if len(keys) != len(lines):
+        dup = next(k for k in keys if sum(line.key == k for line in lines) > 1)
+        raise _err(path, "lines", "line key given twice", "unique keys", dup)
+    relations = []
+    for i, raw in enumerate(data.get("relations", [])):
+        field = f"relations[{i}]"
+        op, basis = raw.get("op"), raw.get("basis", "stated")
+        if op not in _OPS:
+            raise _err(path, field + ".op", "unknown operator", " | ".join(_OPS), op)
+        if basis not in _BASES:
+            raise _err(path, field + ".basis", "unknown basis", " | ".join(_BASES), basis)
+        if not raw.get("source"):
+            raise _err(path, field + ".source", "relation without a source", "text", None)
+        relations.append(
             ControlRelation(
-                "absentee_balance",
-                ((1, "absentee_received"),),
-                ((1, "absentee_issued"), (1, "absentee_cancelled"), (1, "absentee_lost")),
-                "==",
-                True,
-                _RU_LAW + "; art. 68(9): absentee certificates received = issued + cancelled "
-                "+ lost",
+                str(raw.get("name", f"relation_{i}")),
+                _terms(raw.get("left"), path, field + ".left", keys),
+                _terms(raw.get("right"), path, field + ".right", keys),
+                op,
+                bool(raw.get("strict", False)),
+                str(raw["source"]),
+                basis,
             )
         )
-    return tuple(rel)
+    return ProtocolProfile(
+        name=data["name"],
+        title=data["title"],
+        lines=tuple(lines),
+        relations=tuple(relations),
+        against_all_on_ballot=bool(data.get("against_all_on_ballot", False)),
+        source=data["source"],
+        inferred=bool(data.get("inferred", False)),
+        version=str(data.get("version", "")),
+        against_all_note=str(data.get("against_all_note", "")),
+        path=path,
+    )
 
 
-_RU_2018 = ProtocolProfile(
-    name="ru-federal-2018",
-    title="Russia, federal elections, precinct protocol of 2018+ (12 lines, then choices)",
-    lines=_lines(
-        "voters_on_list",
-        "ballots_received",
-        "issued_early",
-        "issued_in_station",
-        "issued_outside",
-        "cancelled",
-        "in_mobile",
-        "in_stationary",
-        "invalid",
-        "valid",
-        "lost",
-        "not_recorded",
-    ),
-    relations=_ru_relations(absentee=False),
-    source=_RU_LAW,
-)
+def load_profile(path: str | Path) -> ProtocolProfile:
+    """Load a profile from a TOML file (a corrected or new one; see the module docstring).
 
-_RU_2011 = ProtocolProfile(
-    name="ru-federal-2011",
-    title="Russia, federal elections, precinct protocol of 2011-2012 (18 lines with absentee "
-    "certificates, then choices)",
-    lines=_lines(
-        "voters_on_list",
-        "ballots_received",
-        "issued_early",
-        "issued_in_station",
-        "issued_outside",
-        "cancelled",
-        "in_mobile",
-        "in_stationary",
-        "invalid",
-        "valid",
-        "absentee_received",
-        "absentee_issued",
-        "absentee_voted",
-        "absentee_cancelled",
-        "absentee_issued_by_tik",
-        "absentee_lost",
-        "lost",
-        "not_recorded",
-    ),
-    relations=_ru_relations(absentee=True),
-    source=_RU_LAW,
-)
+    Raises
+    ------
+    DataFormatError
+        The file is missing, not TOML, or a field is wrong (named in the message).
 
-_RU_2004 = ProtocolProfile(
-    name="ru-federal-2004",
-    title="Russia, federal elections, precinct protocol of 2003-2004 (17 lines with absentee "
-    "certificates, then choices and Against all)",
-    lines=_lines(
-        "voters_on_list",
-        "ballots_received",
-        "issued_early",
-        "issued_in_station",
-        "issued_outside",
-        "cancelled",
-        "in_mobile",
-        "in_stationary",
-        "invalid",
-        "valid",
-        "absentee_received",
-        "absentee_issued",
-        "absentee_voted",
-        "absentee_cancelled",
-        "absentee_issued_by_tik",
-        "lost",
-        "not_recorded",
-    ),
-    relations=_ru_relations(absentee=False),
-    against_all_on_ballot=True,
-    source=_RU_LAW + " (2002 wording, with the Against-all line of art. 63(7), repealed in 2006)",
-)
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "kz-2026.toml"
+    >>> text = (PROFILE_DIR / "kz.toml").read_text(encoding="utf-8")
+    >>> _ = p.write_text(text.replace('version = "2007.2"', 'version = "2026.1"'), "utf-8")
+    >>> load_profile(p).version
+    '2026.1'
+    """
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataFormatError("profile file not found", file=str(p)) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise DataFormatError(f"profile file is not valid TOML ({exc})", file=str(p)) from None
+    return _profile_from_dict(data, str(p))
 
-_KZ_LAW = (
-    "Constitutional Law of the Republic of Kazakhstan No. 2464 of 28.09.1995 'On elections', "
-    "art. 43-44 (counting of votes, precinct protocol)"
-)
 
-_KZ = ProtocolProfile(
-    name="kz",
-    title="Kazakhstan, precinct protocol (voters, ballots received, issued, cancelled, in boxes, "
-    "invalid, votes per choice, Against all)",
-    lines=_lines(
-        "voters_on_list",
-        "ballots_received",
-        "issued",
-        "cancelled",
-        "in_boxes",
-        "invalid",
-    ),
-    relations=(
-        ControlRelation(
-            "ballots_received_balance",
-            ((1, "ballots_received"),),
-            ((1, "issued"), (1, "cancelled")),
-            "==",
-            True,
-            _KZ_LAW + " (inferred: to be confirmed against the current official form)",
-        ),
-        ControlRelation(
-            "boxes_equal_invalid_plus_votes",
-            ((1, "in_boxes"),),
-            ((1, "invalid"), (1, CHOICES)),
-            "==",
-            True,
-            _KZ_LAW + "; Against all counted among the votes since the 2023 amendments "
-            "(inferred: to be confirmed against the current official form)",
-        ),
-        ControlRelation(
-            "list_covers_issued",
-            ((1, "voters_on_list"),),
-            ((1, "issued"),),
-            ">=",
-            False,
-            _KZ_LAW + " (inferred)",
-        ),
-        ControlRelation(
-            "issued_covers_boxes",
-            ((1, "issued"),),
-            ((1, "in_boxes"),),
-            ">=",
-            False,
-            _KZ_LAW + " (inferred)",
-        ),
-    ),
-    against_all_on_ballot=True,
-    source=_KZ_LAW,
-    inferred=True,
-)
+#: Folder of the profiles saylau ships (one TOML file each).
+PROFILE_DIR = Path(str(resources.files("saylau") / "data" / "profiles"))
 
-_PLAIN = ProtocolProfile(
-    name="plain",
-    title="Minimal protocol: voters on the list, ballots issued, invalid, valid, votes",
-    lines=_lines("voters_on_list", "issued", "invalid", "valid"),
-    relations=(
-        ControlRelation(
-            "valid_equal_votes",
-            ((1, "valid"),),
-            ((1, CHOICES),),
-            "==",
-            True,
-            "arithmetic identity of any count",
-        ),
-        ControlRelation(
-            "list_covers_issued",
-            ((1, "voters_on_list"),),
-            ((1, "issued"),),
-            ">=",
-            False,
-            "arithmetic plausibility",
-        ),
-        ControlRelation(
-            "issued_covers_found",
-            ((1, "issued"),),
-            ((1, "invalid"), (1, "valid")),
-            ">=",
-            False,
-            "arithmetic plausibility",
-        ),
-    ),
-    source="saylau's own minimal layout",
-)
 
-_PL_LAW = (
-    "Polish Electoral Code (Kodeks wyborczy) of 5 Jan 2011, art. 75 and 232; PKW protocol form"
-)
+@functools.cache
+def _shipped() -> dict[str, ProtocolProfile]:
+    found = (load_profile(f) for f in sorted(PROFILE_DIR.glob("*.toml")))
+    return {p.name: p for p in found}
 
-_PL = ProtocolProfile(
-    name="pl-pkw",
-    title="Poland, presidential election precinct protocol (PKW export)",
-    lines=(
-        Line("voters_on_list", 1, LINE_LABELS["voters_on_list"]),
-        Line("ballots_received", 2, LINE_LABELS["ballots_received"]),
-        Line("issued", 4, LINE_LABELS["issued"]),
-        Line("postal_in_box", 10, LINE_LABELS["postal_in_box"]),
-        Line("found", 11, LINE_LABELS["found"]),
-        Line("invalid", 13, "invalid ballots and invalid votes"),
-        Line("valid", 14, "valid votes"),
-    ),
-    relations=(
-        ControlRelation(
-            "found_equal_invalid_plus_valid",
-            ((1, "found"),),
-            ((1, "invalid"), (1, "valid")),
-            "==",
-            True,
-            _PL_LAW + ": cards taken out = invalid cards + invalid votes + valid votes",
-        ),
-        ControlRelation("valid_equal_votes", ((1, "valid"),), ((1, CHOICES),), "==", True, _PL_LAW),
-        ControlRelation(
-            "list_covers_issued",
-            ((1, "voters_on_list"),),
-            ((1, "issued"),),
-            ">=",
-            False,
-            _PL_LAW,
-        ),
-        ControlRelation(
-            "issued_covers_found",
-            ((1, "issued"), (1, "postal_in_box")),
-            ((1, "found"),),
-            ">=",
-            False,
-            _PL_LAW + ": cards in the box ≤ cards issued + postal envelopes put in the box",
-        ),
-    ),
-    source=_PL_LAW,
-)
+
+class _Profiles(Mapping[str, ProtocolProfile]):
+    """Read-only view of the shipped profiles, loaded from their files on first use."""
+
+    def __getitem__(self, name: str) -> ProtocolProfile:
+        return _shipped()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_shipped())
+
+    def __len__(self) -> int:
+        return len(_shipped())
+
 
 #: Every profile saylau ships, by name.
-PROFILES: Mapping[str, ProtocolProfile] = {
-    p.name: p for p in (_RU_2018, _RU_2011, _RU_2004, _KZ, _PL, _PLAIN)
-}
+PROFILES: Mapping[str, ProtocolProfile] = _Profiles()
 
 
 def get_profile(name: str) -> ProtocolProfile:
-    """Look a profile up by name; an unknown name lists the known ones."""
+    """Look a profile up by name, or load it from a ``.toml`` path; an unknown name lists the
+    known ones."""
+    if name.lower().endswith(".toml"):
+        return load_profile(name)
     try:
         return PROFILES[name]
     except KeyError:
         raise UnknownNameError(
             "unknown protocol profile",
             field="profile",
-            expected=" | ".join(PROFILES),
+            expected=" | ".join(PROFILES) + " | a profile file (.toml)",
             found=name,
         ) from None

@@ -84,6 +84,8 @@ class ProtocolTable:
     source: str | None = None
     rejected: tuple[RowProblem, ...] = ()
     notes: tuple[str, ...] = ()
+    #: Text encoding the file was decoded with (None for Parquet, Excel or a frame).
+    encoding: str | None = None
 
     @classmethod
     def from_frame(

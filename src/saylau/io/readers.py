@@ -30,39 +30,45 @@ from ..domain.choices import Choice
 from ..domain.profiles import get_profile
 from ..domain.table import ProtocolTable, RowProblem
 from .mappings import ColumnMapping, detect_mapping
-from .text import read_bytes, read_text, sniff_separator
+from .text import check_header, decode_bytes, read_bytes, sniff_separator
 
 __all__ = ["read_frame", "read_protocols"]
 
 _ROW = "__row"
 
 
-def _read_csv(p: Path, encoding: str | None) -> tuple[pl.DataFrame, str | None]:
-    """CSV bytes straight to Polars when UTF-8 (Polars checks it); decode otherwise."""
-    if encoding is None:
-        raw, _ = read_bytes(p)
-        if not raw or raw.isspace():
-            raise EmptyInputError("file is empty", file=str(p))
+def _read_csv(p: Path, encoding: str | None) -> tuple[pl.DataFrame, str | None, str]:
+    """CSV bytes straight to Polars when UTF-8 (Polars checks it); decode otherwise.
+
+    Returns the frame, a note saying which encoding was used and how, and that encoding.
+    """
+    raw, member = read_bytes(p)
+    if not raw or raw.isspace():
+        raise EmptyInputError("file is empty", file=str(p))
+    if encoding is None and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         end = raw.find(b"\n")
         head = raw[: end if end >= 0 else len(raw)]
         try:
             sep = sniff_separator(head.decode("utf-8-sig"))
-            body = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
+            bom = raw.startswith(b"\xef\xbb\xbf")
+            body = raw[3:] if bom else raw
             frame = pl.read_csv(body, separator=sep, infer_schema_length=0, raise_if_empty=False)
-            return frame, None
+            used = "utf-8-sig" if bom else "utf-8"
+            return frame, f"{member}: decoded as {used}", used
         except UnicodeDecodeError:
             pass
         except pl.exceptions.ComputeError as exc:
             if "utf-8" not in str(exc).lower() and "utf8" not in str(exc).lower():
                 raise
-    text, note = read_text(p, encoding=encoding)
+    decoded = decode_bytes(raw, name=member if encoding is None else str(p), encoding=encoding)
+    text = decoded.text
     frame = pl.read_csv(
         text.encode("utf-8"),
         separator=sniff_separator(text),
         infer_schema_length=0,
         raise_if_empty=False,
     )
-    return frame, note
+    return frame, decoded.note, decoded.encoding
 
 
 def read_frame(
@@ -70,8 +76,18 @@ def read_frame(
 ) -> tuple[pl.DataFrame, list[str]]:
     """Read any supported file as an all-text frame plus notes (encoding used...).
 
-    A ``__row`` column holds the spreadsheet row number of each record.
+    A ``__row`` column holds the spreadsheet row number of each record. ``encoding`` overrides
+    the detection of a text file's encoding.
     """
+    frame, notes, _ = _read_frame(path, encoding=encoding, sheet=sheet)
+    return frame, notes
+
+
+def _read_frame(
+    path: str | Path, *, encoding: str | None, sheet: str | None
+) -> tuple[pl.DataFrame, list[str], str | None]:
+    """:func:`read_frame`, also returning the text encoding used (None for binary formats)."""
+    used: str | None = None
     p = Path(path)
     notes: list[str] = []
     lower = p.name.lower()
@@ -87,7 +103,7 @@ def read_frame(
             frame = pl.read_excel(p, sheet_name=sheet, infer_schema_length=0, raise_if_empty=False)
             frame = frame.select(pl.all().cast(pl.Utf8))
         else:
-            frame, note = _read_csv(p, encoding)
+            frame, note, used = _read_csv(p, encoding)
             if note:
                 notes.append(note)
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
@@ -97,7 +113,8 @@ def read_frame(
         raise EmptyInputError("file has no data rows", file=str(p))
     # Polars keeps the doubled quotes of quoted header cells: undo CSV quoting in names
     frame = frame.rename({c: c.strip().lstrip("\ufeff").replace('""', '"') for c in frame.columns})
-    return frame.with_row_index(_ROW, offset=2), notes
+    check_header(frame.columns, file=str(p), encoding=used)
+    return frame.with_row_index(_ROW, offset=2), notes, used
 
 
 def _parse_counts(
@@ -169,7 +186,8 @@ def read_protocols(
     mapping : ColumnMapping, optional
         How columns map to lines and choices; by default detected from the header.
     encoding : str, optional
-        Force a text encoding instead of detecting it.
+        Force a text encoding instead of detecting it (the table's ``encoding`` and notes say
+        which one was used either way).
     sheet : str, optional
         Excel sheet name (default: the first).
 
@@ -187,9 +205,10 @@ def read_protocols(
         no choice columns, unknown profile.
     """
     file = str(path)
-    frame, notes = read_frame(path, encoding=encoding, sheet=sheet)
+    frame, notes, used = _read_frame(path, encoding=encoding, sheet=sheet)
     columns = [c for c in frame.columns if c != _ROW]
     m = mapping or detect_mapping(columns, file=file)
+    notes.extend(m.notes)
     prof = get_profile(profile or m.profile)
     if not m.choices:
         raise DataFormatError(
@@ -272,6 +291,7 @@ def read_protocols(
         source=file,
         rejected=tuple(sorted(problems, key=lambda p: (p.row or 0, p.field or ""))),
         notes=tuple(notes),
+        encoding=used,
     )
 
 
