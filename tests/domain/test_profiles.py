@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from pathlib import Path
+
+import pytest
 
 from saylau import DataFormatError, UnknownNameError, get_profile
 from saylau.domain.profiles import (

@@ -248,12 +248,14 @@ def _err(path: str, field: str, message: str, expected: str, found: object) -> D
 
 def _terms(raw: object, path: str, field: str, keys: set[str]) -> tuple[Term, ...]:
     if not isinstance(raw, list) or not raw or not all(isinstance(t, str) for t in raw):
-        raise _err(path, field, "relation side must be a list of line keys", "[\"key\", ...]", raw)
+        raise _err(path, field, "relation side must be a list of line keys", '["key", ...]', raw)
     out = []
     for term in raw:
         coef, key = (-1, term[1:]) if term.startswith("-") else (1, term)
         if key != CHOICES and key not in keys:
-            raise _err(path, field, "relation names a line the profile lacks", " | ".join(keys), key)
+            raise _err(
+                path, field, "relation names a line the profile lacks", " | ".join(keys), key
+            )
         out.append((coef, key))
     return tuple(out)
 

@@ -112,8 +112,12 @@ def _ru_ballot_line(s: str) -> str | None:
         (lambda t: "досрочно" in t, "issued_early"),
         (lambda t: "выдан" in t and "вне помещ" in t, "issued_outside"),
         (
-            lambda t: "выдан" in t
-            and any(w in t for w in ("в помещ", "в день голосования", "на избирательн", "в уик")),
+            lambda t: (
+                "выдан" in t
+                and any(
+                    w in t for w in ("в помещ", "в день голосования", "на избирательн", "в уик")
+                )
+            ),
             "issued_in_station",
         ),
         (lambda t: "выдан" in t, "issued"),
@@ -254,7 +258,9 @@ def _ru_cec(columns: Sequence[str]) -> ColumnMapping | None:
         if key is not None and key not in lines:
             lines[key] = (col,)
         elif key is not None:
-            notes.append(_unplaced_note(col, f"reads as line {key}, already column {lines[key][0]!r}"))
+            notes.append(
+                _unplaced_note(col, f"reads as line {key}, already column {lines[key][0]!r}")
+            )
         elif looks_like_line(col):
             notes.append(_unplaced_note(col, "looks like a protocol line but matches none"))
         else:
@@ -317,7 +323,9 @@ def _by_profile_labels(name: str, columns: Sequence[str]) -> ColumnMapping | Non
         if key is not None and key not in lines:
             lines[key] = (col,)
         elif key is not None:
-            notes.append(_unplaced_note(col, f"reads as line {key}, already column {lines[key][0]!r}"))
+            notes.append(
+                _unplaced_note(col, f"reads as line {key}, already column {lines[key][0]!r}")
+            )
         elif looks_like_line(col):
             notes.append(_unplaced_note(col, f"looks like a line of {name} but matches none"))
         else:

@@ -45,7 +45,9 @@ def _read_csv(p: Path, encoding: str | None) -> tuple[pl.DataFrame, str | None, 
     raw, member = read_bytes(p)
     if not raw or raw.isspace():
         raise EmptyInputError("file is empty", file=str(p))
-    if encoding is None and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+    head4k = raw[:4096]
+    utf16 = raw.startswith((b"\xff\xfe", b"\xfe\xff")) or head4k.count(0) > len(head4k) // 4
+    if encoding is None and not utf16:
         end = raw.find(b"\n")
         head = raw[: end if end >= 0 else len(raw)]
         try:

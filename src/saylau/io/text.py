@@ -128,9 +128,10 @@ def _swapped_case(word: str) -> bool:
 def _plausibility(text: str) -> float:
     """How much a decoded text looks like Russian or Kazakh (higher is better).
 
-    Letters of the two alphabets count for, common ones more than rare ones; characters no Cyrillic text uses (box drawing,
-    stray symbols, letters of other Cyrillic alphabets), words mixing Cyrillic and Latin, and
-    words whose case goes from lower to upper (a KOI8-R / Windows-1251 swap) count against.
+    Letters of the two alphabets count for, common ones more than rare ones; characters no
+    Cyrillic text uses (box drawing, stray symbols, letters of other Cyrillic alphabets), words
+    mixing Cyrillic and Latin, and words whose case goes from lower to upper (a KOI8-R /
+    Windows-1251 swap) count against.
     """
     good = 0.0
     odd = 0
@@ -144,9 +145,7 @@ def _plausibility(text: str) -> float:
     bad_words = 0
     for word in _WORD.findall(text):
         cyr = any(c.lower() in _RU_KK for c in word)
-        if cyr and any(c.isascii() for c in word):
-            bad_words += 1
-        elif cyr and _swapped_case(word):
+        if cyr and (any(c.isascii() for c in word) or _swapped_case(word)):
             bad_words += 1
     return good - 5 * odd - 3 * bad_words
 
@@ -208,11 +207,6 @@ def decode_bytes(raw: bytes, *, name: str, encoding: str | None = None) -> Decod
             return Decoded(raw.decode("utf-16"), "utf-16", f"{name}: decoded as utf-16 (BOM)")
         except UnicodeDecodeError:
             pass
-    try:
-        enc = "utf-8-sig" if raw.startswith(codecs.BOM_UTF8) else "utf-8"
-        return Decoded(raw.decode(enc), enc)
-    except UnicodeDecodeError as exc:
-        utf8_error = exc
     head = raw[:4096]
     if head.count(0) > len(head) // 4:  # UTF-16 without a byte-order mark
         enc = "utf-16-le" if head[1::2].count(0) > head[0::2].count(0) else "utf-16-be"
@@ -220,6 +214,11 @@ def decode_bytes(raw: bytes, *, name: str, encoding: str | None = None) -> Decod
             return Decoded(raw.decode(enc), enc, f"{name}: decoded as {enc} (no BOM; detected)")
         except UnicodeDecodeError:
             pass
+    try:
+        enc = "utf-8-sig" if raw.startswith(codecs.BOM_UTF8) else "utf-8"
+        return Decoded(raw.decode(enc), enc)
+    except UnicodeDecodeError as exc:
+        utf8_error = exc
     found = _single_byte_cyrillic(raw)
     if found is not None:
         enc, text = found
@@ -266,7 +265,10 @@ def read_text(path: Path, *, encoding: str | None = None) -> tuple[str, str | No
 
 _MOJIBAKE = (
     ("C1 control characters", re.compile(r"[\x80-\x9f]")),
-    ("UTF-8 read as a Latin code page", re.compile(r"[ÃÂÐÑ][\u00a0-\u00bf\u0152-\u0178\u2018-\u203a]")),
+    (
+        "UTF-8 read as a Latin code page",
+        re.compile(r"[ÃÂÐÑ][\u00a0-\u00bf\u0152-\u0178\u2018-\u203a]"),
+    ),
     ("box-drawing characters", re.compile(r"[\u2500-\u259f]")),
     ("replacement characters", re.compile("\ufffd")),
 )

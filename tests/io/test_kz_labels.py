@@ -1,0 +1,78 @@
+"""Kazakhstan files headed with the law's own wording, in Kazakh or in Russian.
+
+Labels: art. 43 of the Constitutional Law "On elections" as gathered in ../shared/kz-protocol.md
+(Russian and Kazakh texts of the public mirror quyse/kz-laws). Party names: the 2023 Mazhilis
+ballot (../shared/data/README.md). The figures are made up to satisfy the inferred relations
+(received = issued + cancelled; in boxes = invalid + Σ votes, Against all included).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from saylau.domain.checks import validate
+from saylau.io import read_protocols
+
+KK = [
+    "Облыс",
+    "Учаске №",
+    "Учаскедегі сайлаушылардың жалпы саны",
+    "Бюллетеньдер алған сайлаушылар саны",
+    "Дауыс беруге қатысқан сайлаушылардың жалпы саны",
+    "Жарамсыз деп танылған бюллетеньдер саны",
+    "Учаскелік сайлау комиссиясы алған бюллетеньдер саны",
+    "Жойылған бюллетеньдер саны",
+    "AMANAT",
+    "Ақ жол",
+    "Барлығына қарсы",
+]
+RU = [
+    "Область",
+    "№ участка",
+    "1. Общее число избирателей на участке",
+    "2. Число избирателей, получивших бюллетени",
+    "4. Общее число избирателей, принявших участие в голосовании",
+    "6. Число бюллетеней, признанных недействительными",
+    "7. Число бюллетеней, полученных участковой избирательной комиссией",
+    "8. Число погашенных бюллетеней",
+    "AMANAT",
+    "Ақ жол",
+    "Против всех",
+]
+ROWS = [
+    ["Ақмола", "101", "1000", "700", "690", "10", "900", "200", "500", "100", "80"],
+    ["Қостанай", "202", "600", "650", "640", "0", "700", "50", "500", "90", "50"],
+]
+KEYS = ["voters_on_list", "issued", "in_boxes", "invalid", "ballots_received", "cancelled"]
+
+
+@pytest.mark.parametrize("header", [KK, RU], ids=["kazakh", "russian"])
+def test_kz_file_reads_by_the_laws_labels(tmp_path: Path, header: list[str]) -> None:
+    path = tmp_path / "kz.csv"
+    path.write_text("\n".join(";".join(r) for r in (header, *ROWS)) + "\n", encoding="utf-8")
+    t = read_protocols(path)
+    assert t.profile.name == "kz"
+    assert t.levels == ("region",)
+    assert t.frame.get_column("station").to_list() == ["101", "202"]
+    assert [c.name for c in t.choices] == header[8:]
+    assert t.against_all is not None and t.against_all.name == header[10]
+    for key, col in zip(KEYS, range(2, 8), strict=True):
+        assert t.line(key).tolist() == [int(ROWS[0][col]), int(ROWS[1][col])]
+    assert any("6 of 6 lines found" in n for n in t.notes)
+    r = validate(t)
+    # station 202: received 700 != issued 650 + cancelled 50 is fine (= 700); in boxes 640 =
+    # 0 + 640 votes; issued 650 > 600 on the list: the one soft failure
+    assert r.failed == 0 and r.soft_failed == 1
+    assert [v.relation for v in r.violations] == ["list_covers_issued"]
+
+
+def test_a_protocol_like_kazakh_column_that_matches_no_line_is_a_note(tmp_path: Path) -> None:
+    header = [*KK[:8], "Сайлаушылардың тізімге қосымша енгізілген саны", *KK[8:]]
+    rows = [[*r[:8], "3", *r[8:]] for r in ROWS]
+    path = tmp_path / "kz.csv"
+    path.write_text("\n".join(",".join(r) for r in (header, *rows)) + "\n", encoding="utf-8")
+    t = read_protocols(path)
+    assert [c.name for c in t.choices] == KK[8:]
+    assert any("тізімге" in n and "not taken as a choice" in n for n in t.notes)
