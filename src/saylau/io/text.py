@@ -152,7 +152,7 @@ def _plausibility(text: str) -> float:
 
 def _single_byte_cyrillic(raw: bytes) -> tuple[str, str] | None:
     """The best single-byte Cyrillic decoding of ``raw``, preferring cp1251; None if none fits."""
-    sample = raw[:200_000]
+    sample = raw[:65_536]
     scored: list[tuple[float, str, str]] = []
     for enc in CYRILLIC_CODEPAGES:
         try:
