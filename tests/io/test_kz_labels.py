@@ -76,3 +76,22 @@ def test_a_protocol_like_kazakh_column_that_matches_no_line_is_a_note(tmp_path: 
     t = read_protocols(path)
     assert [c.name for c in t.choices] == KK[8:]
     assert any("тізімге" in n and "not taken as a choice" in n for n in t.notes)
+
+
+def test_a_corrected_profile_file_reads_its_own_new_wording(tmp_path: Path) -> None:
+    # After a change of law the form may word a line differently: the network edits the
+    # profile file only, and files headed with the new wording read through --profile PATH.
+    from saylau.domain.profiles import PROFILE_DIR
+
+    new = "Число бюллетеней, выданных избирателям"  # a hypothetical new wording of line 2
+    text = (PROFILE_DIR / "kz.toml").read_text(encoding="utf-8")
+    text = text.replace('ru = "Число избирателей, получивших бюллетени"', f'ru = "{new}"')
+    toml = tmp_path / "kz-2026.toml"
+    toml.write_text(text.replace('version = "2007.2"', 'version = "2026.1"'), encoding="utf-8")
+    header = [*RU[:3], new, *RU[4:]]
+    path = tmp_path / "kz.csv"
+    path.write_text("\n".join(";".join(r) for r in (header, *ROWS)) + "\n", encoding="utf-8")
+    t = read_protocols(path, profile=str(toml))
+    assert t.profile.version == "2026.1"
+    assert t.line("issued").tolist() == [700, 650]
+    assert [c.name for c in t.choices] == RU[8:]

@@ -41,7 +41,7 @@ import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 
 from .._exceptions import DataFormatError
-from ..domain.profiles import LINE_LABELS, get_profile
+from ..domain.profiles import LINE_LABELS, ProtocolProfile, get_profile
 
 __all__ = ["LEVEL_COLUMNS", "ColumnMapping", "detect_mapping", "looks_like_line", "ru_line_key"]
 
@@ -219,8 +219,10 @@ def _ru_profile(lines: Mapping[str, object], columns: Sequence[str]) -> str:
     return "ru-federal-2018"
 
 
-def _layout_notes(profile: str, lines: Mapping[str, object], family: str) -> list[str]:
-    prof = get_profile(profile)
+def _layout_notes(
+    profile: str | ProtocolProfile, lines: Mapping[str, object], family: str
+) -> list[str]:
+    prof = get_profile(profile) if isinstance(profile, str) else profile
     found = [k for k in prof.required_keys if k in lines]
     notes = [
         f"layout: {family} read as profile {prof.name} ({prof.title}); "
@@ -302,9 +304,9 @@ def _match_profile_line(col: str, labels: Sequence[tuple[str, str]]) -> str | No
     return None
 
 
-def _by_profile_labels(name: str, columns: Sequence[str]) -> ColumnMapping | None:
+def _by_profile_labels(prof: ProtocolProfile, columns: Sequence[str]) -> ColumnMapping | None:
     """A file headed with the official wording (any language) of a profile's lines."""
-    prof = get_profile(name)
+    name = prof.name
     labels = [(ln.key, _norm(text)) for ln in prof.lines for _, text in ln.labels]
     matched = {c: _match_profile_line(c, labels) for c in columns}
     keys = {k for k in matched.values() if k}
@@ -315,12 +317,15 @@ def _by_profile_labels(name: str, columns: Sequence[str]) -> ColumnMapping | Non
     level_cols = set(levels.values()) | set(station)
     lines: dict[str, tuple[str, ...]] = {}
     choices: list[str] = []
+    ignored: list[str] = []
     notes: list[str] = []
     for col in columns:
         key = matched[col]
         if col in level_cols:
             continue
-        if key is not None and key not in lines:
+        if key is None and any(_norm(col).startswith(t) for t in _SERVICE):
+            ignored.append(col)
+        elif key is not None and key not in lines:
             lines[key] = (col,)
         elif key is not None:
             notes.append(
@@ -330,21 +335,21 @@ def _by_profile_labels(name: str, columns: Sequence[str]) -> ColumnMapping | Non
             notes.append(_unplaced_note(col, f"looks like a line of {name} but matches none"))
         else:
             choices.append(col)
-    notes[:0] = _layout_notes(name, lines, f"file headed with the {name} profile's labels")
+    notes[:0] = _layout_notes(prof, lines, f"file headed with the {name} profile's labels")
     return ColumnMapping(
         f"{name}-labels",
         levels,
         lines,
         tuple(choices),
         station or tuple(levels.values()) or (columns[0],),
-        (),
+        tuple(ignored),
         profile=name,
         notes=tuple(notes),
     )
 
 
 def _kz_labels(columns: Sequence[str]) -> ColumnMapping | None:
-    return _by_profile_labels("kz", columns)
+    return _by_profile_labels(get_profile("kz"), columns)
 
 
 _PL_LINES = {
@@ -403,14 +408,22 @@ def _normalised(columns: Sequence[str]) -> ColumnMapping | None:
 _DETECTORS = (_ru_cec, _kz_labels, _pl_pkw, _normalised)
 
 
-def detect_mapping(columns: Sequence[str], *, file: str | None = None) -> ColumnMapping:
+def detect_mapping(
+    columns: Sequence[str], *, file: str | None = None, profile: ProtocolProfile | None = None
+) -> ColumnMapping:
     """The first shipped mapping whose header fits ``columns``.
+
+    With ``profile`` (e.g. a corrected profile file), a header in that profile's own wording is
+    tried first, so that new labels need no code.
 
     Raises
     ------
     DataFormatError
         No mapping recognises the header.
     """
+    by_labels = None
+    if profile is not None and any(line.labels for line in profile.lines):
+        by_labels = _by_profile_labels(profile, columns)
     for detect in _DETECTORS:
         try:
             found = detect(columns)
@@ -419,7 +432,12 @@ def detect_mapping(columns: Sequence[str], *, file: str | None = None) -> Column
                 exc.message, file=file, field=exc.field, expected=exc.expected
             ) from None
         if found is not None:
+            # the given profile's own wording wins when it places more lines
+            if by_labels is not None and len(by_labels.lines) > len(found.lines):
+                return by_labels
             return found
+    if by_labels is not None:
+        return by_labels
     raise DataFormatError(
         "header not recognised as any known precinct format",
         file=file,

@@ -209,9 +209,10 @@ def read_protocols(
     file = str(path)
     frame, notes, used = _read_frame(path, encoding=encoding, sheet=sheet)
     columns = [c for c in frame.columns if c != _ROW]
-    m = mapping or detect_mapping(columns, file=file)
+    given = get_profile(profile) if profile else None
+    m = mapping or detect_mapping(columns, file=file, profile=given)
     notes.extend(m.notes)
-    prof = get_profile(profile or m.profile)
+    prof = given or get_profile(m.profile)
     if not m.choices:
         raise DataFormatError(
             "no choice columns (votes per candidate or party)",
