@@ -95,3 +95,20 @@ def test_a_corrected_profile_file_reads_its_own_new_wording(tmp_path: Path) -> N
     assert t.profile.version == "2026.1"
     assert t.line("issued").tolist() == [700, 650]
     assert [c.name for c in t.choices] == RU[8:]
+
+
+def test_per_member_issued_counts_are_an_optional_line(tmp_path: Path) -> None:
+    # art. 43 p. 4-1: the ballots issued by each commission member; one column per member
+    text = (
+        "station,voters_on_list,ballots_received,issued,issued_by_member_1,issued_by_member_2,"
+        "cancelled,in_boxes,invalid,AMANAT,Барлығына қарсы\n"
+        "1,1000,900,700,400,300,200,690,10,600,80\n"
+        "2,800,700,500,,,200,490,0,450,40\n"
+    )
+    path = tmp_path / "kz.csv"
+    path.write_text(text, encoding="utf-8")
+    t = read_protocols(path)
+    assert t.profile.name == "kz"
+    assert t.frame.get_column("issued_by_member").to_list() == [700, None]
+    assert [c.name for c in t.choices] == ["AMANAT", "Барлығына қарсы"]
+    assert validate(t).failed == 0

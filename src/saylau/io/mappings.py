@@ -387,7 +387,15 @@ def _normalised(columns: Sequence[str]) -> ColumnMapping | None:
     known = set(LINE_LABELS)
     levels = {c: c for c in LEVEL_COLUMNS if c in columns}
     lines = {c: (c,) for c in columns if c in known}
-    rest = [c for c in columns if c not in known and c not in levels and c != "station"]
+    # one column per commission member (issued_by_member_1, _2...): summed into one line
+    members = tuple(c for c in columns if re.fullmatch(r"issued_by_member_\d+", c))
+    if members and "issued_by_member" not in lines:
+        lines["issued_by_member"] = members
+    rest = [
+        c
+        for c in columns
+        if c not in known and c not in levels and c != "station" and c not in members
+    ]
     choices = tuple(c for c in rest if not looks_like_line(c))
     notes = tuple(
         _unplaced_note(c, "looks like a protocol line but is no line key")
