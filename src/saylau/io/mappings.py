@@ -386,7 +386,7 @@ def _normalised(columns: Sequence[str]) -> ColumnMapping | None:
         return None
     known = set(LINE_LABELS)
     levels = {c: c for c in LEVEL_COLUMNS if c in columns}
-    lines = {c: (c,) for c in columns if c in known}
+    lines: dict[str, tuple[str, ...]] = {c: (c,) for c in columns if c in known}
     # one column per commission member (issued_by_member_1, _2...): summed into one line
     members = tuple(c for c in columns if re.fullmatch(r"issued_by_member_\d+", c))
     if members and "issued_by_member" not in lines:
