@@ -52,10 +52,12 @@ L18 = [*L17[:15], "absentee_lost", "lost", "not_recorded"]  # 2007-2016
 L12 = [*L17[:10], "lost", "not_recorded"]  # 2018+
 
 LAYOUTS: dict[str, tuple[list[str], list[str], list[str], str]] = {
-    # 2003, State Duma (party lists): the 17-line form of Federal Law No. 175-FZ of 20.12.2002,
-    # worded as the CEC site printed the 2003-2004 protocols and as the Shpilkin scrape in
-    # dkobak/elections (data/2003.csv.zip, same scraper as data/2004.csv.zip) keeps them;
-    # Against all is the ballot's last line.
+    # 2003, State Duma (party lists): the 17-line form of Federal Law No. 175-FZ of 20.12.2002.
+    # The 2003 file of the Shpilkin scrape (dkobak/elections data/2003.csv.zip) could not be read
+    # from the code index (binary); its loader (dkobak/elections meduza.ipynb, loaddata) needs
+    # "Число избирателей, внесенных|включенных", three "бюллетеней, выданных" columns and
+    # "действительных"/"недействительных", which the 2003-2004 wording of the same scrape
+    # (data/2004.csv.zip, below) has; the choices are 2003 party lists and Against all.
     "2003": (
         [
             "Число избирателей, внесенных в список",
