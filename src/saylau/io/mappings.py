@@ -27,41 +27,17 @@ Examples
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 
 from .._exceptions import DataFormatError
 from ..domain.profiles import LINE_LABELS
+from .columnmap import ColumnMapping
 
 __all__ = ["LEVEL_COLUMNS", "ColumnMapping", "detect_mapping"]
 
 #: Column names read as hierarchy levels in normalised files, top-down.
 LEVEL_COLUMNS = ("region", "oik", "territory", "district", "tik", "commune", "uik", "precinct")
-
-
-@dataclasses.dataclass(frozen=True)
-class ColumnMapping:
-    """How the columns of one file map to saylau's table.
-
-    Parameters
-    ----------
-    name : str
-    levels : mapping of level name → source column, top-down
-    lines : mapping of line key → source columns (summed)
-    choices : source columns holding votes per choice, in ballot order
-    station : source columns whose values, joined by " / ", make the station id
-    ignored : source columns deliberately not read (listed in the table's notes)
-    profile : default protocol profile name
-    """
-
-    name: str
-    levels: Mapping[str, str]
-    lines: Mapping[str, tuple[str, ...]]
-    choices: tuple[str, ...]
-    station: tuple[str, ...]
-    ignored: tuple[str, ...] = ()
-    profile: str = "plain"
 
 
 def _norm(label: str) -> str:
