@@ -333,6 +333,8 @@ def read_protocols(
         notes.append(f"{empty} rows have no protocol figures at all (territories without data)")
     if m.ignored:
         notes.append(f"columns not read: {', '.join(str(c) for c in m.ignored)}")
+    if not {"issued", "issued_early", "issued_in_station", "issued_outside"} & set(m.lines):
+        notes.append("no ballots-issued line: turnout counts the ballots found (valid + invalid)")
     choices = tuple(
         Choice.from_name(src, order=i, kind="candidate")
         if cid == src
