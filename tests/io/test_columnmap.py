@@ -110,6 +110,17 @@ def test_normalised_file_round_trip_with_kazakh_names(tmp_path: Path) -> None:
 
 
 @pytest.mark.realdata
+@pytest.mark.parametrize("year", [2011, 2021])
+def test_russian_files_round_trip(year: int) -> None:
+    path = shared_file("russia", f"{year}.csv.zip")
+    m = ColumnMapping.from_toml(mapping_for_file(path).to_toml(), file="written.toml")
+    mapped, alone = read_protocols(path, columns=m), read_protocols(path)
+    assert mapped.frame.equals(alone.frame) and mapped.profile == alone.profile
+    # ../shared/data/README.md: 95,225 stations in 2011, 96,325 in 2021
+    assert mapped.stations == {2011: 95_225, 2021: 96_325}[year]
+
+
+@pytest.mark.realdata
 def test_polish_export_round_trip(tmp_path: Path) -> None:
     path = shared_file("poland-2020", "round1.csv.zip")
     m = mapping_for_file(path)

@@ -137,6 +137,9 @@ class ColumnMapping:
         Cell values meaning "no figure" besides an empty cell and a dash (e.g. ``"NA"``).
     source : str, optional
         The mapping file it was read from (used in error messages).
+    notes : tuple of str
+        What the recognition of a header found (layout, columns it could not place); the
+        reader copies them into the table's notes. Not written to TOML.
     """
 
     name: str
@@ -154,6 +157,7 @@ class ColumnMapping:
     sheet: str | None = None
     missing: tuple[str, ...] = ()
     source: str | None = dataclasses.field(default=None, compare=False)
+    notes: tuple[str, ...] = dataclasses.field(default=(), compare=False)
 
     # ------------------------------------------------------------------ TOML
     @classmethod
@@ -454,12 +458,17 @@ class ColumnMapping:
 
 
 def _profile_for(lines: Mapping[str, object]) -> str:
-    """The smallest shipped profile whose lines include every mapped line (else ``plain``)."""
+    """``plain`` when it holds every mapped line, else the smallest shipped profile that does.
+
+    A country's layout is never guessed from a few generic lines: only lines that ``plain``
+    lacks (``issued_early``, ``in_boxes``...) point to one; with no profile holding them all,
+    ``plain``.
+    """
     keys = set(lines)
     fits = [p for p in PROFILES.values() if keys <= set(p.line_keys)]
-    if not fits:
+    if not fits or any(p.name == "plain" for p in fits):
         return "plain"
-    return min(fits, key=lambda p: (len(p.lines), p.name != "plain")).name
+    return min(fits, key=lambda p: (len(p.lines), p.name)).name
 
 
 def _typed(

@@ -266,6 +266,7 @@ def read_protocols(
     )
     names = [c for c in frame.columns if c != _ROW]
     m = (opts.mapping or detect_mapping(names, file=file)).resolve(names, file=file)
+    notes.extend(m.notes)
     prof = get_profile(profile or m.profile or "plain")
     # after resolve() every column is a name of this file
     station_cols = [str(c) for c in m.station]
