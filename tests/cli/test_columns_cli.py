@@ -17,6 +17,7 @@ import pytest
 from saylau.io import sample_path
 from tests.cli.test_protocols_cli import saylau
 from tests.conftest import shared_file
+from tests.io.test_columnmap import BASE, HEADER, MISTAKES
 
 EXAMPLES = Path(str(resources.files("saylau") / "data" / "examples"))
 ENGLISH = EXAMPLES / "english-headers.csv"
@@ -170,3 +171,51 @@ def test_moscow_observer_copies_validate_by_shipped_name() -> None:
     out = json.loads(p.stdout)
     assert out["stations"] == 97  # ../shared/data/README.md
     assert p.exit_code == 1 and out["failed"] > 0  # some transcriptions fail (README: 12)
+
+
+def _commands(data: Path, mapfile: Path, good: Path, out: Path) -> dict[str, list[str]]:
+    """Every command that reads a precinct file, reading ``data`` through ``mapfile``."""
+    d, m = str(data), str(mapfile)
+    return {
+        "validate": ["validate", d, "--columns", m],
+        "tabulate": ["tabulate", d, "--columns", m],
+        "forensics": ["forensics", d, "--columns", m],
+        "sample": ["sample", d, "--columns", m, "--stations", "1", "--out", str(out)],
+        "quickcount": ["quickcount", d, "--columns", m, "--frame", d, "--frame-columns", str(good)],
+        "quickcount --frame": [
+            "quickcount",
+            d,
+            "--columns",
+            str(good),
+            "--frame",
+            d,
+            "--frame-columns",
+            m,
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("toml", "key", "column", "words"),
+    [m[1:] for m in MISTAKES],
+    ids=[m[0] for m in MISTAKES],
+)
+def test_every_mapping_mistake_through_every_reading_command(
+    tmp_path: Path, toml: str, key: str, column: object, words: str
+) -> None:
+    data = tmp_path / "p.csv"
+    data.write_text(HEADER, encoding="utf-8")
+    good = tmp_path / "good.toml"
+    good.write_text(BASE, encoding="utf-8")
+    mapfile = tmp_path / "map.toml"
+    mapfile.write_text(toml, encoding="utf-8")
+    for name, args in _commands(data, mapfile, good, tmp_path / "draw").items():
+        p = saylau(*args)
+        assert p.exit_code == 2, (name, p.stdout, p.stderr)
+        lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
+        assert len(lines) == 1 and "Traceback" not in p.stderr, name
+        assert f"map.toml, field {key}: " in lines[0] and words in lines[0], name
+    # the same file through the good mapping is read by every command
+    for name, args in _commands(data, good, good, tmp_path / "draw2").items():
+        p = saylau(*args)
+        assert p.exit_code == 0, (name, p.stdout, p.stderr)
