@@ -349,6 +349,20 @@ MISTAKES = [
         1.5,
         "header name or a position",
     ),
+    (
+        "level named like a line",
+        BASE.replace("[lines]", '[levels]\nvalid = "Party B"\n[lines]'),
+        "levels.valid",
+        "Party B",
+        "cannot be named like a protocol line",
+    ),
+    (
+        "choice named like the station",
+        BASE + '[choices.columns]\nstation = "Party A"\n',
+        "choices.columns",
+        "station",
+        "cannot be named like a protocol line",
+    ),
     ("header not a boolean", 'header = "no"\n' + BASE, "header", "no", "must be a bool"),
 ]
 

@@ -120,7 +120,8 @@ class ColumnMapping:
     ignored : tuple of columns
         Columns deliberately not read (listed in the table's notes).
     profile : str, optional
-        Protocol profile name; ``None``: the smallest shipped profile holding every mapped line.
+        Protocol profile name; ``None``: ``plain``, unless a mapped line that ``plain`` lacks
+        points to the smallest shipped profile holding every mapped line.
     others : str, optional
         Name of a choice computed as ``valid`` minus the sum of the choice columns.
     choice_names : tuple of str
@@ -400,7 +401,38 @@ class ColumnMapping:
             choices = tuple(n for n in names if n not in used)
         else:
             choices = tuple(claim(c, "choices.columns") for c in self.choices)
+        if self.choice_names and len(self.choice_names) != len(choices):
+            raise ColumnMappingError(
+                "choice names and choice columns differ in number",
+                file=where,
+                row=row,
+                key="choices.columns",
+                expected=f"{len(choices)} names",
+                found=len(self.choice_names),
+            )
         ids = self.choice_names or choices
+        # the table's own column names: a level or a choice named like one would clash
+        reserved = {"station", *LINE_LABELS}
+        for lvl in levels:
+            if lvl in reserved:
+                raise ColumnMappingError(
+                    "a level cannot be named like a protocol line or the station",
+                    file=where,
+                    row=row,
+                    key=f"levels.{lvl}",
+                    column=levels[lvl],
+                    expected="another level name (region, district...)",
+                )
+        for name in (*ids, *([self.others] if self.others is not None else [])):
+            if name.strip() in reserved or name.strip() in levels:
+                raise ColumnMappingError(
+                    "a choice cannot be named like a protocol line, a level or the station",
+                    file=where,
+                    row=row,
+                    key="choices.columns",
+                    column=name,
+                    expected="the name of a candidate or party",
+                )
         if self.others is not None and self.others in ids:
             raise ColumnMappingError(
                 "the computed choice has the name of a choice column",
