@@ -413,14 +413,14 @@ class ColumnMapping:
         ids = self.choice_names or choices
         # the table's own column names: a level or a choice named like one would clash
         reserved = {"station", *LINE_LABELS}
-        for lvl in levels:
+        for lvl, src in levels.items():
             if lvl in reserved:
                 raise ColumnMappingError(
                     "a level cannot be named like a protocol line or the station",
                     file=where,
                     row=row,
                     key=f"levels.{lvl}",
-                    column=levels[lvl],
+                    column=src,
                     expected="another level name (region, district...)",
                 )
         for name in (*ids, *([self.others] if self.others is not None else [])):
