@@ -11,6 +11,7 @@ def test_all_is_pinned() -> None:
             "PROFILES",
             "RULES",
             "Choice",
+            "ColumnMapping",
             "ControlRelation",
             "DataFormatError",
             "EmptyInputError",

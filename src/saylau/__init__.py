@@ -19,7 +19,7 @@ from .domain.checks import validate
 from .domain.choices import Choice, is_against_all
 from .domain.profiles import PROFILES, ControlRelation, ProtocolProfile, get_profile
 from .domain.table import ProtocolTable, RowProblem
-from .io import read_protocols
+from .io import ColumnMapping, read_protocols
 from .results import Estimate, Result
 from .tabulate.aggregate import tabulate
 from .tabulate.rules import RULES, RuleSet, get_rules
@@ -31,6 +31,7 @@ __all__ = [
     "PROFILES",
     "RULES",
     "Choice",
+    "ColumnMapping",
     "ControlRelation",
     "DataFormatError",
     "EmptyInputError",

@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "ColumnMappingError",
     "DataFormatError",
     "EmptyInputError",
     "EncodingError",
@@ -113,3 +114,47 @@ class EmptyInputError(SaylauInputError):
 
 class UnknownNameError(SaylauInputError):
     """A profile, rule set, method, choice or column name that saylau does not know."""
+
+
+class ColumnMappingError(DataFormatError):
+    """A column mapping that does not fit the file it is applied to, or is not well formed.
+
+    Names the mapping's key (``lines.valid``, ``station``...) and the column it names, so that
+    the error reads as one line: ``map.toml, field lines.valid: column not in the file ...``.
+
+    Parameters
+    ----------
+    message : str
+    file : str, optional
+        The mapping file (or the data file when the mapping was built in code).
+    key : str, optional
+        The mapping's key, dotted (``lines.issued``, ``choices.columns``).
+    row : int, optional
+        The header row of the data file, when the mapping was recognised from it.
+    column : str or int, optional
+        The column the key names (a name, or a 1-based position); shown as ``found``.
+    expected : optional
+        What would have fitted.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        row: int | None = None,
+        key: str | None = None,
+        column: Any = None,
+        expected: Any = None,
+        found: Any = None,
+    ) -> None:
+        self.key = key
+        self.column = column
+        super().__init__(
+            message,
+            file=file,
+            row=row,
+            field=key,
+            expected=expected,
+            found=found if column is None else repr(column),
+        )

@@ -29,11 +29,11 @@ from ._app import app, guarded, out_console, print_json
 __all__ = ["exitpoll_command"]
 
 
-def _read_frame(path: Path) -> Any:
+def _read_frame(path: Path, columns: Path | None = None) -> Any:
     """The sampling frame: a frame CSV or any results file saylau reads."""
     from ..survey.frame import open_frame
 
-    return open_frame(path)
+    return open_frame(path, columns=columns)
 
 
 def _read_sample(path: Path) -> Any:
@@ -125,6 +125,14 @@ def exitpoll_command(
         ),
     ] = "design",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    frame_columns: Annotated[
+        Path | None,
+        typer.Option(
+            "--frame-columns",
+            metavar="MAP.toml",
+            help="Column mapping of a results file given as --frame (README, 'Formats').",
+        ),
+    ] = None,
 ) -> None:
     """Estimate vote shares from exit-poll interviews with the clustered design.
 
@@ -135,7 +143,7 @@ def exitpoll_command(
     if declared is None and off is not None:
         declared = list(off)
     iv = read_interviews(interviews, choices=declared)
-    fr = _read_frame(frame)
+    fr = _read_frame(frame, frame_columns)
     draw = _read_sample(sample) if sample is not None else None
     strata_cols = [c.strip() for c in strata.split(",")] if strata else None
     if ci_method not in ("wald", "wilson", "logit"):

@@ -22,6 +22,7 @@ from ..forensics.battery import run_forensics
 from ..io import read_protocols
 from ..results import Result
 from ._app import app, err_console, guarded, out_console, print_json
+from ._columns import ColumnsOpt, EncodingOpt, SheetOpt, SkipRowsOpt, reading
 
 __all__ = ["forensics_command"]
 
@@ -153,6 +154,10 @@ def forensics_command(
     plots: Annotated[
         Path | None, typer.Option("--plots", help="Write the figures into this folder.")
     ] = None,
+    columns: ColumnsOpt = None,
+    encoding: EncodingOpt = None,
+    sheet: SheetOpt = None,
+    skip_rows: SkipRowsOpt = None,
 ) -> None:
     """Election forensics on one precinct file: integer peaks, Shpilkin, fingerprint, coarse
     shares, digit tests, small counts.
@@ -166,7 +171,7 @@ def forensics_command(
     show = err_console.is_terminal
     with _progress(show) as prog:
         task = prog.add_task(f"reading {file.name}", total=None)
-        table = read_protocols(file)
+        table = read_protocols(file, **reading(columns, encoding, sheet, skip_rows))
         if drop_oversized:
             from ..forensics import station_quality
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -14,6 +14,7 @@ from ..domain.table import ProtocolTable
 from ..io import read_protocols
 from ..tabulate.aggregate import Tabulation, tabulate
 from ._app import app, err_console, guarded, out_console, print_json
+from ._columns import ColumnsOpt, EncodingOpt, SheetOpt, SkipRowsOpt, reading
 
 FileArg = Annotated[
     Path, typer.Argument(help="Precinct file: CSV (.csv/.zip/.gz), Parquet, Excel.")
@@ -31,11 +32,16 @@ def _progress(enabled: bool) -> Progress:
     )
 
 
-def load(file: Path, profile: str | None, *, show: bool = True) -> ProtocolTable:
-    """Read a file with a spinner on stderr (the library itself never prints)."""
+def load(
+    file: Path, profile: str | None, *, show: bool = True, read: dict[str, Any] | None = None
+) -> ProtocolTable:
+    """Read a file with a spinner on stderr (the library itself never prints).
+
+    ``read`` holds the reading options (:func:`saylau.cli._columns.reading`).
+    """
     with _progress(show and err_console.is_terminal) as prog:
         prog.add_task(f"reading {file.name}", total=None)
-        return read_protocols(file, profile=profile)
+        return read_protocols(file, profile=profile, **(read or {}))
 
 
 def _validation_table(report: ValidationReport, limit: int) -> Table:
@@ -97,6 +103,10 @@ def validate_cmd(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
     limit: Annotated[int, typer.Option(help="Rows of failures to show in the table.")] = 20,
+    columns: ColumnsOpt = None,
+    encoding: EncodingOpt = None,
+    sheet: SheetOpt = None,
+    skip_rows: SkipRowsOpt = None,
 ) -> None:
     """Check every protocol's control relations; list failures.
 
@@ -105,7 +115,7 @@ def validate_cmd(
     Exit code 0 when every row was read and no protocol fails a strict relation; 1 when some
     protocol fails one or some row was kept out of the table (both are listed).
     """
-    table = load(file, profile, show=not as_json)
+    table = load(file, profile, show=not as_json, read=reading(columns, encoding, sheet, skip_rows))
     report = validate(table)
     if as_json:
         print_json(report)
@@ -173,6 +183,10 @@ def tabulate_cmd(
         bool, typer.Option("--json", help="Print units and totals as JSON.")
     ] = False,
     limit: Annotated[int, typer.Option(help="Units to show in the table.")] = 30,
+    columns: ColumnsOpt = None,
+    encoding: EncodingOpt = None,
+    sheet: SheetOpt = None,
+    skip_rows: SkipRowsOpt = None,
 ) -> None:
     """Add protocols up to a level of the hierarchy: totals, turnout, shares (Against all too).
 
@@ -180,7 +194,7 @@ def tabulate_cmd(
     [cyan]saylau tabulate ../shared/data/russia/2004.csv.zip --level region
     --rules ru-president-2004[/]
     """
-    table = load(file, profile, show=not as_json)
+    table = load(file, profile, show=not as_json, read=reading(columns, encoding, sheet, skip_rows))
     tab = tabulate(table, level=level, rules=rules, base=base)  # type: ignore[arg-type]
     if as_json:
         print_json(tab)

@@ -21,6 +21,7 @@ from ..survey.projection import project_seats, threshold_probability
 from ..survey.quickcount import QuickCountResult, quick_count, quick_count_progress
 from ..survey.sample import SampleDraw, draw_sample, read_draw, write_assignment_sheets
 from ._app import app, guarded, out_console, print_json
+from ._columns import ColumnsOpt, EncodingOpt, SheetOpt, SkipRowsOpt, reading
 
 __all__ = ["quickcount", "sample"]
 
@@ -68,6 +69,10 @@ def sample(
         str, typer.Option("--sheets-by", help="One assignment sheet per value of this column.")
     ] = "region",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    columns: ColumnsOpt = None,
+    encoding: EncodingOpt = None,
+    sheet: SheetOpt = None,
+    skip_rows: SkipRowsOpt = None,
 ) -> None:
     """Draw a stratified sample of polling stations and write assignment
     sheets.
@@ -80,7 +85,11 @@ def sample(
 
         saylau sample results.csv.zip --stations 1000 --strata region --seed 7
     """
-    fr = open_frame(frame_path, strata=_columns(strata) or None)
+    fr = open_frame(
+        frame_path,
+        strata=_columns(strata) or None,
+        **reading(columns, encoding, sheet, skip_rows),
+    )
     if allocation not in ("proportional", "size", "equal", "neyman"):
         raise SaylauInputError(
             "unknown allocation",
@@ -119,17 +128,23 @@ def sample(
     out_console.print(f"wrote {len(files)} files to {out}")
 
 
-def _open_reports(path: Path) -> ProtocolTable:
+def _open_reports(path: Path, read: dict[str, Any]) -> ProtocolTable:
     from ..io import read_protocols
 
-    return read_protocols(path)
+    return read_protocols(path, **read)
 
 
-def _official(path: Path, qc: QuickCountResult, reports: ProtocolTable, strata: list[str]) -> Any:
+def _official(
+    path: Path,
+    qc: QuickCountResult,
+    reports: ProtocolTable,
+    strata: list[str],
+    columns: Path | None = None,
+) -> Any:
     from ..io import read_protocols
     from ..survey.compare import compare_with_official
 
-    off = read_protocols(path)
+    off = read_protocols(path, columns=columns)
     choices = qc.shares.choices
     off_ids = {c.id for c in off.choices}
     totals = off.totals()
@@ -223,6 +238,20 @@ def quickcount(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    columns: ColumnsOpt = None,
+    encoding: EncodingOpt = None,
+    sheet: SheetOpt = None,
+    skip_rows: SkipRowsOpt = None,
+    frame_columns: Annotated[
+        Path | None,
+        typer.Option("--frame-columns", metavar="MAP.toml", help="Column mapping of --frame."),
+    ] = None,
+    official_columns: Annotated[
+        Path | None,
+        typer.Option(
+            "--official-columns", metavar="MAP.toml", help="Column mapping of --official."
+        ),
+    ] = None,
 ) -> None:
     """Estimate every choice's share (Against all included) from a quick count.
 
@@ -238,6 +267,11 @@ def quickcount(
 
         0412,1530,910,12,898,601,190,107
 
+    The encoding, sheet and column options (--columns...) are those of
+    REPORTS; --frame-columns and --official-columns give the mappings of
+    the other two files (a mapping file can carry its own encoding, sheet
+    and skip_rows).
+
     Kept out and listed: reports outside the frame or the sample,
     conflicting copies of one station, missing figures, stations with no
     valid ballots.
@@ -246,9 +280,9 @@ def quickcount(
 
         saylau quickcount reports.csv --frame frame.csv --sample qc/draw.json
     """
-    fr = open_frame(frame_path)
+    fr = open_frame(frame_path, columns=frame_columns)
     draw: SampleDraw | None = read_draw(sample_path) if sample_path is not None else None
-    reports = _open_reports(reports_path)
+    reports = _open_reports(reports_path, reading(columns, encoding, sheet, skip_rows))
     cols = list(draw.strata_columns) if draw is not None else _columns(strata)
     for name, value, allowed in (
         ("--denominator", denominator, ("valid", "cast")),
@@ -314,7 +348,7 @@ def quickcount(
         )
         out["seats"] = proj.table()
     if official is not None:
-        out["comparison"] = to_jsonable(_official(official, qc, reports, cols))
+        out["comparison"] = to_jsonable(_official(official, qc, reports, cols, official_columns))
     if as_json:
         print_json(out)
         return

@@ -166,12 +166,18 @@ class ProtocolTable:
         return self.line("voters_on_list")
 
     def issued(self) -> IntArray:
-        """Ballots issued: the ``issued`` line, or early + in station + outside."""
+        """Ballots issued: the ``issued`` line, or early + in station + outside.
+
+        A table without any issued line (a research file of registered, ballots and votes)
+        counts the ballots found, :meth:`cast`, as the field's turnout studies do (Kobak,
+        Shpilkin & Pshenichnikov 2016: turnout = (valid + invalid) / registered); the reader
+        says so in the table's notes.
+        """
         if self.has_line("issued"):
             return self.line("issued")
         parts = [k for k in ("issued_early", "issued_in_station", "issued_outside") if k in self]
         if not parts:
-            raise UnknownNameError("no ballots-issued lines in this table", file=self.source)
+            return self.cast()
         total: IntArray = np.sum([self.line(k) for k in parts], axis=0).astype(np.int64)
         return total
 

@@ -35,45 +35,18 @@ Examples
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 
 from .._exceptions import DataFormatError
 from ..domain.profiles import LINE_LABELS, ProtocolProfile, get_profile
+from .columnmap import ColumnMapping
 
 __all__ = ["LEVEL_COLUMNS", "ColumnMapping", "detect_mapping", "looks_like_line", "ru_line_key"]
 
 #: Column names read as hierarchy levels in normalised files, top-down.
 LEVEL_COLUMNS = ("region", "oik", "territory", "district", "tik", "commune", "uik", "precinct")
-
-
-@dataclasses.dataclass(frozen=True)
-class ColumnMapping:
-    """How the columns of one file map to saylau's table.
-
-    Parameters
-    ----------
-    name : str
-    levels : mapping of level name → source column, top-down
-    lines : mapping of line key → source columns (summed)
-    choices : source columns holding votes per choice, in ballot order
-    station : source columns whose values, joined by " / ", make the station id
-    ignored : source columns deliberately not read (listed in the table's notes)
-    profile : default protocol profile name
-    notes : what the detection found (layout, lines absent, columns it could not place); the
-        reader copies them into the table's notes
-    """
-
-    name: str
-    levels: Mapping[str, str]
-    lines: Mapping[str, tuple[str, ...]]
-    choices: tuple[str, ...]
-    station: tuple[str, ...]
-    ignored: tuple[str, ...] = ()
-    profile: str = "plain"
-    notes: tuple[str, ...] = ()
 
 
 _NUMBERING = re.compile(r"^(?:(?:строка|стр\.?|line|жол)\s*)?№?\s*\d+(?:\.\d+)*\s*[.):\-]?\s+")

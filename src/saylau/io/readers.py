@@ -29,15 +29,37 @@ from .._exceptions import DataFormatError, EmptyInputError
 from ..domain.choices import Choice
 from ..domain.profiles import get_profile
 from ..domain.table import ProtocolTable, RowProblem
-from .mappings import ColumnMapping, detect_mapping
+from .columnmap import ColumnMapping, read_options
+from .mappings import detect_mapping
 from .text import check_header, decode_bytes, read_bytes, sniff_separator
 
 __all__ = ["read_frame", "read_protocols"]
 
 _ROW = "__row"
+#: Name of the column that holds each record's spreadsheet row number in :func:`read_frame`.
+ROW_COLUMN = _ROW
 
 
-def _read_csv(p: Path, encoding: str | None) -> tuple[pl.DataFrame, str | None, str]:
+def _nth_line(text: str, n: int) -> str:
+    """Line ``n`` (0-based) of a text, for sniffing the separator below skipped rows."""
+    lines = text.split("\n", n + 1)
+    return lines[n] if len(lines) > n else ""
+
+
+def _polars_csv(data: bytes, sep: str, skip_rows: int, header: bool) -> pl.DataFrame:
+    return pl.read_csv(
+        data,
+        separator=sep,
+        infer_schema_length=0,
+        raise_if_empty=False,
+        has_header=header,
+        skip_rows=skip_rows,
+    )
+
+
+def _read_csv(
+    p: Path, encoding: str | None, skip_rows: int = 0, header: bool = True
+) -> tuple[pl.DataFrame, str | None, str]:
     """CSV bytes straight to Polars when UTF-8 (Polars checks it); decode otherwise.
 
     Returns the frame, a note saying which encoding was used and how, and that encoding.
@@ -48,13 +70,12 @@ def _read_csv(p: Path, encoding: str | None) -> tuple[pl.DataFrame, str | None, 
     head4k = raw[:4096]
     utf16 = raw.startswith((b"\xff\xfe", b"\xfe\xff")) or head4k.count(0) > len(head4k) // 4
     if encoding is None and not utf16:
-        end = raw.find(b"\n")
-        head = raw[: end if end >= 0 else len(raw)]
+        bom = raw.startswith(b"\xef\xbb\xbf")
+        body = raw[3:] if bom else raw
+        head = b"\n".join(body.split(b"\n", skip_rows + 1)[skip_rows : skip_rows + 1])
         try:
-            sep = sniff_separator(head.decode("utf-8-sig"))
-            bom = raw.startswith(b"\xef\xbb\xbf")
-            body = raw[3:] if bom else raw
-            frame = pl.read_csv(body, separator=sep, infer_schema_length=0, raise_if_empty=False)
+            sep = sniff_separator(head.decode("utf-8"))
+            frame = _polars_csv(body, sep, skip_rows, header)
             used = "utf-8-sig" if bom else "utf-8"
             return frame, f"{member}: decoded as {used}", used
         except UnicodeDecodeError:
@@ -64,29 +85,37 @@ def _read_csv(p: Path, encoding: str | None) -> tuple[pl.DataFrame, str | None, 
                 raise
     decoded = decode_bytes(raw, name=member if encoding is None else str(p), encoding=encoding)
     text = decoded.text
-    frame = pl.read_csv(
-        text.encode("utf-8"),
-        separator=sniff_separator(text),
-        infer_schema_length=0,
-        raise_if_empty=False,
-    )
-    return frame, decoded.note, decoded.encoding
+    sep = sniff_separator(_nth_line(text, skip_rows))
+    return _polars_csv(text.encode("utf-8"), sep, skip_rows, header), decoded.note, decoded.encoding
 
 
 def read_frame(
-    path: str | Path, *, encoding: str | None = None, sheet: str | None = None
+    path: str | Path,
+    *,
+    encoding: str | None = None,
+    sheet: str | None = None,
+    skip_rows: int = 0,
+    header: bool = True,
 ) -> tuple[pl.DataFrame, list[str]]:
     """Read any supported file as an all-text frame plus notes (encoding used...).
 
-    A ``__row`` column holds the spreadsheet row number of each record. ``encoding`` overrides
-    the detection of a text file's encoding.
+    A ``__row`` column holds the spreadsheet row number of each record (the header, when there
+    is one, is row ``skip_rows + 1``). Without a header the columns are named ``"1"``,
+    ``"2"``... by position. ``skip_rows`` lines above the header are skipped (CSV and Excel).
     """
-    frame, notes, _ = _read_frame(path, encoding=encoding, sheet=sheet)
+    frame, notes, _ = _read_frame(
+        path, encoding=encoding, sheet=sheet, skip_rows=skip_rows, header=header
+    )
     return frame, notes
 
 
 def _read_frame(
-    path: str | Path, *, encoding: str | None, sheet: str | None
+    path: str | Path,
+    *,
+    encoding: str | None,
+    sheet: str | None,
+    skip_rows: int = 0,
+    header: bool = True,
 ) -> tuple[pl.DataFrame, list[str], str | None]:
     """:func:`read_frame`, also returning the text encoding used (None for binary formats)."""
     used: str | None = None
@@ -97,26 +126,50 @@ def _read_frame(
         if lower.endswith(".parquet"):
             if not p.exists():
                 raise DataFormatError("file not found", file=str(p))
+            if skip_rows or not header:
+                raise DataFormatError(
+                    "a Parquet file has named columns: no rows to skip, no missing header",
+                    file=str(p),
+                    field="skip_rows" if skip_rows else "header",
+                )
             frame = pl.read_parquet(p)
             frame = frame.select(pl.all().cast(pl.Utf8))
         elif lower.endswith((".xlsx", ".xlsm", ".xls", ".ods")):
             if not p.exists():
                 raise DataFormatError("file not found", file=str(p))
-            frame = pl.read_excel(p, sheet_name=sheet, infer_schema_length=0, raise_if_empty=False)
+            frame = pl.read_excel(
+                p,
+                sheet_name=sheet,
+                infer_schema_length=0,
+                raise_if_empty=False,
+                has_header=header,
+                read_options={"header_row": skip_rows} if header else {"skip_rows": skip_rows},
+            )
             frame = frame.select(pl.all().cast(pl.Utf8))
         else:
-            frame, note, used = _read_csv(p, encoding)
+            frame, note, used = _read_csv(p, encoding, skip_rows, header)
             if note:
                 notes.append(note)
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
         msg = str(exc).splitlines()[0]
         raise DataFormatError(f"cannot be read as a table: {msg}", file=str(p)) from None
+    except ValueError as exc:  # fastexcel: unknown sheet name
+        if sheet is None or "sheet" not in str(exc).lower():
+            raise
+        raise DataFormatError(
+            "no such sheet in the workbook", file=str(p), field="sheet", found=sheet
+        ) from None
     if frame.width == 0 or frame.height == 0:
         raise EmptyInputError("file has no data rows", file=str(p))
-    # Polars keeps the doubled quotes of quoted header cells: undo CSV quoting in names
-    frame = frame.rename({c: c.strip().lstrip("\ufeff").replace('""', '"') for c in frame.columns})
-    check_header(frame.columns, file=str(p), encoding=used)
-    return frame.with_row_index(_ROW, offset=2), notes, used
+    if header:
+        # Polars keeps the doubled quotes of quoted header cells: undo CSV quoting in names
+        frame = frame.rename(
+            {c: c.strip().lstrip("\ufeff").replace('""', '"') for c in frame.columns}
+        )
+        check_header(frame.columns, file=str(p), encoding=used)
+    else:
+        frame = frame.rename({c: str(i) for i, c in enumerate(frame.columns, start=1)})
+    return frame.with_row_index(_ROW, offset=skip_rows + (2 if header else 1)), notes, used
 
 
 def _parse_counts(
@@ -171,9 +224,10 @@ def read_protocols(
     path: str | Path,
     *,
     profile: str | None = None,
-    mapping: ColumnMapping | None = None,
+    columns: ColumnMapping | str | Path | None = None,
     encoding: str | None = None,
     sheet: str | None = None,
+    skip_rows: int | None = None,
 ) -> ProtocolTable:
     """Read a file of precinct protocols.
 
@@ -185,74 +239,98 @@ def read_protocols(
     profile : str, optional
         Protocol profile name (see :data:`saylau.domain.profiles.PROFILES`); by default the
         mapping's (e.g. ``ru-federal-2011`` for a Russian 18-line file).
-    mapping : ColumnMapping, optional
-        How columns map to lines and choices; by default detected from the header.
+    columns : ColumnMapping, or the path of a TOML mapping file, optional
+        How columns map to lines and choices (see :mod:`saylau.io.columnmap`); by default
+        recognised from the header.
     encoding : str, optional
-        Force a text encoding instead of detecting it (the table's ``encoding`` and notes say
-        which one was used either way).
+        Force a text encoding instead of detecting it (wins over the mapping's).
     sheet : str, optional
-        Excel sheet name (default: the first).
+        Excel sheet name (default: the mapping's, else the first).
+    skip_rows : int, optional
+        Lines above the header to skip (default: the mapping's, else 0).
 
     Returns
     -------
     ProtocolTable
         Rows with a bad cell are kept out and listed in ``rejected``; so are stations whose id
         appears more than once with different figures (identical copies are kept once and
-        reported).
+        reported), and rows where a mapping's computed ``others`` choice would be negative.
 
     Raises
     ------
-    DataFormatError, EmptyInputError, EncodingError, UnknownNameError
+    DataFormatError, EmptyInputError, EncodingError, UnknownNameError, ColumnMappingError
         When the file as a whole cannot be read: not found, empty, undecodable, unknown header,
-        no choice columns, unknown profile.
+        no choice columns, unknown profile, a mapping that does not fit the file.
+
+    Examples
+    --------
+    A three-column research file, the other choices computed as valid - leader:
+
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "r.csv").write_text("reg,ballots,leader\\n1000,600,400\\n800,500,450\\n")
+    >>> m = ColumnMapping.from_toml(\'\'\'
+    ... [lines]
+    ... voters_on_list = "reg"
+    ... valid = "ballots"
+    ... [choices]
+    ... columns = ["leader"]
+    ... others = "others"
+    ... \'\'\')
+    >>> t = read_protocols(d / "r.csv", columns=m)
+    >>> t.totals(), t.frame.get_column("station").to_list()
+    ({'leader': 850, 'others': 250}, ['2', '3'])
     """
     file = str(path)
-    frame, notes, used = _read_frame(path, encoding=encoding, sheet=sheet)
-    columns = [c for c in frame.columns if c != _ROW]
-    given = get_profile(profile) if profile else None
-    m = mapping or detect_mapping(columns, file=file, profile=given)
-    notes.extend(m.notes)
-    prof = given or get_profile(m.profile)
-    if not m.choices:
-        raise DataFormatError(
-            "no choice columns (votes per candidate or party)",
-            file=file,
-            row=1,
-            expected="at least one column of votes after the protocol lines",
-            found=", ".join(columns[:8]),
-        )
-    for key in prof.line_keys:
-        if key not in m.lines and key in ("voters_on_list", "valid", "invalid"):
-            raise DataFormatError(
-                f"missing protocol line required by profile {prof.name}",
-                file=file,
-                row=1,
-                field=key,
-                expected="a column for this line",
-            )
-    missing_cols = [c for cols in m.lines.values() for c in cols if c not in frame.columns]
-    missing_cols += [c for c in (*m.choices, *m.station) if c not in frame.columns]
-    if missing_cols:
-        raise DataFormatError("column missing", file=file, row=1, field=missing_cols[0])
-
-    station = (
-        frame.select(
-            pl.concat_str(
-                [pl.col(c).cast(pl.Utf8).fill_null("").str.strip_chars() for c in m.station],
-                separator=" / ",
-            )
-        )
-        .to_series()
-        .alias("station")
+    opts = read_options(columns, encoding=encoding, sheet=sheet, skip_rows=skip_rows)
+    frame, notes, used = _read_frame(
+        path,
+        encoding=opts.encoding,
+        sheet=opts.sheet,
+        skip_rows=opts.skip_rows,
+        header=opts.header,
     )
-    count_cols = sorted({c for cols in m.lines.values() for c in cols} | set(m.choices))
+    names = [c for c in frame.columns if c != _ROW]
+    given = get_profile(profile) if profile else None
+    m = (opts.mapping or detect_mapping(names, file=file, profile=given)).resolve(names, file=file)
+    notes.extend(m.notes)
+    prof = given or get_profile(m.profile or "plain")
+    # after resolve() every column is a name of this file
+    station_cols = [str(c) for c in m.station]
+    line_cols = {key: [str(c) for c in cols] for key, cols in m.lines.items()}
+    choice_cols = [str(c) for c in m.choices or ()]
+    choice_names = list(m.choice_names) or choice_cols
+
+    if station_cols:
+        station = (
+            frame.select(
+                pl.concat_str(
+                    [pl.col(c).cast(pl.Utf8).fill_null("").str.strip_chars() for c in station_cols],
+                    separator=" / ",
+                )
+            )
+            .to_series()
+            .alias("station")
+        )
+    else:
+        station = frame.get_column(_ROW).cast(pl.Utf8).alias("station")
+        notes.append("the mapping names no station column: stations are numbered by their row")
+    count_cols = sorted({c for cols in line_cols.values() for c in cols} | set(choice_cols))
+    if opts.missing:
+        frame = frame.with_columns(
+            pl.when(pl.col(c).str.strip_chars().is_in(list(opts.missing)))
+            .then(None)
+            .otherwise(pl.col(c))
+            .alias(c)
+            for c in count_cols
+        )
     parsed, problems = _parse_counts(frame, count_cols, file=file, station=station)
 
     out_cols: list[pl.Series | pl.Expr] = [station]
     for level, src in m.levels.items():
-        out_cols.append(frame.get_column(src).cast(pl.Utf8).str.strip_chars().alias(level))
+        out_cols.append(frame.get_column(str(src)).cast(pl.Utf8).str.strip_chars().alias(level))
     line_exprs = []
-    for key, cols in m.lines.items():
+    for key, cols in line_cols.items():
         if len(cols) == 1:
             line_exprs.append(pl.col(cols[0]).alias(key))
         else:
@@ -263,10 +341,13 @@ def read_protocols(
                 .otherwise(None)
                 .alias(key)
             )
-    choice_ids = _unique_ids(m.choices)
-    choice_exprs = [pl.col(src).alias(cid) for src, cid in zip(m.choices, choice_ids, strict=True)]
+    all_names = [*choice_names, *([m.others] if m.others is not None else [])]
+    all_ids = _unique_ids(tuple(all_names))
+    choice_exprs = [pl.col(src).alias(cid) for src, cid in zip(choice_cols, all_ids, strict=False)]
     body = parsed.select([pl.col(_ROW), pl.col("__bad"), *line_exprs, *choice_exprs])
     table = pl.concat([pl.DataFrame(out_cols), body], how="horizontal")
+    if m.others is not None:
+        table = _computed_others(table, all_ids[-1], all_ids[:-1], file, problems)
 
     problems.extend(_duplicates(table, file))
     dup_bad = {(p.row) for p in problems if p.field == "station"}
@@ -279,12 +360,14 @@ def read_protocols(
     if empty:
         notes.append(f"{empty} rows have no protocol figures at all (territories without data)")
     if m.ignored:
-        notes.append(f"columns not read: {', '.join(m.ignored)}")
+        notes.append(f"columns not read: {', '.join(str(c) for c in m.ignored)}")
+    if not {"issued", "issued_early", "issued_in_station", "issued_outside"} & set(m.lines):
+        notes.append("no ballots-issued line: turnout counts the ballots found (valid + invalid)")
     choices = tuple(
         Choice.from_name(src, order=i, kind="candidate")
         if cid == src
         else Choice(id=cid, name=src, order=i)
-        for i, (src, cid) in enumerate(zip(m.choices, choice_ids, strict=True))
+        for i, (src, cid) in enumerate(zip(all_names, all_ids, strict=True))
     )
     return ProtocolTable(
         frame=kept,
@@ -296,6 +379,31 @@ def read_protocols(
         notes=tuple(notes),
         encoding=used,
     )
+
+
+def _computed_others(
+    table: pl.DataFrame, others: str, ids: list[str], file: str, problems: list[RowProblem]
+) -> pl.DataFrame:
+    """Add the mapping's computed choice: valid minus the listed choices (negative: kept out)."""
+    value = pl.col("valid") - pl.sum_horizontal([pl.col(c).fill_null(0) for c in ids])
+    table = table.with_columns(value.alias(others))
+    col = table.get_column(others)
+    negative = col.is_not_null() & (col < 0)
+    if negative.any():
+        for row in table.filter(negative).iter_rows(named=True):
+            problems.append(
+                RowProblem(
+                    file,
+                    int(row[_ROW]),
+                    str(row["station"]),
+                    others,
+                    "valid votes fewer than the sum of the choice columns",
+                    "valid - sum of choices >= 0",
+                    str(row[others]),
+                )
+            )
+        table = table.with_columns((pl.col("__bad") | negative).alias("__bad"))
+    return table
 
 
 def _unique_ids(names: tuple[str, ...]) -> list[str]:

@@ -31,6 +31,7 @@ import dataclasses
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -38,6 +39,9 @@ import polars as pl
 
 from .._exceptions import DataFormatError, EmptyInputError, UnknownNameError
 from ..domain.table import ProtocolTable
+
+if TYPE_CHECKING:
+    from ..io.columnmap import ColumnMapping
 
 __all__ = [
     "PAST_PREFIX",
@@ -362,13 +366,23 @@ def read_frame(path: str | Path) -> SamplingFrame:
     return SamplingFrame.from_frame(frame, source=file, notes=notes)
 
 
-def open_frame(path: str | Path, *, strata: Sequence[str] | None = None) -> SamplingFrame:
+def open_frame(
+    path: str | Path,
+    *,
+    strata: Sequence[str] | None = None,
+    columns: ColumnMapping | str | Path | None = None,
+    encoding: str | None = None,
+    sheet: str | None = None,
+    skip_rows: int | None = None,
+) -> SamplingFrame:
     """Open a frame CSV, or any results file :func:`saylau.io.read_protocols` can read.
 
     A file whose header has both ``station`` and ``registered`` is read by :func:`read_frame`;
     any other file is read as precinct results and turned into a frame by
     :func:`frame_from_table` (``registered`` from the voters-on-list line, strata candidates from
-    the hierarchy levels, past results from the votes).
+    the hierarchy levels, past results from the votes). ``columns``, ``encoding``, ``sheet`` and
+    ``skip_rows`` are :func:`saylau.io.read_protocols`'s; a file read through a column mapping is
+    always read as precinct results.
 
     Examples
     --------
@@ -383,10 +397,12 @@ def open_frame(path: str | Path, *, strata: Sequence[str] | None = None) -> Samp
     from ..io import read_frame as read_text_frame
     from ..io import read_protocols
 
-    raw, _ = read_text_frame(path)
-    if "station" in raw.columns and "registered" in raw.columns:
-        return read_frame(path)
-    table = read_protocols(path)
+    reading: dict[str, Any] = {"encoding": encoding, "sheet": sheet, "skip_rows": skip_rows}
+    if columns is None:
+        raw, _ = read_text_frame(path, **{**reading, "skip_rows": skip_rows or 0})
+        if "station" in raw.columns and "registered" in raw.columns:
+            return read_frame(path)
+    table = read_protocols(path, columns=columns, **reading)
     fr = frame_from_table(table, strata=strata)
     notes = (*fr.notes, *table.notes)
     if table.rejected:
