@@ -74,7 +74,10 @@ class RowProblem:
 class ProtocolTable:
     """Precinct protocols of one contest, with their profile and choices.
 
-    Build one with :func:`saylau.io.read_protocols` or :meth:`from_frame`.
+    Build one with :func:`saylau.io.read_protocols` or :meth:`from_frame`. ``rejected`` lists
+    the rows kept out of ``frame`` (each with file, row, station, field and what was found);
+    ``no_data`` the stations of the file that have no figures at all, which are not rows of
+    ``frame`` either.
     """
 
     frame: pl.DataFrame
@@ -84,6 +87,7 @@ class ProtocolTable:
     source: str | None = None
     rejected: tuple[RowProblem, ...] = ()
     notes: tuple[str, ...] = ()
+    no_data: tuple[RowProblem, ...] = ()
 
     @classmethod
     def from_frame(
@@ -114,8 +118,13 @@ class ProtocolTable:
 
     @property
     def stations(self) -> int:
-        """Number of stations (rows)."""
+        """Number of stations (rows); stations without data are not among them."""
         return self.frame.height
+
+    @property
+    def stations_without_data(self) -> int:
+        """Rows of the file with no figures at all (listed in ``no_data``), kept apart."""
+        return len(self.no_data)
 
     @property
     def against_all(self) -> Choice | None:

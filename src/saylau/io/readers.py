@@ -21,6 +21,9 @@ Examples
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 from pathlib import Path
 
 import polars as pl
@@ -37,8 +40,17 @@ __all__ = ["read_frame", "read_protocols"]
 _ROW = "__row"
 
 
-def _read_csv(p: Path, encoding: str | None) -> tuple[pl.DataFrame, str | None]:
-    """CSV bytes straight to Polars when UTF-8 (Polars checks it); decode otherwise."""
+def _read_csv(
+    p: Path, encoding: str | None, problems: list[RowProblem] | None
+) -> tuple[pl.DataFrame, str | None]:
+    """CSV bytes straight to Polars when UTF-8 (Polars checks it); decode otherwise.
+
+    Rows whose number of fields differs from the header's are checked first (a cheap scan of
+    the bytes); when there are any, the file is parsed row by row so that each ragged row is
+    reported (``problems``) or raised (``problems is None``) and the rest is still read.
+    """
+    note: str | None = None
+    raw: bytes | None = None
     if encoding is None:
         raw, _ = read_bytes(p)
         if not raw or raw.isspace():
@@ -48,29 +60,119 @@ def _read_csv(p: Path, encoding: str | None) -> tuple[pl.DataFrame, str | None]:
         try:
             sep = sniff_separator(head.decode("utf-8-sig"))
             body = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
-            frame = pl.read_csv(body, separator=sep, infer_schema_length=0, raise_if_empty=False)
-            return frame, None
+            if _regular(body, sep):
+                frame = pl.read_csv(
+                    body, separator=sep, infer_schema_length=0, raise_if_empty=False
+                )
+                return frame, None
+            return _read_rows(body.decode("utf-8"), sep, str(p), problems), None
         except UnicodeDecodeError:
             pass
         except pl.exceptions.ComputeError as exc:
             if "utf-8" not in str(exc).lower() and "utf8" not in str(exc).lower():
                 raise
     text, note = read_text(p, encoding=encoding)
-    frame = pl.read_csv(
-        text.encode("utf-8"),
-        separator=sniff_separator(text),
-        infer_schema_length=0,
-        raise_if_empty=False,
+    sep = sniff_separator(text)
+    data = text.encode("utf-8")
+    if _regular(data, sep):
+        frame = pl.read_csv(data, separator=sep, infer_schema_length=0, raise_if_empty=False)
+        return frame, note
+    return _read_rows(text, sep, str(p), problems), note
+
+
+_QUOTED = re.compile(rb'"[^"]*"')
+
+
+def _regular(data: bytes, sep: str) -> bool:
+    """Whether every non-blank line has as many fields as the header (quoted parts skipped)."""
+    bare = _QUOTED.sub(b"", data) if b'"' in data else data
+    sep_b = sep.encode()
+    lines = bare.split(b"\n")
+    want = lines[0].count(sep_b)
+    return all(line.count(sep_b) == want or not line.strip() for line in lines)
+
+
+def _read_rows(text: str, sep: str, file: str, problems: list[RowProblem] | None) -> pl.DataFrame:
+    """Parse row by row: ragged rows reported (or raised) and left out, the rest read."""
+    rows = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""), delimiter=sep)
+    header = next(rows, [])
+    width = len(header)
+    cells: list[list[str | None]] = [[] for _ in range(width)]
+    numbers: list[int] = []
+    for i, row in enumerate(rows, start=2):
+        if not any(c.strip() for c in row):
+            cells_row: list[str] = [""] * width  # a blank row: dropped and counted later
+        elif len(row) != width:
+            field = header[len(row)] if len(row) < width else f"column {width + 1}"
+            problem = RowProblem(
+                file,
+                i,
+                row[0].strip() if row else None,
+                field,
+                f"row has {len(row)} fields, the header has {width}",
+                f"{width} fields",
+                f"{len(row)} fields",
+            )
+            if problems is None:
+                raise DataFormatError(
+                    problem.message,
+                    file=file,
+                    row=i,
+                    field=field,
+                    expected=problem.expected,
+                    found=problem.found,
+                )
+            problems.append(problem)
+            continue
+        else:
+            cells_row = row
+        numbers.append(i)
+        for j, c in enumerate(cells_row):
+            cells[j].append(c if c != "" else None)
+    names = _dedupe(header)
+    frame = pl.DataFrame(
+        {n: pl.Series(n, col, dtype=pl.Utf8) for n, col in zip(names, cells, strict=True)}
     )
-    return frame, note
+    return frame.with_columns(pl.Series(_ROW, numbers, dtype=pl.UInt32))
+
+
+def _dedupe(header: list[str]) -> list[str]:
+    """Header names made unique as Polars does (``a``, ``a_duplicated_0``...)."""
+    seen: dict[str, int] = {}
+    out = []
+    for h in header:
+        if h in seen:
+            out.append(f"{h}_duplicated_{seen[h]}")
+            seen[h] += 1
+        else:
+            seen[h] = 0
+            out.append(h)
+    return out
 
 
 def read_frame(
-    path: str | Path, *, encoding: str | None = None, sheet: str | None = None
+    path: str | Path,
+    *,
+    encoding: str | None = None,
+    sheet: str | None = None,
+    problems: list[RowProblem] | None = None,
 ) -> tuple[pl.DataFrame, list[str]]:
     """Read any supported file as an all-text frame plus notes (encoding used...).
 
-    A ``__row`` column holds the spreadsheet row number of each record.
+    A ``__row`` column holds the spreadsheet row number of each record. Blank rows (every
+    cell empty) are not records: they are dropped and counted in the notes. A row with more
+    or fewer fields than the header is appended to ``problems`` and left out, the rest of the
+    file being read; without a ``problems`` list it raises :class:`DataFormatError` naming it.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "r.csv"
+    >>> _ = p.write_text("station,A\\n1,5\\n2,6,7\\n3,8\\n\\n", encoding="utf-8")
+    >>> found: list[RowProblem] = []
+    >>> frame, notes = read_frame(p, problems=found)
+    >>> frame.get_column("station").to_list(), str(found[0]).split(": ")[1]
+    (['1', '3'], 'row has 3 fields, the header has 2 (expected 2 fields, found 3 fields)')
     """
     p = Path(path)
     notes: list[str] = []
@@ -87,23 +189,63 @@ def read_frame(
             frame = pl.read_excel(p, sheet_name=sheet, infer_schema_length=0, raise_if_empty=False)
             frame = frame.select(pl.all().cast(pl.Utf8))
         else:
-            frame, note = _read_csv(p, encoding)
+            frame, note = _read_csv(p, encoding, problems)
             if note:
                 notes.append(note)
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
         msg = str(exc).splitlines()[0]
         raise DataFormatError(f"cannot be read as a table: {msg}", file=str(p)) from None
-    if frame.width == 0 or frame.height == 0:
+    except ValueError as exc:  # e.g. an Excel workbook whose sheet is empty
+        if isinstance(exc, DataFormatError | EmptyInputError):
+            raise
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataFormatError(f"cannot be read as a table: {msg}", file=str(p)) from None
+    if _ROW not in frame.columns:
+        frame = frame.with_row_index(_ROW, offset=2)
+    data_cols = [c for c in frame.columns if c != _ROW]
+    if not data_cols:
+        raise EmptyInputError("file has no columns", file=str(p))
+    for c in data_cols:
+        if "_duplicated_" in c:
+            raise DataFormatError(
+                "column name appears twice in the header",
+                file=str(p),
+                row=1,
+                field=c.split("_duplicated_")[0],
+                expected="each column name once",
+                found=c.split("_duplicated_")[0],
+            )
+    blank = frame.select(
+        pl.all_horizontal(
+            [pl.col(c).cast(pl.Utf8).str.strip_chars().fill_null("") == "" for c in data_cols]
+        )
+    ).to_series()
+    if blank.any():
+        frame = frame.filter(~blank)
+        notes.append(f"{int(blank.sum())} blank rows skipped (not stations)")
+    if frame.height == 0:
         raise EmptyInputError("file has no data rows", file=str(p))
     # Polars keeps the doubled quotes of quoted header cells: undo CSV quoting in names
-    frame = frame.rename({c: c.strip().lstrip("\ufeff").replace('""', '"') for c in frame.columns})
-    return frame.with_row_index(_ROW, offset=2), notes
+    names = {c: c.strip().lstrip("\ufeff").replace('""', '"') for c in data_cols}
+    return frame.rename(names).select([_ROW, *names.values()]), notes
+
+
+#: The largest figure accepted as a count: more than the population of the Earth is not a
+#: count of voters or ballots but a typing or export error.
+MAX_COUNT = 10_000_000_000
+
+_SCIENTIFIC = r"^\d+(\.\d+)?[eE]\+?\d+$"
 
 
 def _parse_counts(
     frame: pl.DataFrame, columns: list[str], *, file: str, station: pl.Series
 ) -> tuple[pl.DataFrame, list[RowProblem]]:
-    """Parse text columns into Int64; report every bad cell."""
+    """Parse text columns into Int64; report every bad cell.
+
+    A cell is bad when it is not a whole number ("not a whole number"), below zero ("negative
+    count") or above :data:`MAX_COUNT` or beyond 64-bit integers ("number too large for a
+    count"). A whole number in scientific notation (``1e3``, from spreadsheets) is read.
+    """
     problems: list[RowProblem] = []
     # fast path: columns whose every non-empty cell is a plain integer need no cleaning
     direct = frame.select([pl.col(c).cast(pl.Int64, strict=False).alias(c) for c in columns])
@@ -113,7 +255,10 @@ def _parse_counts(
     dirty = [c for c, flag in zip(columns, lost, strict=True) if flag]
     if not dirty:
         parsed = direct.with_columns(frame.get_column(_ROW))
-        if not any((parsed.get_column(c) < 0).any() for c in columns):
+        out_of_range = any(
+            ((parsed.get_column(c) < 0) | (parsed.get_column(c) > MAX_COUNT)).any() for c in columns
+        )
+        if not out_of_range:
             bad = pl.Series("__bad", [False] * frame.height)
             return parsed.with_columns(bad), problems
     exprs = []
@@ -125,26 +270,46 @@ def _parse_counts(
         text = text.str.replace(r"^(-?\d+)\.0+$", "$1")
         exprs.append(text.alias(col))
     cleaned = frame.select([pl.col(_ROW), *exprs])
-    parsed = cleaned.select(
-        [pl.col(_ROW), *[pl.col(c).cast(pl.Int64, strict=False).alias(c) for c in columns]]
-    )
+    values = []
+    for c in columns:
+        raw_col = pl.col(c)
+        as_float = raw_col.cast(pl.Float64, strict=False)
+        sci = raw_col.str.contains(_SCIENTIFIC) & (as_float <= MAX_COUNT)
+        sci = sci & (as_float == as_float.floor())
+        values.append(
+            pl.when(sci)
+            .then(as_float.cast(pl.Int64, strict=False))
+            .otherwise(raw_col.cast(pl.Int64, strict=False))
+            .alias(c)
+        )
+    parsed = cleaned.select([pl.col(_ROW), *values])
     bad_any = pl.repeat(False, frame.height, eager=True)
     for col in columns:
         raw = cleaned.get_column(col)
         val = parsed.get_column(col)
-        not_int = raw.is_not_null() & val.is_null()
+        as_float = raw.cast(pl.Float64, strict=False)
+        huge = (raw.is_not_null() & val.is_null() & (as_float.abs() >= MAX_COUNT)).fill_null(False)
+        huge = huge | (val.is_not_null() & (val > MAX_COUNT))
+        not_int = raw.is_not_null() & val.is_null() & ~huge
         negative = val.is_not_null() & (val < 0)
-        for mask, message in ((not_int, "not a whole number"), (negative, "negative count")):
+        for mask, message, expected in (
+            (not_int, "not a whole number", "integer >= 0"),
+            (negative, "negative count", "integer >= 0"),
+            (huge, "number too large for a count", f"integer <= {MAX_COUNT:,}"),
+        ):
             if mask.any():
                 idx = mask.arg_true()
                 rows = parsed.get_column(_ROW).gather(idx).to_list()
                 found = raw.gather(idx).to_list()
                 ids = station.gather(idx).to_list()
                 problems.extend(
-                    RowProblem(file, int(r), str(s), col, message, "integer >= 0", str(f))
+                    RowProblem(file, int(r), str(s), col, message, expected, str(f))
                     for r, s, f in zip(rows, ids, found, strict=True)
                 )
                 bad_any = bad_any | mask
+    parsed = parsed.with_columns(
+        [pl.when(pl.col(c) > MAX_COUNT).then(None).otherwise(pl.col(c)).alias(c) for c in columns]
+    )
     return parsed.with_columns(pl.Series("__bad", bad_any)), problems
 
 
@@ -176,18 +341,23 @@ def read_protocols(
     Returns
     -------
     ProtocolTable
-        Rows with a bad cell are kept out and listed in ``rejected``; so are stations whose id
-        appears more than once with different figures (identical copies are kept once and
-        reported).
+        Rows with a bad cell (not a whole number, negative, too large for a count), with more
+        or fewer fields than the header, or with an empty station id are kept out and listed
+        in ``rejected``; so are stations whose id appears more than once with different
+        figures (identical copies are kept once and reported). Blank rows are not stations
+        (counted in ``notes``); rows with no figures at all are stations without data, listed
+        in ``no_data`` and not counted in ``stations``.
 
     Raises
     ------
     DataFormatError, EmptyInputError, EncodingError, UnknownNameError
         When the file as a whole cannot be read: not found, empty, undecodable, unknown header,
-        no choice columns, unknown profile.
+        a column name twice, two columns that both mean Against all, no choice columns,
+        unknown profile.
     """
     file = str(path)
-    frame, notes = read_frame(path, encoding=encoding, sheet=sheet)
+    ragged: list[RowProblem] = []
+    frame, notes = read_frame(path, encoding=encoding, sheet=sheet, problems=ragged)
     columns = [c for c in frame.columns if c != _ROW]
     m = mapping or detect_mapping(columns, file=file)
     prof = get_profile(profile or m.profile)
@@ -223,8 +393,25 @@ def read_protocols(
         .to_series()
         .alias("station")
     )
+    choices = tuple(
+        Choice.from_name(src, order=i, kind="candidate")
+        if cid == src
+        else Choice(id=cid, name=src, order=i)
+        for i, (src, cid) in enumerate(zip(m.choices, _unique_ids(m.choices), strict=True))
+    )
+    against = [c for c in choices if c.against_all]
+    if len(against) > 1:
+        raise DataFormatError(
+            "two columns both mean Against all",
+            file=file,
+            row=1,
+            field=against[1].name,
+            expected="one Against-all column",
+            found=f"{against[0].name!r} and {against[1].name!r}",
+        )
     count_cols = sorted({c for cols in m.lines.values() for c in cols} | set(m.choices))
     parsed, problems = _parse_counts(frame, count_cols, file=file, station=station)
+    problems.extend(ragged)
 
     out_cols: list[pl.Series | pl.Expr] = [station]
     for level, src in m.levels.items():
@@ -241,29 +428,41 @@ def read_protocols(
                 .otherwise(None)
                 .alias(key)
             )
-    choice_ids = _unique_ids(m.choices)
-    choice_exprs = [pl.col(src).alias(cid) for src, cid in zip(m.choices, choice_ids, strict=True)]
+    choice_exprs = [pl.col(src).alias(c.id) for src, c in zip(m.choices, choices, strict=True)]
     body = parsed.select([pl.col(_ROW), pl.col("__bad"), *line_exprs, *choice_exprs])
     table = pl.concat([pl.DataFrame(out_cols), body], how="horizontal")
 
-    problems.extend(_duplicates(table, file))
+    # a row with no figures at all is a station without data, not a station
+    figure_cols = [*m.lines, *(c.id for c in choices)]
+    no_figures = table.select(
+        pl.all_horizontal([pl.col(k).is_null() for k in figure_cols]) & ~pl.col("__bad")
+    ).to_series()
+    no_data = tuple(
+        RowProblem(file, int(r), str(sid), None, "no figures at all: a station without data")
+        for r, sid in table.filter(no_figures).select(_ROW, "station").iter_rows()
+    )
+    table = table.filter(~no_figures)
+    if no_data:
+        notes.append(
+            f"{len(no_data)} stations without data (no figures at all) are counted apart, "
+            "not as stations"
+        )
+    no_id = table.get_column("station") == ""
+    if no_id.any():
+        problems.extend(
+            RowProblem(file, int(r), None, m.station[0], "empty station id", "an id", "")
+            for r in table.filter(no_id).get_column(_ROW).to_list()
+        )
+        table = table.with_columns((pl.col("__bad") | no_id).alias("__bad"))
+    problems.extend(_duplicates(table.filter(~pl.col("__bad")), file))
     dup_bad = {(p.row) for p in problems if p.field == "station"}
     keep = ~table.get_column("__bad")
     if dup_bad:
         keep = keep & ~table.get_column(_ROW).is_in(list(dup_bad))
     kept = table.filter(keep).drop("__bad", _ROW)
 
-    empty = kept.select(pl.all_horizontal([pl.col(k).is_null() for k in m.lines]).sum()).item()
-    if empty:
-        notes.append(f"{empty} rows have no protocol figures at all (territories without data)")
     if m.ignored:
         notes.append(f"columns not read: {', '.join(m.ignored)}")
-    choices = tuple(
-        Choice.from_name(src, order=i, kind="candidate")
-        if cid == src
-        else Choice(id=cid, name=src, order=i)
-        for i, (src, cid) in enumerate(zip(m.choices, choice_ids, strict=True))
-    )
     return ProtocolTable(
         frame=kept,
         profile=prof,
@@ -272,6 +471,7 @@ def read_protocols(
         source=file,
         rejected=tuple(sorted(problems, key=lambda p: (p.row or 0, p.field or ""))),
         notes=tuple(notes),
+        no_data=no_data,
     )
 
 
