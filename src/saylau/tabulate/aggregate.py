@@ -27,9 +27,9 @@ from typing import Any
 import polars as pl
 
 from .._exceptions import SaylauInputError, UnknownNameError
+from ..domain.rules import Base, RuleSet, get_rules
 from ..domain.table import ProtocolTable
 from ..results import Result
-from .rules import Base, RuleSet, get_rules
 
 __all__ = ["Outcome", "Tabulation", "base_total", "decide", "tabulate"]
 
