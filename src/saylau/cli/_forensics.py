@@ -22,6 +22,8 @@ from ..forensics.battery import run_forensics
 from ..io import read_protocols
 from ..results import Result
 from ._app import app, err_console, guarded, out_console, print_json
+from ._keptout import kept_out_json, print_kept_out
+from ._paths import output_folder
 
 __all__ = ["forensics_command"]
 
@@ -163,6 +165,8 @@ def forensics_command(
         raise SaylauInputError(
             "resamples must be positive", field="--resamples", expected=">= 1", found=resamples
         )
+    if plots is not None:
+        output_folder(plots, option="--plots")
     show = err_console.is_terminal
     with _progress(show) as prog:
         task = prog.add_task(f"reading {file.name}", total=None)
@@ -189,10 +193,13 @@ def forensics_command(
         if plots is not None:
             report["plots"] = [str(p) for p in _plots(results, table, plots)]
             step("plots")
+    report.update(kept_out_json(table.rejected, table.no_data))
     if json_out:
         print_json(report)
+        print_kept_out(err_console, table.rejected, table.no_data)
     else:
         _print_text(report)
+        print_kept_out(out_console, table.rejected, table.no_data)
         if plots is not None:
             out_console.print(f"{len(report['plots'])} figures written to {plots}")
 

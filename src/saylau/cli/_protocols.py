@@ -13,7 +13,10 @@ from ..domain.checks import ValidationReport, validate
 from ..domain.table import ProtocolTable
 from ..io import read_protocols
 from ..tabulate.aggregate import Tabulation, tabulate
+from ..results import to_jsonable
 from ._app import app, err_console, guarded, out_console, print_json
+from ._keptout import kept_out_json, print_kept_out
+from ._paths import output_folder
 
 FileArg = Annotated[
     Path, typer.Argument(help="Precinct file: CSV (.csv/.zip/.gz), Parquet, Excel.")
@@ -82,8 +85,6 @@ def _print_validation(report: ValidationReport, limit: int) -> None:
                 f"{v.difference:+,}",
             )
         out_console.print(t)
-    for p in report.rejected[:limit]:
-        out_console.print(f"[red]kept out:[/] {p}")
     for note in report.notes:
         out_console.print(f"[dim]note: {note}[/]")
 
@@ -108,9 +109,11 @@ def validate_cmd(
     table = load(file, profile, show=not as_json)
     report = validate(table)
     if as_json:
-        print_json(report)
+        print_json({**to_jsonable(report), **kept_out_json(table.rejected, table.no_data)})
+        print_kept_out(err_console, table.rejected, table.no_data, limit=limit)
     else:
         _print_validation(report, limit)
+        print_kept_out(out_console, table.rejected, table.no_data, limit=max(limit, 50))
     if report.failed or report.rejected:
         raise typer.Exit(1)
 
@@ -176,6 +179,9 @@ def tabulate_cmd(
 ) -> None:
     """Add protocols up to a level of the hierarchy: totals, turnout, shares (Against all too).
 
+    Rows kept out of the file (bad figures, ragged rows, conflicting duplicates) are listed
+    after the totals and under "kept_out" in --json.
+
     Example:
     [cyan]saylau tabulate ../shared/data/russia/2004.csv.zip --level region
     --rules ru-president-2004[/]
@@ -183,9 +189,11 @@ def tabulate_cmd(
     table = load(file, profile, show=not as_json)
     tab = tabulate(table, level=level, rules=rules, base=base)  # type: ignore[arg-type]
     if as_json:
-        print_json(tab)
+        print_json({**to_jsonable(tab), **kept_out_json(table.rejected, table.no_data)})
+        print_kept_out(err_console, table.rejected, table.no_data)
     else:
         _print_tabulation(tab, limit)
+        print_kept_out(out_console, table.rejected, table.no_data)
 
 
 @app.command("demo")
@@ -199,5 +207,5 @@ def demo_cmd(
     """
     from .._demo import run_demo
 
-    out.mkdir(parents=True, exist_ok=True)
+    output_folder(out, option="--out")
     run_demo(out, console=out_console, progress=_progress(True))

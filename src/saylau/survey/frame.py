@@ -37,7 +37,7 @@ import numpy.typing as npt
 import polars as pl
 
 from .._exceptions import DataFormatError, EmptyInputError, UnknownNameError
-from ..domain.table import ProtocolTable
+from ..domain.table import ProtocolTable, RowProblem
 
 __all__ = [
     "PAST_PREFIX",
@@ -66,11 +66,17 @@ class SamplingFrame:
         File the frame was read from.
     notes : tuple of str
         What was done while building it (rows dropped, columns ignored...).
+    rejected : tuple of RowProblem
+        Rows of the results file it was built from that were kept out (so the stations the
+        frame lost), each with file, row, station and field; ``no_data`` the stations of that
+        file without any figures.
     """
 
     frame: pl.DataFrame
     source: str | None = None
     notes: tuple[str, ...] = ()
+    rejected: tuple[RowProblem, ...] = ()
+    no_data: tuple[RowProblem, ...] = ()
 
     @classmethod
     def from_frame(
@@ -383,7 +389,7 @@ def open_frame(path: str | Path, *, strata: Sequence[str] | None = None) -> Samp
     from ..io import read_frame as read_text_frame
     from ..io import read_protocols
 
-    raw, _ = read_text_frame(path)
+    raw, _ = read_text_frame(path, problems=[])  # the header decides; rows are read below
     if "station" in raw.columns and "registered" in raw.columns:
         return read_frame(path)
     table = read_protocols(path)
@@ -391,4 +397,4 @@ def open_frame(path: str | Path, *, strata: Sequence[str] | None = None) -> Samp
     notes = (*fr.notes, *table.notes)
     if table.rejected:
         notes = (*notes, f"{len(table.rejected)} rows of the results file were kept out")
-    return dataclasses.replace(fr, notes=notes)
+    return dataclasses.replace(fr, notes=notes, rejected=table.rejected, no_data=table.no_data)
