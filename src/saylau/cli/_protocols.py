@@ -12,8 +12,8 @@ from rich.table import Table
 from ..domain.checks import ValidationReport, validate
 from ..domain.table import ProtocolTable
 from ..io import read_protocols
-from ..tabulate.aggregate import Tabulation, tabulate
 from ..results import to_jsonable
+from ..tabulate.aggregate import Tabulation, tabulate
 from ._app import app, err_console, guarded, out_console, print_json
 from ._keptout import kept_out_json, print_kept_out
 from ._paths import output_folder

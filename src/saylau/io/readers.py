@@ -287,8 +287,8 @@ def _parse_counts(
     for col in columns:
         raw = cleaned.get_column(col)
         val = parsed.get_column(col)
-        as_float = raw.cast(pl.Float64, strict=False)
-        huge = (raw.is_not_null() & val.is_null() & (as_float.abs() >= MAX_COUNT)).fill_null(False)
+        as_number = raw.cast(pl.Float64, strict=False)
+        huge = (raw.is_not_null() & val.is_null() & (as_number.abs() >= MAX_COUNT)).fill_null(False)
         huge = huge | (val.is_not_null() & (val > MAX_COUNT))
         not_int = raw.is_not_null() & val.is_null() & ~huge
         negative = val.is_not_null() & (val < 0)
