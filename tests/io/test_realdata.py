@@ -7,6 +7,7 @@ import zipfile
 import polars as pl
 import pytest
 
+from saylau import tabulate_results
 from saylau.domain.checks import validate
 from tests.conftest import shared_file, shared_table
 
@@ -58,3 +59,17 @@ def test_poland_reads_with_empty_territories_counted() -> None:
     assert int(t.votes(duda).sum()) == 8_450_341
     assert any("stations without data" in n for n in t.notes)
     assert validate(t).failed == 0
+
+
+@pytest.mark.realdata
+def test_poland_turnout_counts_postal_votes_as_the_commission_does() -> None:
+    """PKW's published turnout of the 2020 first round is 64.51% (issue 7; PKW announcement of
+    30 June 2020): valid cards taken from the box, postal envelopes included, ÷ voters entitled.
+    Ballots issued at the station alone would give 62.99%."""
+    t = shared_table("poland-2020", "round1.csv.zip")
+    assert t.turnout_basis == "valid_cards"
+    turnout = t.turnout_ballots().sum() / t.registered().sum()
+    assert round(100 * turnout, 2) == 64.51
+    assert round(100 * t.issued().sum() / t.registered().sum(), 2) == 62.99
+    tab = tabulate_results(t)
+    assert round(100 * tab.national["turnout"], 2) == 64.51

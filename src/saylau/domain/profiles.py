@@ -63,6 +63,7 @@ LINE_LABELS: Mapping[str, str] = {
     "absentee_lost": "absentee certificates lost",
     "postal_in_box": "postal ballot envelopes put in the box",
     "found": "ballots taken out of the box",
+    "valid_cards": "valid ballot cards taken out of the box (postal votes included)",
     CHOICES: "votes for all choices",
 }
 
@@ -158,6 +159,9 @@ class ProtocolProfile:
     against_all_on_ballot: bool = False
     source: str = ""
     inferred: bool = False
+    #: The line the commission divides by the voters on the list for its published turnout;
+    #: ``None``: ballots issued (see :meth:`saylau.domain.table.ProtocolTable.turnout_ballots`).
+    turnout_line: str | None = None
 
     @property
     def line_keys(self) -> tuple[str, ...]:
@@ -434,6 +438,7 @@ _PL = ProtocolProfile(
         Line("issued", 4, LINE_LABELS["issued"]),
         Line("postal_in_box", 10, LINE_LABELS["postal_in_box"]),
         Line("found", 11, LINE_LABELS["found"]),
+        Line("valid_cards", 12, LINE_LABELS["valid_cards"]),
         Line("invalid", 13, "invalid ballots and invalid votes"),
         Line("valid", 14, "valid votes"),
     ),
@@ -465,6 +470,9 @@ _PL = ProtocolProfile(
         ),
     ),
     source=_PL_LAW,
+    # PKW: "frekwencja" = valid cards taken from the box (postal votes included) ÷ voters
+    # entitled to vote; 2020 first round 64.51% (ballots issued at the station alone: 62.99%)
+    turnout_line="valid_cards",
 )
 
 #: Every profile saylau ships, by name.

@@ -186,7 +186,14 @@ def read_frame(
         elif lower.endswith((".xlsx", ".xlsm", ".xls", ".ods")):
             if not p.exists():
                 raise DataFormatError("file not found", file=str(p))
-            frame = pl.read_excel(p, sheet_name=sheet, infer_schema_length=0, raise_if_empty=False)
+            # blank rows are kept (then dropped and counted below) so row numbers stay true
+            frame = pl.read_excel(
+                p,
+                sheet_name=sheet,
+                infer_schema_length=0,
+                raise_if_empty=False,
+                drop_empty_rows=False,
+            )
             frame = frame.select(pl.all().cast(pl.Utf8))
         else:
             frame, note = _read_csv(p, encoding, problems)
