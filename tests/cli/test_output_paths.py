@@ -11,9 +11,8 @@ from typer.testing import CliRunner
 from saylau.cli import app
 from saylau.io import sample_path
 
-GOOD = (
-    "station,region,voters_on_list,issued,invalid,valid,A,B\n"
-    + "".join(f"{i},{'NS'[i % 2]},1000,{600 + i},4,{596 + i},{300 + i},296\n" for i in range(12))
+GOOD = "station,region,voters_on_list,issued,invalid,valid,A,B\n" + "".join(
+    f"{i},{'NS'[i % 2]},1000,{600 + i},4,{596 + i},{300 + i},296\n" for i in range(12)
 )
 
 

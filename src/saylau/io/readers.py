@@ -97,6 +97,7 @@ def _read_rows(text: str, sep: str, file: str, problems: list[RowProblem] | None
     rows = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""), delimiter=sep)
     header = next(rows, [])
     width = len(header)
+    id_at = header.index("station") if "station" in header else None
     cells: list[list[str | None]] = [[] for _ in range(width)]
     numbers: list[int] = []
     for i, row in enumerate(rows, start=2):
@@ -107,7 +108,7 @@ def _read_rows(text: str, sep: str, file: str, problems: list[RowProblem] | None
             problem = RowProblem(
                 file,
                 i,
-                row[0].strip() if row else None,
+                row[id_at].strip() if id_at is not None and id_at < len(row) else None,
                 field,
                 f"row has {len(row)} fields, the header has {width}",
                 f"{width} fields",
