@@ -1,4 +1,5 @@
-"""Bad and odd files, each through every command that reads it (issue 7, item 4).
+"""Bad and odd files, each through every command that reads it (issue 7, item 4): validate,
+tabulate, forensics, sample (the file as its frame) and quickcount (as reports and frame).
 
 Every case is a small file written here, with what a careful reader must do with it:
 
@@ -399,7 +400,7 @@ CASES: list[Case] = [
     # --- branch lands; each case then passes its mapping in `args` to every command.
 ]
 
-COMMANDS = ("validate", "tabulate", "forensics", "sample")
+COMMANDS = ("validate", "tabulate", "forensics", "sample", "quickcount")
 
 
 def _run(command: str, path: Path, tmp: Path) -> Result:
@@ -418,6 +419,8 @@ def _run(command: str, path: Path, tmp: Path) -> Result:
             str(tmp / f"draw-{command}"),
             "--json",
         ],
+        # the file as the observers' reports and as its own frame (every station reported)
+        "quickcount": ["quickcount", str(path), "--frame", str(path), "--json"],
     }[command]
     return CliRunner().invoke(app, args)
 
@@ -429,6 +432,8 @@ def _stations(command: str, out: dict[str, Any]) -> int:
         return int(out["national"]["stations"])
     if command == "forensics":
         return int(out["totals"]["stations"])
+    if command == "quickcount":
+        return int(out["stations_reported"])
     return int(out["frame_stations"])
 
 

@@ -299,6 +299,9 @@ def quickcount(
         by_stratum=official is not None,
     )
     rows = qc.table(alpha, interval)  # type: ignore[arg-type]
+    # the frame may be the very file of the reports: each kept-out row is listed once
+    kept = tuple(dict.fromkeys((*fr.rejected, *reports.rejected)))
+    no_data = tuple(dict.fromkeys((*fr.no_data, *reports.no_data)))
     out: dict[str, Any] = {
         "choices": rows,
         "stations_reported": qc.stations_reported,
@@ -312,7 +315,7 @@ def quickcount(
         "strata": to_jsonable(qc.strata),
         "excluded": to_jsonable(qc.excluded),
         "rules": dict(qc.rules),
-        **kept_out_json((*fr.rejected, *reports.rejected), (*fr.no_data, *reports.no_data)),
+        **kept_out_json(kept, no_data),
     }
     if qc.turnout is not None:
         out["turnout"] = qc.turnout.table(alpha, interval)[0]  # type: ignore[arg-type]
@@ -346,7 +349,7 @@ def quickcount(
         out["comparison"] = to_jsonable(_official(official, qc, reports, cols))
     if as_json:
         print_json(out)
-        print_kept_out(err_console, (*fr.rejected, *reports.rejected))
+        print_kept_out(err_console, kept, no_data)
         return
     t = Table(title=f"quick count: {qc.stations_reported} stations reported")
     for col in ("choice", "estimate", "std_err", "ci_low", "ci_high"):
@@ -360,7 +363,7 @@ def quickcount(
             f"{100 * r['ci_high']:.2f}%",
         )
     out_console.print(t)
-    print_kept_out(out_console, (*fr.rejected, *reports.rejected), (*fr.no_data, *reports.no_data))
+    print_kept_out(out_console, kept, no_data)
     if qc.excluded:
         out_console.print(f"{len(qc.excluded)} reports kept out:")
         for e in qc.excluded[:20]:
