@@ -60,8 +60,10 @@ def kept_out_lines(
         if n > limit:
             lines.append(f"... and {n - limit} more (all listed with --json, key kept_out)")
     if no_data:
+        n = len(no_data)
         lines.append(
-            f"{len(no_data)} stations without data (no figures at all), not counted as stations"
+            f"{n} station{'' if n == 1 else 's'} without data (no figures at all), "
+            "not counted as stations"
         )
     return lines
 

@@ -478,8 +478,8 @@ def read_protocols(
     table = table.filter(~no_figures)
     if no_data:
         notes.append(
-            f"{len(no_data)} stations without data (no figures at all) are counted apart, "
-            "not as stations"
+            f"{len(no_data)} station{'' if len(no_data) == 1 else 's'} without data (no "
+            "figures at all) counted apart, not as stations"
         )
     no_id = table.get_column("station") == ""
     if no_id.any():
