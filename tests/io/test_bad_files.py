@@ -493,3 +493,22 @@ def test_kept_out_rows_in_plain_text_output(tmp_path: Path) -> None:
         for row, field in ((3, "issued"), (5, "B"), (8, AA)):
             assert f"row {row}, station S{row - 1}, field {field}:" in res.stdout, command
     assert f"row 8, station S7, field {AA}: number too large for a count" in res.stdout
+
+
+def test_optional_lines_are_optional_in_forensics(tmp_path: Path) -> None:
+    """No ``issued`` line: turnout counts the ballots found, and says so; no commission level:
+    the small-count test says it is not applicable instead of failing on a level name."""
+    no_issued = text_file("noissued.csv", csv_text(NO_ISSUED_ROWS, head=NO_ISSUED_HEAD))(tmp_path)
+    res = CliRunner().invoke(app, ["forensics", str(no_issued), "--json", "--resamples", "5"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["totals"]["turnout_basis"].startswith("cast")
+    cast = sum(int(r[3]) + int(r[4]) for r in NO_ISSUED_ROWS)  # invalid + valid, as written
+    registered = sum(int(r[2]) for r in NO_ISSUED_ROWS)
+    assert out["totals"]["turnout"] == pytest.approx(cast / registered)
+    for method in ("integer_peaks", "digits"):
+        assert "issued" not in str(out[method].get("error", "")), method
+    no_level = text_file("nolevel.csv", csv_text(NO_LEVEL_ROWS, head=NO_LEVEL_HEAD))(tmp_path)
+    res = CliRunner().invoke(app, ["forensics", str(no_level), "--json", "--resamples", "5"])
+    assert res.exit_code == 0, res.output
+    assert "not applicable" in json.loads(res.stdout)["small_counts"]["error"]
