@@ -272,6 +272,18 @@ CASES: list[Case] = [
         good=7,
         kept=((7, "invalid"),),
     ),
+    Case(
+        "trailing-separators",
+        text_file("trailsep.csv", csv_text([[*r, ""] for r in G], head=[*header(), ""])),
+        good=8,
+    ),
+    Case(
+        "trailing-separators-semicolon",
+        text_file(
+            "trailsep2.csv", csv_text([[*r, "", ""] for r in G], sep=";", head=[*header(), "", ""])
+        ),
+        good=8,
+    ),
     Case("trailing-blank-lines", text_file("trail.csv", csv_text(G) + "\n\n\n"), good=8),
     Case(
         "blank-line-inside",
@@ -343,6 +355,15 @@ CASES: list[Case] = [
     ),
     # --- files refused as a whole: one line, exit 2 ----------------------------------------
     Case("empty-file", text_file("empty.csv", ""), refused="empty"),
+    Case(
+        "figures-under-no-name",
+        text_file(
+            "noname.csv",
+            csv_text([[*r, "" if i else "7"] for i, r in enumerate(G)], head=[*header(), ""]),
+        ),
+        refused="column without a name holds figures",
+        where=("row 2", "field column 10"),
+    ),
     Case("whitespace-only", text_file("white.csv", " \n\n \n"), refused="empty"),
     Case("header-only", text_file("head.csv", csv_text([])), refused="no data rows"),
     Case(

@@ -235,6 +235,27 @@ def read_frame(
     data_cols = [c for c in frame.columns if c != _ROW]
     if not data_cols:
         raise EmptyInputError("file has no columns", file=str(p))
+    # columns without a name (a separator at the end of every line, as spreadsheets export):
+    # ignored when empty, an error when they hold anything
+    unnamed = [c for c in data_cols if c.split("_duplicated_")[0].strip() in ("", "\ufeff")]
+    for c in unnamed:
+        filled = frame.get_column(c).cast(pl.Utf8).str.strip_chars().fill_null("") != ""
+        if filled.any():
+            i = int(filled.arg_true()[0])
+            raise DataFormatError(
+                "a column without a name holds figures",
+                file=str(p),
+                row=int(frame.get_column(_ROW)[i]),
+                field=f"column {data_cols.index(c) + 1}",
+                expected="a name in the header for every column with data",
+                found=frame.get_column(c)[i],
+            )
+    if unnamed:
+        frame = frame.drop(unnamed)
+        data_cols = [c for c in data_cols if c not in unnamed]
+        notes.append(f"{len(unnamed)} empty columns without a name ignored")
+        if not data_cols:
+            raise EmptyInputError("file has no named columns", file=str(p))
     for c in data_cols:
         if "_duplicated_" in c:
             raise DataFormatError(
