@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import json
+import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -25,8 +26,11 @@ from typing import Any
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
 
+from saylau import EmptyInputError
 from saylau.cli import app
 
 HEADER = ["station", "region", "voters_on_list", "issued", "invalid", "valid", "A", "B", "AA"]
@@ -533,3 +537,74 @@ def test_optional_lines_are_optional_in_forensics(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["forensics", str(no_level), "--json", "--resamples", "5"])
     assert res.exit_code == 0, res.output
     assert "not applicable" in json.loads(res.stdout)["small_counts"]["error"]
+
+
+# Corruptions of one data row and the field each must be reported under (None: no report).
+CORRUPTIONS: dict[str, Callable[[list[str]], tuple[str, str | None]]] = {
+    "negative": lambda r: (",".join([*r[:3], "-" + r[3], *r[4:]]), "issued"),
+    "text": lambda r: (",".join([*r[:5], "n/a", *r[6:]]), "valid"),
+    "huge": lambda r: (",".join([*r[:2], "1" + "0" * 25, *r[3:]]), "voters_on_list"),
+    "too-many": lambda r: (",".join([*r, "5"]), "column 10"),
+    "too-few": lambda r: (",".join(r[:6]), "A"),
+    "blank": lambda r: ("", None),
+    "separators": lambda r: ("," * 8, None),
+}
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(min_value=1, max_value=12),
+    hits=st.lists(
+        st.tuples(st.integers(min_value=0, max_value=11), st.sampled_from(sorted(CORRUPTIONS))),
+        max_size=5,
+    ),
+)
+def test_every_good_row_read_and_every_bad_row_named(n: int, hits: list[tuple[int, str]]) -> None:
+    """Invariant: whatever rows are spoiled, the others are read and each spoiled one is named
+    by its spreadsheet row and field (blank lines are not stations and are not reported)."""
+    from saylau.io import read_protocols
+
+    rows = good_rows(n)
+    lines = [",".join(r) for r in rows]
+    expected: dict[int, str] = {}
+    spoiled: set[int] = set()
+    for index, kind in hits:
+        i = index % n
+        if i in spoiled:
+            continue
+        spoiled.add(i)
+        lines[i], field = CORRUPTIONS[kind](rows[i])
+        if field is not None:
+            expected[i + 2] = field  # the header is row 1
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "f.csv"
+        path.write_text(",".join(header()) + "\n" + "\n".join(lines) + "\n", encoding="utf-8")
+        if len(spoiled) == n and not expected:
+            with pytest.raises(EmptyInputError):
+                read_protocols(path)
+            return
+        t = read_protocols(path)
+    assert t.stations == n - len(spoiled)
+    assert sorted(t.frame.get_column("station").to_list()) == sorted(
+        r[0] for i, r in enumerate(rows) if i not in spoiled
+    )
+    assert {p.row: p.field for p in t.rejected} == expected
+
+
+def test_a_file_whose_every_row_is_kept_out(tmp_path: Path) -> None:
+    """Nothing is left to read, yet each row is still named, and no command ends in a
+    traceback: validate and tabulate report 0 stations, forensics and sample refuse."""
+    path = text_file("allbad.csv", csv_text([G[0][:4], with_cell(G, 1, "valid", "x")[1]]))(tmp_path)
+    expected_code = {"validate": 1, "tabulate": 0, "forensics": 2, "sample": 2, "quickcount": 2}
+    for command in COMMANDS:
+        res = _run(command, path, tmp_path)
+        both = res.stdout + res.stderr
+        assert "Traceback" not in both, (command, both)
+        assert res.exception is None or isinstance(res.exception, SystemExit), command
+        assert res.exit_code == expected_code[command], (command, both)
+        if command in ("validate", "tabulate", "forensics"):
+            assert "row 2, station S1, field invalid:" in both, (command, both)
+            assert "row 3, station S2, field valid:" in both, (command, both)
+        else:  # the frame is empty: one line saying so
+            errors = [ln for ln in res.stderr.splitlines() if ln.startswith("error:")]
+            assert len(errors) == 1 and "no stations" in errors[0], (command, both)

@@ -16,7 +16,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .._exceptions import SaylauInputError
+from .._exceptions import EmptyInputError, SaylauInputError
 from ..domain.table import ProtocolTable
 from ..forensics.battery import run_forensics
 from ..io import read_protocols
@@ -171,6 +171,11 @@ def forensics_command(
     with _progress(show) as prog:
         task = prog.add_task(f"reading {file.name}", total=None)
         table = read_protocols(file)
+        if table.stations == 0:
+            print_kept_out(err_console, table.rejected, table.no_data)
+            raise EmptyInputError(
+                "no station left to analyse", file=str(file), expected="a row read in full"
+            )
         if drop_oversized:
             from ..forensics import station_quality
 

@@ -199,6 +199,7 @@ def read_frame(
     """
     p = Path(path)
     notes: list[str] = []
+    reported = len(problems or ())  # rows reported by this call: those after this count
     lower = p.name.lower()
     try:
         if lower.endswith(".parquet"):
@@ -278,7 +279,7 @@ def read_frame(
     if blank.any():
         frame = frame.filter(~blank)
         notes.append(f"{int(blank.sum())} blank rows skipped (not stations)")
-    if frame.height == 0:
+    if frame.height == 0 and len(problems or ()) == reported:
         raise EmptyInputError("file has no data rows", file=str(p))
     # Polars keeps the doubled quotes of quoted header cells: undo CSV quoting in names
     names = {c: c.strip().lstrip("\ufeff").replace('""', '"') for c in data_cols}
@@ -314,7 +315,7 @@ def _parse_counts(
             ((parsed.get_column(c) < 0) | (parsed.get_column(c) > MAX_COUNT)).any() for c in columns
         )
         if not out_of_range:
-            bad = pl.Series("__bad", [False] * frame.height)
+            bad = pl.Series("__bad", [False] * frame.height, dtype=pl.Boolean)
             return parsed.with_columns(bad), problems
     exprs = []
     for col in columns:
