@@ -2,10 +2,13 @@
 
 CSV (plain, ``.zip`` or ``.gz``), Parquet and Excel are read with Polars, every cell first as
 text, then parsed into integers column by column. An empty cell or a lone dash means "no
-figure" (null: territories without data are kept and counted, not filled with 0). A cell that is
-not a non-negative integer keeps its row out of the table and is reported (file, row, column,
-expected, found) in ``table.rejected``; the rest of the file is still read. Rows are numbered
-as in a spreadsheet: the header is row 1, the first data row is row 2.
+figure" (null, not 0); a row with no figure at all is a station without data, listed in
+``table.no_data`` and not counted among the stations. A cell that is not a whole number, is
+negative or is too large for a count (above :data:`MAX_COUNT`), a row with more or fewer fields
+than the header, an empty station id and a station repeated with other figures keep their row
+out of the table; each is reported (file, row, station, field, expected, found) in
+``table.rejected`` and the rest of the file is still read. Blank rows are not stations. Rows
+are numbered as in a spreadsheet: the header is row 1, the first data row is row 2.
 
 Examples
 --------
