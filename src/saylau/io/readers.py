@@ -47,12 +47,10 @@ def _read_csv(
 ) -> tuple[pl.DataFrame, str | None]:
     """CSV bytes straight to Polars when UTF-8 (Polars checks it); decode otherwise.
 
-    Rows whose number of fields differs from the header's are checked first (a cheap scan of
-    the bytes); when there are any, the file is parsed row by row so that each ragged row is
-    reported (``problems``) or raised (``problems is None``) and the rest is still read.
+    Rows whose number of fields differs from the header's are looked for first (see
+    :func:`_regular`); when there are any, the file is parsed row by row so that each ragged
+    row is reported (``problems``) or raised (``problems is None``) and the rest is still read.
     """
-    note: str | None = None
-    raw: bytes | None = None
     if encoding is None:
         raw, _ = read_bytes(p)
         if not raw or raw.isspace():
