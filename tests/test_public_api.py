@@ -34,12 +34,25 @@ def test_all_is_pinned() -> None:
             "get_rules",
             "is_against_all",
             "read_protocols",
-            "tabulate",
+            "tabulate_results",
             "validate",
         ]
     )
     for name in saylau.__all__:
         assert hasattr(saylau, name), name
+
+
+def test_tabulate_is_one_thing_in_each_place() -> None:
+    """``saylau.tabulate`` is the package; the function is ``saylau.tabulate_results``."""
+    import types
+
+    import saylau.tabulate
+    import saylau.tabulate.aggregate
+
+    assert isinstance(saylau.tabulate, types.ModuleType)
+    assert "tabulate" not in saylau.__all__
+    assert saylau.tabulate_results is saylau.tabulate.aggregate.tabulate
+    assert callable(saylau.tabulate.tabulate)  # the package re-exports the function
 
 
 def test_input_errors_are_value_errors() -> None:

@@ -18,11 +18,11 @@ from ._exceptions import (
 from .domain.checks import validate
 from .domain.choices import Choice, is_against_all
 from .domain.profiles import PROFILES, ControlRelation, ProtocolProfile, get_profile
+from .domain.rules import RULES, RuleSet, get_rules
 from .domain.table import ProtocolTable, RowProblem
 from .io import ColumnMapping, read_protocols
 from .results import Estimate, Result
-from .tabulate.aggregate import tabulate
-from .tabulate.rules import RULES, RuleSet, get_rules
+from .tabulate.aggregate import tabulate as tabulate_results
 from .tabulate.seats import SeatAllocation, allocate, allocate_by_rules
 
 __version__ = "0.1.0"
@@ -54,6 +54,6 @@ __all__ = [
     "get_rules",
     "is_against_all",
     "read_protocols",
-    "tabulate",
+    "tabulate_results",
     "validate",
 ]

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import zipfile
+
+import polars as pl
 import pytest
 
+from saylau import tabulate_results
 from saylau.domain.checks import validate
-from tests.conftest import shared_table
+from tests.conftest import shared_file, shared_table
 
 # Source: ../shared/data/README.md, "Russian files" (stations / registered / turnout / leader)
 PUBLISHED = {
@@ -38,9 +42,34 @@ def test_russian_file_totals_and_checks(year: str) -> None:
 @pytest.mark.realdata
 def test_poland_reads_with_empty_territories_counted() -> None:
     t = shared_table("poland-2020", "round1.csv.zip")
-    assert t.stations == 27_229  # README: 27,229 precincts
+    # README: 27,229 precincts; those whose figures are all empty (counted here from the
+    # raw file with Polars, not with saylau's reader) are stations without data, kept apart
+    with zipfile.ZipFile(shared_file("poland-2020", "round1.csv.zip")) as zf:
+        data = zf.read(zf.namelist()[0])
+    raw = pl.read_csv(data, separator=";", infer_schema_length=0)
+    figures = raw.columns[raw.columns.index("Liczba wyborców uprawnionych do głosowania") :]
+    # an empty cell or a lone "-" is "no figure" (README, Formats)
+    blank = [pl.col(c).is_null() | (pl.col(c) == "-") for c in figures]
+    empty = raw.select(pl.all_horizontal(blank)).to_series()
+    assert raw.height == 27_229 and 0 < empty.sum() < 100
+    assert t.stations_without_data == empty.sum()
+    assert t.stations + t.stations_without_data == 27_229
     duda = t.choice("DUDA Andrzej Sebastian")
     # README: "the precinct sum is 8,450,341 because some cells are empty"
     assert int(t.votes(duda).sum()) == 8_450_341
-    assert any("no protocol figures" in n for n in t.notes)
+    assert any("stations without data" in n for n in t.notes)
     assert validate(t).failed == 0
+
+
+@pytest.mark.realdata
+def test_poland_turnout_counts_postal_votes_as_the_commission_does() -> None:
+    """PKW's published turnout of the 2020 first round is 64.51% (issue 7; PKW announcement of
+    30 June 2020): valid cards taken from the box, postal envelopes included, ÷ voters entitled.
+    Ballots issued at the station alone would give 62.99%."""
+    t = shared_table("poland-2020", "round1.csv.zip")
+    assert t.turnout_basis == "valid_cards"
+    turnout = t.turnout_ballots().sum() / t.registered().sum()
+    assert round(100 * turnout, 2) == 64.51
+    assert round(100 * t.issued().sum() / t.registered().sum(), 2) == 62.99
+    tab = tabulate_results(t)
+    assert round(100 * tab.national["turnout"], 2) == 64.51

@@ -24,7 +24,8 @@ from ..survey.exitpoll import (
     station_answers,
 )
 from ..survey.interviews import read_tally
-from ._app import app, guarded, out_console, print_json
+from ._app import app, err_console, guarded, out_console, print_json
+from ._keptout import kept_out_json, print_kept_out
 
 __all__ = ["exitpoll_command"]
 
@@ -219,10 +220,13 @@ def exitpoll_command(
         "collapsed_strata": extra["collapsed_strata"],
         "rules": extra["rules"],
         "comparison": comparison.to_dict() if comparison is not None else None,
+        **kept_out_json(fr.rejected, fr.no_data),
     }
     if as_json:
         print_json(out)
+        print_kept_out(err_console, fr.rejected, fr.no_data, what="frame station")
         return
+    print_kept_out(out_console, fr.rejected, fr.no_data, what="frame station")
     table = Table(title=f"Exit poll ({est.method})")
     for col in ("choice", "estimate", "std. error", f"{1 - alpha:.0%} interval", "deff"):
         table.add_column(col, justify="left" if col == "choice" else "right")

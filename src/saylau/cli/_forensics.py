@@ -16,13 +16,15 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .._exceptions import SaylauInputError
+from .._exceptions import EmptyInputError, SaylauInputError
 from ..domain.table import ProtocolTable
 from ..forensics.battery import run_forensics
 from ..io import read_protocols
 from ..results import Result
 from ._app import app, err_console, guarded, out_console, print_json
 from ._columns import ColumnsOpt, EncodingOpt, SheetOpt, SkipRowsOpt, reading
+from ._keptout import kept_out_json, print_kept_out
+from ._paths import output_folder
 
 __all__ = ["forensics_command"]
 
@@ -168,10 +170,17 @@ def forensics_command(
         raise SaylauInputError(
             "resamples must be positive", field="--resamples", expected=">= 1", found=resamples
         )
+    if plots is not None:
+        output_folder(plots, option="--plots")
     show = err_console.is_terminal
     with _progress(show) as prog:
         task = prog.add_task(f"reading {file.name}", total=None)
         table = read_protocols(file, **reading(columns, encoding, sheet, skip_rows))
+        if table.stations == 0:
+            print_kept_out(err_console, table.rejected, table.no_data)
+            raise EmptyInputError(
+                "no station left to analyse", file=str(file), expected="a row read in full"
+            )
         if drop_oversized:
             from ..forensics import station_quality
 
@@ -194,10 +203,13 @@ def forensics_command(
         if plots is not None:
             report["plots"] = [str(p) for p in _plots(results, table, plots)]
             step("plots")
+    report.update(kept_out_json(table.rejected, table.no_data))
     if json_out:
         print_json(report)
+        print_kept_out(err_console, table.rejected, table.no_data)
     else:
         _print_text(report)
+        print_kept_out(out_console, table.rejected, table.no_data)
         if plots is not None:
             out_console.print(f"{len(report['plots'])} figures written to {plots}")
 

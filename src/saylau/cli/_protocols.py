@@ -12,9 +12,12 @@ from rich.table import Table
 from ..domain.checks import ValidationReport, validate
 from ..domain.table import ProtocolTable
 from ..io import read_protocols
+from ..results import to_jsonable
 from ..tabulate.aggregate import Tabulation, tabulate
 from ._app import app, err_console, guarded, out_console, print_json
 from ._columns import ColumnsOpt, EncodingOpt, SheetOpt, SkipRowsOpt, reading
+from ._keptout import kept_out_json, print_kept_out
+from ._paths import output_folder
 
 FileArg = Annotated[
     Path, typer.Argument(help="Precinct file: CSV (.csv/.zip/.gz), Parquet, Excel.")
@@ -88,8 +91,6 @@ def _print_validation(report: ValidationReport, limit: int) -> None:
                 f"{v.difference:+,}",
             )
         out_console.print(t)
-    for p in report.rejected[:limit]:
-        out_console.print(f"[red]kept out:[/] {p}")
     for note in report.notes:
         out_console.print(f"[dim]note: {note}[/]")
 
@@ -118,9 +119,11 @@ def validate_cmd(
     table = load(file, profile, show=not as_json, read=reading(columns, encoding, sheet, skip_rows))
     report = validate(table)
     if as_json:
-        print_json(report)
+        print_json({**to_jsonable(report), **kept_out_json(table.rejected, table.no_data)})
+        print_kept_out(err_console, table.rejected, table.no_data, limit=limit)
     else:
         _print_validation(report, limit)
+        print_kept_out(out_console, table.rejected, table.no_data, limit=max(limit, 50))
     if report.failed or report.rejected:
         raise typer.Exit(1)
 
@@ -190,6 +193,9 @@ def tabulate_cmd(
 ) -> None:
     """Add protocols up to a level of the hierarchy: totals, turnout, shares (Against all too).
 
+    Rows kept out of the file (bad figures, ragged rows, conflicting duplicates) are listed
+    after the totals and under "kept_out" in --json.
+
     Example:
     [cyan]saylau tabulate ../shared/data/russia/2004.csv.zip --level region
     --rules ru-president-2004[/]
@@ -197,9 +203,11 @@ def tabulate_cmd(
     table = load(file, profile, show=not as_json, read=reading(columns, encoding, sheet, skip_rows))
     tab = tabulate(table, level=level, rules=rules, base=base)  # type: ignore[arg-type]
     if as_json:
-        print_json(tab)
+        print_json({**to_jsonable(tab), **kept_out_json(table.rejected, table.no_data)})
+        print_kept_out(err_console, table.rejected, table.no_data)
     else:
         _print_tabulation(tab, limit)
+        print_kept_out(out_console, table.rejected, table.no_data)
 
 
 @app.command("demo")
@@ -213,5 +221,5 @@ def demo_cmd(
     """
     from .._demo import run_demo
 
-    out.mkdir(parents=True, exist_ok=True)
+    output_folder(out, option="--out")
     run_demo(out, console=out_console, progress=_progress(True))

@@ -20,8 +20,10 @@ from ..survey.frame import open_frame
 from ..survey.projection import project_seats, threshold_probability
 from ..survey.quickcount import QuickCountResult, quick_count, quick_count_progress
 from ..survey.sample import SampleDraw, draw_sample, read_draw, write_assignment_sheets
-from ._app import app, guarded, out_console, print_json
+from ._app import app, err_console, guarded, out_console, print_json
 from ._columns import ColumnsOpt, EncodingOpt, SheetOpt, SkipRowsOpt, reading
+from ._keptout import kept_out_json, print_kept_out
+from ._paths import output_folder
 
 __all__ = ["quickcount", "sample"]
 
@@ -73,23 +75,48 @@ def sample(
     encoding: EncodingOpt = None,
     sheet: SheetOpt = None,
     skip_rows: SkipRowsOpt = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite a draw already in the --out folder.")
+    ] = False,
 ) -> None:
     """Draw a stratified sample of polling stations and write assignment
     sheets.
 
     Writes DIR/draw.json (the record that re-does the draw exactly: seed,
     design, frame fingerprint, selection), DIR/sample.csv and
-    DIR/sheets/<region>.csv.
+    DIR/sheets/<region>.csv. A folder that already holds a draw is
+    refused unless --force is given. Stations the frame lost (rows kept
+    out of a results file) are listed before the sample is drawn.
 
     Example:
 
         saylau sample results.csv.zip --stations 1000 --strata region --seed 7
     """
+    output_folder(out, option="--out")
+    previous = out / "draw.json"
+    if previous.exists() and not force:
+        raise SaylauInputError(
+            "a draw is already in this folder; it is never overwritten without --force",
+            file=str(previous),
+            field="--out",
+            expected="a new folder, or --force",
+            found="draw.json",
+        )
     fr = open_frame(
         frame_path,
         strata=_columns(strata) or None,
         **reading(columns, encoding, sheet, skip_rows),
     )
+    # the frame's lost stations are said before any sample is drawn from it
+    print_kept_out(err_console, fr.rejected, fr.no_data, what="station")
+    if fr.rejected:
+        err_console.print(
+            f"warning: the sampling frame lacks the {len(fr.rejected)} stations kept out "
+            "above; they cannot be drawn",
+            style="yellow",
+            markup=False,
+            soft_wrap=True,
+        )
     if allocation not in ("proportional", "size", "equal", "neyman"):
         raise SaylauInputError(
             "unknown allocation",
@@ -116,6 +143,7 @@ def sample(
         "frame_stations": draw.frame_stations,
         "frame_fingerprint": draw.frame_fingerprint,
         "files": [str(f) for f in files],
+        **kept_out_json(fr.rejected, fr.no_data),
     }
     if as_json:
         print_json(summary)
@@ -305,6 +333,9 @@ def quickcount(
         by_stratum=official is not None,
     )
     rows = qc.table(alpha, interval)  # type: ignore[arg-type]
+    # the frame may be the very file of the reports: each kept-out row is listed once
+    kept = tuple(dict.fromkeys((*fr.rejected, *reports.rejected)))
+    no_data = tuple(dict.fromkeys((*fr.no_data, *reports.no_data)))
     out: dict[str, Any] = {
         "choices": rows,
         "stations_reported": qc.stations_reported,
@@ -318,6 +349,7 @@ def quickcount(
         "strata": to_jsonable(qc.strata),
         "excluded": to_jsonable(qc.excluded),
         "rules": dict(qc.rules),
+        **kept_out_json(kept, no_data),
     }
     if qc.turnout is not None:
         out["turnout"] = qc.turnout.table(alpha, interval)[0]  # type: ignore[arg-type]
@@ -351,6 +383,7 @@ def quickcount(
         out["comparison"] = to_jsonable(_official(official, qc, reports, cols, official_columns))
     if as_json:
         print_json(out)
+        print_kept_out(err_console, kept, no_data)
         return
     t = Table(title=f"quick count: {qc.stations_reported} stations reported")
     for col in ("choice", "estimate", "std_err", "ci_low", "ci_high"):
@@ -364,6 +397,7 @@ def quickcount(
             f"{100 * r['ci_high']:.2f}%",
         )
     out_console.print(t)
+    print_kept_out(out_console, kept, no_data)
     if qc.excluded:
         out_console.print(f"{len(qc.excluded)} reports kept out:")
         for e in qc.excluded[:20]:

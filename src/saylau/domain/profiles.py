@@ -85,6 +85,7 @@ LINE_LABELS: Mapping[str, str] = {
     "found": "ballots taken out of the box",
     "issued_by_member": "ballots issued by each commission member",
     "outside_requests": "written requests to vote outside the station",
+    "valid_cards": "valid ballot cards taken out of the box (postal votes included)",
     CHOICES: "votes for all choices",
 }
 
@@ -212,6 +213,9 @@ class ProtocolProfile:
     version: str = ""
     against_all_note: str = ""
     path: str | None = None
+    #: The line the commission divides by the voters on the list for its published turnout;
+    #: ``None``: ballots issued (see :meth:`saylau.domain.table.ProtocolTable.turnout_ballots`).
+    turnout_line: str | None = None
 
     @property
     def line_keys(self) -> tuple[str, ...]:
@@ -320,7 +324,19 @@ def _profile_from_dict(data: Mapping[str, Any], path: str) -> ProtocolProfile:
         version=str(data.get("version", "")),
         against_all_note=str(data.get("against_all_note", "")),
         path=path,
+        turnout_line=_turnout_line(data.get("turnout_line"), path, keys),
     )
+
+
+def _turnout_line(value: object, path: str, keys: set[str]) -> str | None:
+    """The line the commission's published turnout divides by the list (None: ballots issued)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or value not in keys:
+        raise _err(
+            path, "turnout_line", "not a line of this profile", " | ".join(sorted(keys)), value
+        )
+    return value
 
 
 def load_profile(path: str | Path) -> ProtocolProfile:

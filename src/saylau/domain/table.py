@@ -40,6 +40,9 @@ __all__ = ["ProtocolTable", "RowProblem"]
 
 IntArray = npt.NDArray[np.int64]
 
+#: The lines that add up to the ballots issued where a layout has no single ``issued`` line.
+_ISSUED_PARTS = ("issued_early", "issued_in_station", "issued_outside")
+
 
 @dataclasses.dataclass(frozen=True)
 class RowProblem:
@@ -74,7 +77,10 @@ class RowProblem:
 class ProtocolTable:
     """Precinct protocols of one contest, with their profile and choices.
 
-    Build one with :func:`saylau.io.read_protocols` or :meth:`from_frame`.
+    Build one with :func:`saylau.io.read_protocols` or :meth:`from_frame`. ``rejected`` lists
+    the rows kept out of ``frame`` (each with file, row, station, field and what was found);
+    ``no_data`` the stations of the file that have no figures at all, which are not rows of
+    ``frame`` either.
     """
 
     frame: pl.DataFrame
@@ -86,6 +92,7 @@ class ProtocolTable:
     notes: tuple[str, ...] = ()
     #: Text encoding the file was decoded with (None for Parquet, Excel or a frame).
     encoding: str | None = None
+    no_data: tuple[RowProblem, ...] = ()
 
     @classmethod
     def from_frame(
@@ -116,8 +123,13 @@ class ProtocolTable:
 
     @property
     def stations(self) -> int:
-        """Number of stations (rows)."""
+        """Number of stations (rows); stations without data are not among them."""
         return self.frame.height
+
+    @property
+    def stations_without_data(self) -> int:
+        """Rows of the file with no figures at all (listed in ``no_data``), kept apart."""
+        return len(self.no_data)
 
     @property
     def against_all(self) -> Choice | None:
@@ -175,11 +187,46 @@ class ProtocolTable:
         """
         if self.has_line("issued"):
             return self.line("issued")
-        parts = [k for k in ("issued_early", "issued_in_station", "issued_outside") if k in self]
+        parts = [k for k in _ISSUED_PARTS if k in self]
         if not parts:
             return self.cast()
         total: IntArray = np.sum([self.line(k) for k in parts], axis=0).astype(np.int64)
         return total
+
+    def has_issued(self) -> bool:
+        """Whether the table has a ballots-issued line (``issued`` or its parts)."""
+        return any(k in self for k in ("issued", *_ISSUED_PARTS))
+
+    @property
+    def turnout_basis(self) -> str:
+        """The line(s) :meth:`turnout_ballots` counts, as a line key or a short phrase."""
+        line = self.profile.turnout_line
+        if line is not None and line in self:
+            return line
+        if self.has_issued():
+            return "issued"
+        return "cast (valid + invalid: the file has no ballots-issued line)"
+
+    def turnout_ballots(self) -> IntArray:
+        """Ballots that count toward turnout (divide by :meth:`registered`), one definition.
+
+        The profile's ``turnout_line`` when the commission publishes turnout on another line
+        and the table has it (Poland: valid cards taken from the box, postal votes included);
+        otherwise the ballots issued; a file without any issued line (the line is optional)
+        falls back to the ballots found, valid + invalid. :attr:`turnout_basis` says which.
+
+        >>> import polars as pl
+        >>> t = ProtocolTable.from_frame(pl.DataFrame({"station": ["1"], "voters_on_list": [100],
+        ...     "invalid": [2], "valid": [58], "A": [58]}), profile="plain", choices=["A"])
+        >>> t.turnout_ballots().tolist(), t.turnout_basis.split(" ")[0]
+        ([60], 'cast')
+        """
+        basis = self.turnout_basis
+        if basis == "issued":
+            return self.issued()
+        if basis in self:
+            return self.line(basis)
+        return self.cast()
 
     def valid(self) -> IntArray:
         """Valid ballots: the ``valid`` line, or Σ votes where the layout has no such line."""

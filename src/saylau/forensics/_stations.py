@@ -287,7 +287,7 @@ def station_arrays(
         region = np.full(table.stations, "", dtype=object)
     return StationArrays(
         registered=table.registered()[keep],
-        issued=_issued_or_zero(table)[keep],
+        issued=table.turnout_ballots()[keep],
         cast=(_line_or_zero(table, "valid") + _line_or_zero(table, "invalid"))[keep],
         leader=table.votes(choice)[keep],
         region=np.asarray(region, dtype=object)[keep],

@@ -28,7 +28,8 @@ _BULKY = {"hist2d", "leader_by_bin", "others_by_bin", "by_region", "cells"}
 
 def _totals(table: ProtocolTable, leader: str) -> dict[str, Any]:
     reg = int(table.registered().sum())
-    issued = int(table.issued().sum())
+    issued = int(table.issued().sum()) if table.has_issued() else None
+    voted = int(table.turnout_ballots().sum())
     cast = int(table.cast().sum())
     lead = int(table.votes(table.choice(leader)).sum())
     return {
@@ -38,7 +39,8 @@ def _totals(table: ProtocolTable, leader: str) -> dict[str, Any]:
         "cast": cast,
         "leader": leader,
         "leader_votes": lead,
-        "turnout": issued / reg if reg else math.nan,
+        "turnout": voted / reg if reg else math.nan,
+        "turnout_basis": table.turnout_basis,
         "leader_share": lead / cast if cast else math.nan,
     }
 
@@ -127,7 +129,16 @@ def run_forensics(
         ),
         (
             "fingerprint",
-            lambda: _call(sink, "fingerprint", fx.fingerprint, table, leader=choice, rng=gen(0)),
+            lambda: _call(
+                sink,
+                "fingerprint",
+                fx.fingerprint,
+                table,
+                leader=choice,
+                # the bootstrap is a resampling too: fewer when fewer resamples are asked for
+                bootstrap=min(resamples, 50),
+                rng=gen(0),
+            ),
         ),
         (
             "digits",

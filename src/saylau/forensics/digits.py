@@ -728,10 +728,10 @@ def digit_tests(
             table, frame=table.frame.sort("station", maintain_order=True, nulls_last=True)
         )
     by_name, units = _unit_labels(table, by)
-    issued = table.issued().astype(np.float64)
-    issued_null = (
-        table.frame.get_column("issued").is_null().to_numpy() if "issued" in table else None
-    )
+    # the turnout count: ballots issued, or what the commission's turnout counts (optional line)
+    basis = table.turnout_basis
+    issued = table.turnout_ballots().astype(np.float64)
+    issued_null = table.frame.get_column(basis).is_null().to_numpy() if basis in table else None
     if issued_null is not None:
         issued[issued_null] = np.nan
     registered = _line_or_nan(table, "voters_on_list")

@@ -320,6 +320,15 @@ def _null_probabilities(n: npt.NDArray[np.int64], share: FloatArray, rho: FloatA
 
 
 def _unit_labels(table: ProtocolTable, by: str) -> npt.NDArray[np.str_]:
+    if not table.levels and by not in table.frame.columns:
+        raise SaylauInputError(
+            "small-count test not applicable: it compares commissions and the table has no "
+            "commission level",
+            file=table.source,
+            field="by",
+            expected="a file with hierarchy columns (region, tik...)",
+            found="stations only",
+        )
     if by not in table.frame.columns:
         raise UnknownNameError(
             "unknown commission level",

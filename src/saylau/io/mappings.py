@@ -331,6 +331,7 @@ _PL_LINES = {
     "issued": ("Liczba wyborców, którym wydano karty do głosowania",),
     "postal_in_box": ("Liczba kopert na kartę do głosowania wrzuconych do urny",),
     "found": ("Liczba kart wyjętych z urny",),
+    "valid_cards": ("Liczba kart ważnych",),
     "invalid": ("Liczba kart nieważnych", "Liczba głosów nieważnych"),
     "valid": ("Liczba głosów ważnych oddanych łącznie na wszystkich kandydatów",),
 }
@@ -340,18 +341,20 @@ _PL_LEVELS = {"region": "Województwo", "district": "Powiat", "commune": "Gmina"
 def _pl_pkw(columns: Sequence[str]) -> ColumnMapping | None:
     if "Liczba wyborców uprawnionych do głosowania" not in columns:
         return None
-    missing = [c for cols in _PL_LINES.values() for c in cols if c not in columns]
+    # valid cards (the commission's turnout) are optional: older exports may lack the column
+    lines = {k: v for k, v in _PL_LINES.items() if k != "valid_cards" or v[0] in columns}
+    missing = [c for cols in lines.values() for c in cols if c not in columns]
     if missing:
         raise DataFormatError(
             "Polish PKW file lacks a protocol column", field=missing[0], expected="a column"
         )
     last = columns.index(_PL_LINES["valid"][0])
     choices = tuple(columns[last + 1 :])
-    used = {c for cols in _PL_LINES.values() for c in cols} | set(_PL_LEVELS.values())
+    used = {c for cols in lines.values() for c in cols} | set(_PL_LEVELS.values())
     station = tuple(c for c in ("Kod TERYT", "Numer obwodu") if c in columns)
     ignored = tuple(c for c in columns[:last] if c not in used and c not in station)
     levels = {k: v for k, v in _PL_LEVELS.items() if v in columns}
-    return ColumnMapping("pl-pkw", levels, _PL_LINES, choices, station, ignored, profile="pl-pkw")
+    return ColumnMapping("pl-pkw", levels, lines, choices, station, ignored, profile="pl-pkw")
 
 
 def _normalised(columns: Sequence[str]) -> ColumnMapping | None:

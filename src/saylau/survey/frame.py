@@ -38,7 +38,7 @@ import numpy.typing as npt
 import polars as pl
 
 from .._exceptions import DataFormatError, EmptyInputError, UnknownNameError
-from ..domain.table import ProtocolTable
+from ..domain.table import ProtocolTable, RowProblem
 
 if TYPE_CHECKING:
     from ..io.columnmap import ColumnMapping
@@ -70,11 +70,17 @@ class SamplingFrame:
         File the frame was read from.
     notes : tuple of str
         What was done while building it (rows dropped, columns ignored...).
+    rejected : tuple of RowProblem
+        Rows of the results file it was built from that were kept out (so the stations the
+        frame lost), each with file, row, station and field; ``no_data`` the stations of that
+        file without any figures.
     """
 
     frame: pl.DataFrame
     source: str | None = None
     notes: tuple[str, ...] = ()
+    rejected: tuple[RowProblem, ...] = ()
+    no_data: tuple[RowProblem, ...] = ()
 
     @classmethod
     def from_frame(
@@ -399,7 +405,7 @@ def open_frame(
 
     reading: dict[str, Any] = {"encoding": encoding, "sheet": sheet, "skip_rows": skip_rows}
     if columns is None:
-        raw, _ = read_text_frame(path, **{**reading, "skip_rows": skip_rows or 0})
+        raw, _ = read_text_frame(path, problems=[], **{**reading, "skip_rows": skip_rows or 0})
         if "station" in raw.columns and "registered" in raw.columns:
             return read_frame(path)
     table = read_protocols(path, columns=columns, **reading)
@@ -407,4 +413,4 @@ def open_frame(
     notes = (*fr.notes, *table.notes)
     if table.rejected:
         notes = (*notes, f"{len(table.rejected)} rows of the results file were kept out")
-    return dataclasses.replace(fr, notes=notes)
+    return dataclasses.replace(fr, notes=notes, rejected=table.rejected, no_data=table.no_data)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from ..domain.rules import RULES, RuleSet, get_rules
 from .aggregate import Outcome, Tabulation, decide, tabulate
-from .rules import RULES, RuleSet, get_rules
 from .seats import SeatAllocation, allocate, allocate_by_rules
 from .seats_many import allocate_many
 

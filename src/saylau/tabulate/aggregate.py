@@ -27,9 +27,9 @@ from typing import Any
 import polars as pl
 
 from .._exceptions import SaylauInputError, UnknownNameError
+from ..domain.rules import Base, RuleSet, get_rules
 from ..domain.table import ProtocolTable
 from ..results import Result
-from .rules import Base, RuleSet, get_rules
 
 __all__ = ["Outcome", "Tabulation", "base_total", "decide", "tabulate"]
 
@@ -82,8 +82,11 @@ class Tabulation(Result):
         Base of the shares (``valid``, ``valid_excl_against_all`` or ``cast``).
     choices : tuple of str
     units : polars.DataFrame
-        One row per unit: ``unit``, ``stations``, ``voters_on_list``, ``issued``, ``cast``,
-        ``invalid``, ``valid``, one column of votes per choice, ``turnout`` (issued ÷ list),
+        One row per unit: ``unit``, ``stations``, ``voters_on_list``, ``issued`` (0 when the
+        file has no issued line), ``turnout_ballots``, ``cast``, ``invalid``, ``valid``, one
+        column of votes per choice, ``turnout`` (turnout ballots ÷ list: the ballots issued, or
+        the line the commission's turnout counts, see
+        :meth:`~saylau.domain.table.ProtocolTable.turnout_ballots`),
         ``turnout_cast`` (cast ÷ list) and ``share:<choice>`` per choice.
     national : dict
         The same figures for the whole table.
@@ -154,13 +157,19 @@ def tabulate(
         )
     choice_ids = [c.id for c in table.choices]
     aa = table.against_all.id if table.against_all else None
+    issued = (
+        pl.Series("issued", table.issued())
+        if table.has_issued()
+        else pl.Series("issued", [None] * table.stations, dtype=pl.Int64)
+    )
     frame = table.frame.with_columns(
-        pl.Series("issued", table.issued()),
+        issued,
+        pl.Series("turnout_ballots", table.turnout_ballots()),
         pl.Series("cast", table.cast()),
         pl.Series("valid", table.valid()),
         pl.Series("invalid", table.cast() - table.valid()),
     )
-    sums = ["voters_on_list", "issued", "cast", "invalid", "valid", *choice_ids]
+    sums = ["voters_on_list", "issued", "turnout_ballots", "cast", "invalid", "valid", *choice_ids]
     agg = (
         frame.group_by(pl.col(lvl).cast(pl.Utf8).fill_null("").alias("unit"), maintain_order=True)
         .agg(pl.len().alias("stations"), *[pl.col(c).fill_null(0).sum() for c in sums])
@@ -201,7 +210,7 @@ def _derived(choice_ids: list[str], aa: str | None, base: Base) -> list[pl.Expr]
         denom = pl.col("cast")
     reg = pl.col("voters_on_list")
     out = [
-        pl.when(reg > 0).then(pl.col("issued") / reg).otherwise(None).alias("turnout"),
+        pl.when(reg > 0).then(pl.col("turnout_ballots") / reg).otherwise(None).alias("turnout"),
         pl.when(reg > 0).then(pl.col("cast") / reg).otherwise(None).alias("turnout_cast"),
     ]
     for c in choice_ids:

@@ -77,8 +77,8 @@ from .._exceptions import (
     UnknownNameError,
 )
 from ..domain.choices import is_against_all
+from ..domain.rules import RuleSet, get_rules
 from ..results import Result
-from .rules import RuleSet, get_rules
 
 __all__ = [
     "BASES",
