@@ -5,7 +5,14 @@ Each capability registers its commands from its own module on the shared :data:`
 
 from __future__ import annotations
 
-from . import _exitpoll, _forensics, _protocols, _seats, _survey  # noqa: F401  (register commands)
+from . import (  # noqa: F401  (register commands)
+    _calibrate,
+    _exitpoll,
+    _forensics,
+    _protocols,
+    _seats,
+    _survey,
+)
 from ._app import app
 
 __all__ = ["app", "main"]
