@@ -417,8 +417,7 @@ class ForensicsReport(Result):
         out["correction"] = self.correction
         if self.by is not None:
             out["by_region"] = {
-                u.unit: {"totals": u.totals.to_dict(), **to_jsonable(u.results)}
-                for u in self.units
+                u.unit: {"totals": u.totals.to_dict(), **to_jsonable(u.results)} for u in self.units
             }
             out["by_region_tests"] = {t.method: t.to_dict() for t in self.unit_tests}
         out["warnings"] = list(self.warnings)
@@ -453,10 +452,12 @@ def _collect(sink: list[str], where: str) -> Iterator[None]:
             sink.append(text)
 
 
-def _call(sink: list[str], where: str, fn: Callable[[], Result]) -> Result:
+def _call(
+    sink: list[str], where: str, fn: Callable[..., Result], *args: Any, **kwargs: Any
+) -> Result:
     try:
         with _collect(sink, where):
-            return fn()
+            return fn(*args, **kwargs)
     except SaylauError as exc:
         return MethodError(error=str(exc))
 
@@ -549,7 +550,7 @@ def run_forensics(
             rng=np.random.default_rng(seeds[spec.stream if spec.stream is not None else 7]),
         )
         start = time.perf_counter()
-        res = _call(sink, spec.name, lambda spec=spec, ctx=ctx: spec.call(ctx))
+        res = _call(sink, spec.name, spec.call, ctx)
         seconds = round(time.perf_counter() - start, 3)
         timings[spec.name] = seconds
         if isinstance(res, MethodError):
@@ -610,9 +611,7 @@ def _test_pvalue(f: Finding) -> float:
     return float(f.level) if f.alarm else 1.0
 
 
-def _unit_tests(
-    method: str, kind: str, pvalues: Mapping[str, float], level: float
-) -> UnitTests:
+def _unit_tests(method: str, kind: str, pvalues: Mapping[str, float], level: float) -> UnitTests:
     names = [u for u, p in pvalues.items() if math.isfinite(p)]
     adj = holm_adjusted([pvalues[u] for u in names])
     adjusted = dict(zip(names, adj, strict=True))
@@ -667,29 +666,25 @@ def _by_unit(
         g = np.random.default_rng(child)
         if "fingerprint" in wanted:
             entry["fingerprint"] = _call(
-                sink,
-                f"{name}: fingerprint",
-                lambda sub=sub, g=g: fx.fingerprint(sub, leader=leader, fit=False, rng=g),
+                sink, f"{name}: fingerprint", fx.fingerprint, sub, leader=leader, fit=False, rng=g
             )
         if "coarse_shares" in wanted:
             cs = _call(
                 sink,
                 f"{name}: coarse_shares",
-                lambda sub=sub, g=g: fx.coarse_shares(
-                    sub, leader=leader, resamples=unit_resamples, rng=g
-                ),
+                fx.coarse_shares,
+                sub,
+                leader=leader,
+                resamples=unit_resamples,
+                rng=g,
             )
             entry["coarse_shares"] = cs
             p = getattr(cs, "pvalue", None)
             if p is not None:
                 pvals.setdefault("coarse_shares", {})[name] = float(p)
         if "small_counts" in wanted:
-            entry["small_counts"] = _call(
-                sink, f"{name}: small_counts", lambda sub=sub: fx.small_counts(sub)
-            )
-        slims[name] = {
-            k: (_slim(r) if isinstance(r, Result) else r) for k, r in entry.items()
-        }
+            entry["small_counts"] = _call(sink, f"{name}: small_counts", fx.small_counts, sub)
+        slims[name] = {k: (_slim(r) if isinstance(r, Result) else r) for k, r in entry.items()}
         totals[name] = _totals(sub, leader)
     tests = tuple(
         _unit_tests(m, kinds.get(m, "screen"), p, level) for m, p in sorted(pvals.items())
@@ -705,4 +700,3 @@ def _by_unit(
                 )
     reports = tuple(UnitReport(unit=n, totals=totals[n], results=slims[n]) for n in names)
     return reports, tests
-

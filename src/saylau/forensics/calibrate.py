@@ -60,9 +60,9 @@ __all__ = [
     "CalibrationCell",
     "CalibrationResult",
     "Scenario",
+    "StoredCalibration",
     "calibrate",
     "clopper_pearson",
-    "StoredCalibration",
     "election_structure",
     "read_calibration",
     "stored_calibration",
@@ -85,15 +85,20 @@ class Scenario:
 
 #: Ballot stuffing in 1%, 5% and 20% of the stations, alone and with incremental fraud, and
 #: drawn protocols (turnout and leader share raised to a whole percentage) in 1% and 5%.
-POWER_SCENARIOS: tuple[Scenario, ...] = tuple(
-    Scenario(f"stuffing {round(100 * s)}%", (FraudSpec("extreme", s),)) for s in (0.01, 0.05, 0.2)
-) + tuple(
-    Scenario(
-        f"stuffing {round(100 * s)}% + incremental {round(100 * s)}%",
-        (FraudSpec("extreme", s), FraudSpec("incremental", s)),
+POWER_SCENARIOS: tuple[Scenario, ...] = (
+    tuple(
+        Scenario(f"stuffing {round(100 * s)}%", (FraudSpec("extreme", s),))
+        for s in (0.01, 0.05, 0.2)
     )
-    for s in (0.01, 0.05, 0.2)
-) + tuple(Scenario(f"drawn protocols {round(100 * s)}%", (), s) for s in (0.01, 0.05))
+    + tuple(
+        Scenario(
+            f"stuffing {round(100 * s)}% + incremental {round(100 * s)}%",
+            (FraudSpec("extreme", s), FraudSpec("incremental", s)),
+        )
+        for s in (0.01, 0.05, 0.2)
+    )
+    + tuple(Scenario(f"drawn protocols {round(100 * s)}%", (), s) for s in (0.01, 0.05))
+)
 
 
 def clopper_pearson(k: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
@@ -382,7 +387,9 @@ def calibrate(
         level=level,
         methods=methods,
         cells=tuple(cells),
-        false_alarm_rates={m: k / clean_runs if clean_runs else math.nan for m, k in pooled.items()},
+        false_alarm_rates={
+            m: k / clean_runs if clean_runs else math.nan for m, k in pooled.items()
+        },
         clean_runs=clean_runs,
         settings={
             "seed": seed,
@@ -423,7 +430,7 @@ def _cell(
 # ------------------------------------------------------------------------------ the stored table
 @dataclasses.dataclass(frozen=True)
 class StoredCalibration:
-    """The measured table shipped with the package (a copy of ``tests/results/calibration.json``)."""
+    """The measured table shipped with the package (a copy of the one in ``tests/results``)."""
 
     rates: Mapping[str, float]
     clean_runs: int

@@ -366,9 +366,7 @@ def simulate_election(
         n = int(structure.registered.shape[0])
         registered, cast, invalid, valid, votes = _clean_from_structure(structure, gen)
         against_all = False
-        levels: dict[str, list[str]] = {
-            k: [str(x) for x in v] for k, v in structure.units.items()
-        }
+        levels: dict[str, list[str]] = {k: [str(x) for x in v] for k, v in structure.units.items()}
     else:
         n = stations
         registered, cast, invalid, valid, votes, region = _clean_synthetic(
@@ -469,6 +467,7 @@ def simulate_election(
         specs=specs,
     )
     return SimulatedElection(table=table, truth=truth)
+
 
 def _clean_synthetic(
     n: int, regions: int, against_all: bool, gen: np.random.Generator

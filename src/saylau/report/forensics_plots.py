@@ -120,8 +120,9 @@ def _get(results: Mapping[str, Any], key: str) -> Any:
 def _finding(results: Mapping[str, Any], key: str) -> Finding | None:
     """The finding printed next to a figure's number: the run's (``_findings``) or the result's."""
     run = results.get("_findings")
-    if isinstance(run, Mapping) and isinstance(run.get(key), Finding):
-        return run[key]
+    found = run.get(key) if isinstance(run, Mapping) else None
+    if isinstance(found, Finding):
+        return found
     f = getattr(results.get(key), "finding", None)
     return f if isinstance(f, Finding) else None
 
@@ -131,7 +132,12 @@ def _footer(fig: Figure, results: Mapping[str, Any], key: str) -> None:
     f = _finding(results, key)
     if f is not None:
         fig.text(
-            0.01, 0.0, _wrap(f.headline(), 150), fontsize=7, color="#424949", va="bottom",
+            0.01,
+            0.0,
+            _wrap(f.headline(), 150),
+            fontsize=7,
+            color="#424949",
+            va="bottom",
             ha="left",
         )
 

@@ -57,9 +57,10 @@ def _figure(name: str, r: Any) -> str:
     if name == "excess_votes":
         est, se = g("estimate", math.nan), g("std_err", math.nan)
         lo, hi = g("sensitivity_range", (math.nan, math.nan))
+        ci = _interval((est - 1.96 * se, est + 1.96 * se), ",.0f")
         return (
-            f"{_fmt(est, ',.0f')} anomalous votes{_interval((est - 1.96 * se, est + 1.96 * se), ',.0f')}"
-            f" at peak bin {g('peak_bin', '—')}; peak ±3 bins {_fmt(lo, ',.0f')} … {_fmt(hi, ',.0f')}"
+            f"{_fmt(est, ',.0f')} anomalous votes{ci} at peak bin {g('peak_bin', '—')}; "
+            f"peak ±3 bins {_fmt(lo, ',.0f')} … {_fmt(hi, ',.0f')}"
         )
     if name == "fingerprint":
         head = f"τ {_fmt(g('tau', None), '.3f')} ν {_fmt(g('nu', None), '.3f')}"
