@@ -128,18 +128,17 @@ def _finding(results: Mapping[str, Any], key: str) -> Finding | None:
 
 
 def _footer(fig: Figure, results: Mapping[str, Any], key: str) -> None:
-    """The method's finding under the figure, as the terminal prints it."""
+    """The method's finding under the figure, as the terminal prints it (space kept for it)."""
     f = _finding(results, key)
-    if f is not None:
-        fig.text(
-            0.01,
-            0.0,
-            _wrap(f.headline(), 150),
-            fontsize=7,
-            color="#424949",
-            va="bottom",
-            ha="left",
-        )
+    if f is None:
+        return
+    width = max(60, int(fig.get_figwidth() * 17))
+    text = _wrap(f.headline(), width)
+    share = (text.count("\n") + 1) * 10.0 / (fig.get_figheight() * 72) + 0.01
+    engine = fig.get_layout_engine()
+    if engine is not None:
+        engine.set(rect=(0.0, share, 1.0, 1.0 - share))
+    fig.text(0.01, 0.005, text, fontsize=7, color="#424949", va="bottom", ha="left")
 
 
 def _wrap(text: str, width: int) -> str:
