@@ -133,6 +133,6 @@ def test_shpilkin_figure_uses_the_method_station_rule(election: object) -> None:
 
     table = election.table  # type: ignore[attr-defined]
     res = excess_votes(table, by=None)
-    curves, total = _curves_from_table(table, [table.leader()])
+    curves, _total = _curves_from_table(table, [table.leader()])
     # the same stations and bins as the method: the leader's curve is the method's own
     assert curves[table.leader().id] == pytest.approx(np.asarray(res.leader_by_bin))

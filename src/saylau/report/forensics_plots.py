@@ -49,6 +49,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colorbar import Colorbar
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.ticker import FuncFormatter, MultipleLocator
 
 from ..domain.choices import Choice
@@ -136,7 +137,7 @@ def _footer(fig: Figure, results: Mapping[str, Any], key: str) -> None:
     text = _wrap(f.headline(), width)
     share = (text.count("\n") + 1) * 10.0 / (fig.get_figheight() * 72) + 0.01
     engine = fig.get_layout_engine()
-    if engine is not None:
+    if isinstance(engine, ConstrainedLayoutEngine):
         engine.set(rect=(0.0, share, 1.0, 1.0 - share))
     fig.text(0.01, 0.005, text, fontsize=7, color="#424949", va="bottom", ha="left")
 
