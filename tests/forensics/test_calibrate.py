@@ -124,3 +124,37 @@ def test_stored_table_is_the_measured_one_and_findings_cite_it() -> None:
     f = run_forensics(sim.table, methods=("integer_peaks",)).finding("integer_peaks")
     assert f.false_alarm_rate == source["false_alarm_rates"]["integer_peaks"]
     assert "tests/results/calibration.json" in f.calibration
+
+
+def test_structure_keeps_the_real_stations_and_regional_levels() -> None:
+    # known truth: a synthetic "real" election whose regions differ; the clean copy must keep
+    # every station's registered voters and each region's median turnout
+    real = simulate_election(stations=4000, regions=4, rng=7).table
+    s = election_structure(real)
+    assert (s.registered == real.registered()).all()
+    copy = simulate_election(structure=s, rng=8).table
+    assert copy.levels == ("region",)
+    for unit in np.unique(real.level_values("region")):
+        a = real.level_values("region") == unit
+        b = copy.level_values("region") == unit
+        t_real = np.median(real.issued()[a] / real.registered()[a])
+        t_copy = np.median(copy.issued()[b] / copy.registered()[b])
+        assert abs(t_real - t_copy) < 0.02, unit
+    sub = election_structure(real, stations=1000, rng=1)
+    sizes = np.unique(sub.units["region"], return_counts=True)[1]
+    full = np.unique(real.level_values("region"), return_counts=True)[1]
+    # stratified: each region keeps its share of the stations (largest remainders)
+    assert np.abs(sizes - 1000 * full / full.sum()).max() < 1
+
+
+def test_structure_arrays_must_match() -> None:
+    s = election_structure(simulate_election(stations=200, regions=2, rng=1).table)
+    with pytest.raises(ValueError, match="one entry per station"):
+        type(s)(
+            registered=s.registered,
+            turnout_logit=s.turnout_logit[:-1],
+            turnout_sd=s.turnout_sd,
+            share_logit=s.share_logit,
+            share_sd=s.share_sd,
+            units=s.units,
+        )
