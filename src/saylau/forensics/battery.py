@@ -464,15 +464,18 @@ def _call(
 
 def _calibrated(f: Finding, name: str, level: float, correction: str, alarm: bool) -> Finding:
     """The finding as this run decides it: the family's level, correction and measured rate."""
+    if f.kind != "test":
+        return dataclasses.replace(f, alarm=False, level=level, correction="none")
     table = stored_calibration()
     rate = table.false_alarm_rate(name) if table is not None else None
+    cited = "; ".join(x for x in (table.citation if table else "", f.calibration) if x)
     return dataclasses.replace(
         f,
-        alarm=alarm if f.kind == "test" else False,
+        alarm=alarm,
         level=level,
-        correction=correction if f.kind == "test" else "none",
-        false_alarm_rate=rate if f.kind == "test" else f.false_alarm_rate,
-        calibration=(table.citation if table is not None and f.kind == "test" else f.calibration),
+        correction=correction,
+        false_alarm_rate=rate if rate is not None else f.false_alarm_rate,
+        calibration=cited,
     )
 
 
