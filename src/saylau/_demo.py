@@ -84,24 +84,17 @@ def run_demo(out: Path, *, console: Console, progress: Progress) -> dict[str, Pa
     _write_json(written["seats"], seats)
     with progress:
         task = progress.add_task("forensics (seed 0)", total=None)
-        forensic, raw = run_forensics(table, seed=0)
+        forensic = run_forensics(table, seed=0)
         progress.update(task, description="figures")
         from .report.forensics_plots import save_forensics_plots
-        from .results import Result
+        from .report.forensics_text import report_lines
 
-        figures = save_forensics_plots(
-            {k: v for k, v in raw.items() if isinstance(v, Result)}, table, out / "figures"
-        )
-    ip, ev = forensic["integer_peaks"], forensic["excess_votes"]
-    console.print(
-        f"forensics: {ip['excess_stations']:.0f} more stations at integer percentages than "
-        f"the binomial null expects (z = {ip['z']:.1f}); Shpilkin's estimate "
-        f"{ev['estimate']:,.0f} anomalous votes (peak bin {ev['peak_bin']}); "
-        f"coarse shares: {forensic['coarse_shares'].get('fraud_pct', float('nan')):.2f}% "
-        "of stations with excess coarse fractions"
-    )
+        figures = save_forensics_plots(forensic, table, out / "figures")
+    console.print("forensics (each figure with its finding):")
+    for line in report_lines(forensic)[2:]:
+        console.print(f"  {line}", soft_wrap=True, markup=False)
     written["forensics"] = out / "forensics.json"
-    _write_json(written["forensics"], forensic)
+    _write_json(written["forensics"], forensic.to_dict())
     for fig in figures:
         written[f"figure {fig.stem}"] = fig
     console.print("outputs:")

@@ -89,13 +89,26 @@ def test_same_seed_same_report(runner: CliRunner, report: dict[str, Any]) -> Non
     assert again == first
 
 
-def test_by_region_and_peak_bin(runner: CliRunner, report: dict[str, Any]) -> None:
+@pytest.fixture(scope="module")
+def by_region(runner: CliRunner) -> dict[str, Any]:
     res = runner.invoke(
         app,
         ["forensics", str(SAMPLE), "--json", "--by", "region", "--peak-bin", "60", *FAST],
     )
     assert res.exit_code == 0, res.output
-    out = json.loads(res.stdout)
+    out: dict[str, Any] = json.loads(res.stdout)
+    return out
+
+
+@pytest.fixture(scope="module")
+def text(runner: CliRunner) -> str:
+    res = runner.invoke(app, ["forensics", str(SAMPLE), *FAST])
+    assert res.exit_code == 0, res.output
+    return res.stdout
+
+
+def test_by_region_and_peak_bin(by_region: dict[str, Any], report: dict[str, Any]) -> None:
+    out = by_region
     assert out["excess_votes"]["peak_bin"] == 60
     assert out["excess_votes"]["peak_method"] == "given"
     regions = out["by_region"]
@@ -108,12 +121,10 @@ def test_by_region_and_peak_bin(runner: CliRunner, report: dict[str, Any]) -> No
     assert excess == pytest.approx(out["integer_peaks"]["excess_stations"])
 
 
-def test_plain_text_output(runner: CliRunner) -> None:
-    res = runner.invoke(app, ["forensics", str(SAMPLE), *FAST])
-    assert res.exit_code == 0, res.output
-    assert "integer percentages" in res.stdout
-    assert "Shpilkin" in res.stdout
-    assert not res.stdout.lstrip().startswith("{")
+def test_plain_text_output(text: str) -> None:
+    assert "integer percentages" in text
+    assert "Shpilkin" in text
+    assert not text.lstrip().startswith("{")
 
 
 def test_unknown_leader_is_one_line_and_exit_2(runner: CliRunner) -> None:
@@ -135,3 +146,63 @@ def test_plots_are_written(runner: CliRunner, tmp_path: Path) -> None:
     out = json.loads(res.stdout)
     assert out["plots"]
     assert all(Path(p).exists() for p in out["plots"])
+
+
+def test_json_has_the_family_alarms(report: dict[str, Any]) -> None:
+    assert isinstance(report["alarms"], list)
+    assert report["level"] == 0.01
+    assert report["correction"].startswith("Holm over")
+    for method in ("integer_peaks", "excess_votes", "fingerprint", "coarse_shares", "digits"):
+        body = report[method]
+        assert isinstance(body["alarm"], bool)
+        assert body["level"] == 0.01
+        assert body["caveats"] and all(isinstance(c, str) for c in body["caveats"])
+        assert (method in report["alarms"]) is body["alarm"]
+    assert report["fingerprint"]["finding"]["kind"] == "model"
+    assert report["digits"]["finding"]["kind"] == "screen"
+
+
+def test_level_option(runner: CliRunner) -> None:
+    res = runner.invoke(app, ["forensics", str(SAMPLE), "--json", "--level", "0.05", *FAST])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["level"] == 0.05
+    assert out["integer_peaks"]["level"] == 0.05
+    bad = runner.invoke(app, ["forensics", str(SAMPLE), "--level", "2"])
+    assert bad.exit_code == 2
+    assert "level" in bad.output
+
+
+def test_text_shows_each_figure_with_its_finding_on_one_line(text: str) -> None:
+    lines = text.splitlines()
+    fp = next(line for line in lines if line.startswith("fingerprint"))
+    # the fraud-model figure and its caveat on the same line
+    assert "model-based" in fp and "never an alarm" in fp
+    cs = next(line for line in lines if line.startswith("coarse vote shares"))
+    assert "screen (never an alarm)" in cs
+    ip = next(line for line in lines if line.startswith("integer percentages"))
+    assert ("no alarm at 0.01" in ip) or ("ALARM at 0.01" in ip)
+    assert lines[-1].startswith(("no alarm at family-wise level", "ALARM at family-wise level"))
+
+
+def test_by_region_says_how_many_units_were_tested(by_region: dict[str, Any]) -> None:
+    out = by_region
+    ip = out["by_region_tests"]["integer_peaks"]
+    assert ip["units_tested"] == 5
+    assert ip["correction"] == "Holm over 5 units"
+    for entry in out["by_region"].values():
+        assert entry["integer_peaks"]["units_tested"] == 5
+        assert entry["integer_peaks"]["pvalue_adjusted"] >= entry["integer_peaks"]["pvalue"]
+
+
+def test_calibrate_command(runner: CliRunner, tmp_path: Path) -> None:
+    dest = tmp_path / "cal.json"
+    res = runner.invoke(
+        app,
+        ["calibrate", str(SAMPLE), "--runs", "2", "--power-runs", "0", "--out", str(dest)],
+    )
+    assert res.exit_code == 0, res.output
+    data = json.loads(dest.read_text(encoding="utf-8"))
+    assert data["clean_runs"] == 2
+    assert data["settings"]["seed"] == 0
+    assert "false-alarm rates over 2 clean runs" in res.stdout

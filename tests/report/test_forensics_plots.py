@@ -108,3 +108,31 @@ def test_short_name() -> None:
         "Либерально-демократическая партия…"
     )
     assert short_name("Против всех") == "Против всех"
+
+
+def test_figures_print_the_run_finding_next_to_the_number(election: object) -> None:
+    from saylau.forensics.battery import run_forensics
+    from saylau.report.forensics_plots import histograms_figure, shpilkin_figure
+
+    table = election.table  # type: ignore[attr-defined]
+    report = run_forensics(table, seed=1, methods=("integer_peaks", "excess_votes"))
+    results = {**report.results, "_findings": {o.name: o.finding for o in report.outcomes}}
+    # without the run's finding, a figure prints the result's own (the fingerprint's: a model)
+    own = {"fingerprint": fingerprint(table, fit=False, rng=1)}
+    texts = [t.get_text() for t in fingerprint_figure(table, own).texts]
+    assert any("model-based" in t and "never an alarm" in t for t in texts)
+    hist = " ".join(t.get_text() for t in histograms_figure(table, results).texts)
+    verdict = "ALARM at 0.01" if report.finding("integer_peaks").alarm else "no alarm at 0.01"
+    assert verdict in hist.replace("\n", " ")
+    curves = " ".join(t.get_text() for t in shpilkin_figure(table, results).texts)
+    assert "Shpilkin's assumption" in curves.replace("\n", " ")
+
+
+def test_shpilkin_figure_uses_the_method_station_rule(election: object) -> None:
+    from saylau.report.forensics_plots import _curves_from_table
+
+    table = election.table  # type: ignore[attr-defined]
+    res = excess_votes(table, by=None)
+    curves, _total = _curves_from_table(table, [table.leader()])
+    # the same stations and bins as the method: the leader's curve is the method's own
+    assert curves[table.leader().id] == pytest.approx(np.asarray(res.leader_by_bin))

@@ -16,6 +16,9 @@ forensics --json`` output) to the function; the contract test suite runs over al
 ``small_counts``          implausible numbers of stations with 0, 1, 2 votes per commission
 ========================  ==================================================================
 
+:func:`run_forensics` runs them all (the :data:`REGISTRY`) and decides the family's alarms;
+:func:`calibrate` measures how often those alarms ring on clean elections.
+
 Stations that are not ordinary polling stations (empty rows, zero registered voters, more
 ballots than voters, electronic-voting pseudo-stations) are handled by the declared rules of
 :func:`station_quality`, counted and reported by every method.
@@ -32,35 +35,51 @@ from collections.abc import Callable
 
 from ..results import Result
 from ._stations import STATION_RULES, StationQuality, station_quality
+
+# the battery and the calibration study run the methods above (imported last: they use them)
+from .battery import REGISTRY, ForensicsReport, run_forensics
+from .calibrate import CalibrationResult, calibrate, election_structure
 from .coarse import CoarseSharesResult, coarse_shares
 from .digits import DigitTestsResult, digit_tests
 from .distributions import DistributionsResult, distributions
 from .fingerprint import FingerprintResult, KlimekFraudModel, fingerprint
 from .integer_peaks import IntegerPeaksResult, integer_peaks
 from .shpilkin import ExcessVotesResult, excess_votes
-from .simulate import FraudSpec, SimulatedElection, simulate_election
+from .simulate import (
+    FraudSpec,
+    SimulatedElection,
+    StationStructure,
+    simulate_election,
+)
 from .small_counts import SmallCountsResult, small_counts
 
 __all__ = [
     "METHODS",
+    "REGISTRY",
     "STATION_RULES",
+    "CalibrationResult",
     "CoarseSharesResult",
     "DigitTestsResult",
     "DistributionsResult",
     "ExcessVotesResult",
     "FingerprintResult",
+    "ForensicsReport",
     "FraudSpec",
     "IntegerPeaksResult",
     "KlimekFraudModel",
     "SimulatedElection",
     "SmallCountsResult",
     "StationQuality",
+    "StationStructure",
+    "calibrate",
     "coarse_shares",
     "digit_tests",
     "distributions",
+    "election_structure",
     "excess_votes",
     "fingerprint",
     "integer_peaks",
+    "run_forensics",
     "simulate_election",
     "small_counts",
     "station_quality",

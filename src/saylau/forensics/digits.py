@@ -69,7 +69,7 @@ import polars as pl
 
 from .._exceptions import EmptyInputError, SaylauInputError, SaylauWarning, UnknownNameError
 from ..domain.table import ProtocolTable
-from ..results import Result
+from ..results import Finding, Result
 
 __all__ = [
     "BENFORD_SECOND_DIGIT_MEAN",
@@ -192,6 +192,10 @@ class DigitTestsResult(Result):
         cells depart (Skew and Kurt nearly always, as shares are not normal): read the pattern
         across units, not the count.
     method, interval_method, caveat : str
+    finding : Finding
+        Kind ``screen``: the intervals test against an idealised reference, not against what
+        clean elections give, and are not corrected for the many cells, so the result never
+        raises an alarm; its caveat says how many cells depart.
     """
 
     by: str
@@ -208,6 +212,27 @@ class DigitTestsResult(Result):
     method: str = "Election Forensics Toolkit digit and distribution tests"
     interval_method: str = "nonparametric bootstrap, basic interval"
     caveat: str = DIGIT_CAVEAT
+
+    @property
+    def finding(self) -> Finding:
+        """A screen, never an alarm; how many cells depart, uncorrected, in the caveat."""
+        dep = sum(d for d, _n in self.departures.values())
+        tot = sum(n for _d, n in self.departures.values())
+        return Finding(
+            alarm=False,
+            kind="screen",
+            caveats=(
+                f"a screen against an idealised reference, not calibrated on clean elections: "
+                f"{dep} of {tot} unit x statistic cells depart, uncorrected for multiplicity; "
+                "honest data depart often",
+            ),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields, the finding included."""
+        out = super().to_dict()
+        out["finding"] = self.finding.to_dict()
+        return out
 
     def row(self, unit: str, quantity: str) -> DigitTestRow:
         """The row of one unit and quantity.

@@ -42,10 +42,10 @@ import numpy.typing as npt
 from .._exceptions import SaylauInputError
 from ..domain.choices import Choice
 from ..domain.table import ProtocolTable
-from ..results import Result
+from ..results import Finding, Result
 from ._stations import station_arrays
 
-__all__ = ["DistributionsResult", "distributions", "histogram_ratio"]
+__all__ = ["FINDING", "DistributionsResult", "distributions", "histogram_ratio"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -79,6 +79,14 @@ def histogram_ratio(
     return out
 
 
+#: Histograms are pictures, not tests: a screen that never raises an alarm.
+FINDING = Finding(
+    alarm=False,
+    kind="screen",
+    caveats=("histograms: where to look, not a test",),
+)
+
+
 @dataclasses.dataclass(frozen=True)
 class DistributionsResult(Result):
     """Histograms of turnout and of each contender's share.
@@ -97,6 +105,7 @@ class DistributionsResult(Result):
     above_one: dict[str, int]
     data_quality: dict[str, int]
     method: str
+    finding: Finding = FINDING
 
     @property
     def nobs(self) -> int:

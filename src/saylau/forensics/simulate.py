@@ -50,7 +50,13 @@ import polars as pl
 from .._exceptions import SaylauInputError
 from ..domain.table import ProtocolTable
 
-__all__ = ["FraudSpec", "SimulatedElection", "SimulationTruth", "simulate_election"]
+__all__ = [
+    "FraudSpec",
+    "SimulatedElection",
+    "SimulationTruth",
+    "StationStructure",
+    "simulate_election",
+]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -107,6 +113,66 @@ class FraudSpec:
                 field="theta/alpha/extreme_sd",
                 expected="> 0",
                 found=(self.theta, self.alpha, self.extreme_sd),
+            )
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class StationStructure:
+    """A real election's structure, station by station, for clean elections drawn from it.
+
+    Every array has one entry per station. A station's clean turnout is drawn as
+    ``expit(turnout_logit + turnout_sd * z)`` and its leader's share of the valid votes as
+    ``expit(share_logit + share_sd * z')`` (independent standard normals), the ballots as
+    binomials of its registered voters; the other votes are split between three other choices.
+    :func:`saylau.forensics.calibrate.election_structure` builds one from a protocol table
+    (per-region medians and robust spreads).
+
+    Parameters
+    ----------
+    registered : array of int
+        Registered voters per station (the real ones).
+    turnout_logit, turnout_sd, share_logit, share_sd : array of float
+        Location and spread, on the logit scale, of the station's turnout and leader share.
+    units : mapping of str to array of str
+        The station's unit at each level (``{"region": ..., "tik": ...}``), kept as levels of
+        the simulated table.
+    other_shares : tuple of float
+        How the votes not for the leader split between the other choices on average (the real
+        election's national split, small parties included); each station draws its own split
+        from a Dirichlet around it (concentration 60), as the synthetic regions do.
+    """
+
+    registered: IntArray
+    turnout_logit: FloatArray
+    turnout_sd: FloatArray
+    share_logit: FloatArray
+    share_sd: FloatArray
+    units: dict[str, npt.NDArray[np.object_]]
+    other_shares: tuple[float, ...] = (0.25, 0.18, 0.15)
+
+    def __post_init__(self) -> None:
+        n = self.registered.shape[0]
+        arrays = (self.turnout_logit, self.turnout_sd, self.share_logit, self.share_sd)
+        if any(a.shape != (n,) for a in (*arrays, *self.units.values())):
+            raise SaylauInputError(
+                "every array of a station structure needs one entry per station",
+                field="structure",
+                expected=n,
+                found=[a.shape for a in (*arrays, *self.units.values())],
+            )
+        if len(self.other_shares) < 1 or min(self.other_shares) <= 0:
+            raise SaylauInputError(
+                "the other choices' shares must be positive",
+                field="other_shares",
+                expected="> 0",
+                found=self.other_shares,
+            )
+        if n < 1 or (self.registered < 1).any():
+            raise SaylauInputError(
+                "a station structure needs stations with registered voters",
+                field="registered",
+                expected=">= 1 per station",
+                found=int(self.registered.min()) if n else 0,
             )
 
 
@@ -223,6 +289,7 @@ def simulate_election(
     rounded_share: float = 0.0,
     round_to: float = 0.01,
     against_all: bool = False,
+    structure: StationStructure | None = None,
     rng: int | np.random.Generator | None = None,
 ) -> SimulatedElection:
     """Draw a synthetic election, clean or manipulated, with its known truth.
@@ -245,6 +312,11 @@ def simulate_election(
         Step of the drawn figures (``0.01``: integer percentages; ``0.05``: multiples of 5%).
     against_all : bool
         Add an "Против всех" choice.
+    structure : StationStructure, optional
+        Draw the clean election from a real election's structure (its registered voters per
+        station, its units and their turnout and leader-share levels and spreads) instead of
+        the synthetic regions; ``stations`` and ``regions`` are then ignored, the table gets the
+        structure's levels, and fraud and drawn protocols are applied as usual.
     rng : int or numpy.random.Generator, optional
         Seed or generator; the only source of randomness.
 
@@ -289,60 +361,26 @@ def simulate_election(
     specs: tuple[FraudSpec, ...] = (
         () if fraud is None else (fraud,) if isinstance(fraud, FraudSpec) else tuple(fraud)
     )
-    if sum(round(s.share * stations) for s in specs) > stations:
+    gen = _rng(rng)
+    if structure is not None:
+        n = int(structure.registered.shape[0])
+        registered, cast, invalid, valid, votes = _clean_from_structure(structure, gen)
+        against_all = False
+        levels: dict[str, list[str]] = {k: [str(x) for x in v] for k, v in structure.units.items()}
+    else:
+        n = stations
+        registered, cast, invalid, valid, votes, region = _clean_synthetic(
+            n, regions, against_all, gen
+        )
+        levels = {"region": [f"R{r + 1:02d}" for r in region]}
+    if sum(round(s.share * n) for s in specs) > n:
         raise SaylauInputError(
             "fraud shares add up to more than all stations",
             field="fraud",
             expected="sum of shares <= 1",
             found=sum(s.share for s in specs),
         )
-    gen = _rng(rng)
-    n = stations
 
-    # --- regions: urban share, turnout level, leader preference
-    region_urban = gen.uniform(0.2, 0.8, regions)
-    region_turnout = gen.normal(0.0, 0.3, regions)  # logit shift
-    region_pref = gen.normal(0.0, 0.3, (regions, len(CHOICE_NAMES)))
-    region = gen.integers(0, regions, n)
-    urban = gen.random(n) < region_urban[region]
-
-    # --- electorate: urban stations ~2000 voters, rural ~ 600 with a long small tail
-    registered = np.where(
-        urban,
-        np.rint(gen.lognormal(np.log(1900), 0.35, n)),
-        np.rint(gen.lognormal(np.log(550), 0.8, n)),
-    ).astype(np.int64)
-    registered = np.clip(registered, 20, 6000)
-
-    # --- turnout: logit-normal around region / urban level
-    logit_t = 0.4 - 0.45 * urban + region_turnout[region] + gen.normal(0.0, 0.35, n)
-    p_turn = 1.0 / (1.0 + np.exp(-logit_t))
-    cast = gen.binomial(registered, p_turn)
-
-    # --- preferences: leader stronger in rural areas, Dirichlet per station
-    base = np.log(np.array([0.42, 0.25, 0.18, 0.15]))
-    logits = base[None, :] + region_pref[region]
-    logits[:, 0] += 0.35 * ~urban - 0.15 * urban
-    pref = np.exp(logits)
-    pref /= pref.sum(axis=1, keepdims=True)
-    conc = 60.0
-    shares = gen.gamma(pref * conc)
-    shares /= shares.sum(axis=1, keepdims=True)
-    invalid = gen.binomial(cast, 0.015)
-    valid = cast - invalid
-    k = len(CHOICE_NAMES) + int(against_all)
-    if against_all:
-        aa = gen.beta(2.0, 60.0, n)
-        shares = np.column_stack([shares * (1 - aa[:, None]), aa])
-    votes = np.zeros((n, k), dtype=np.int64)
-    left = valid.copy()
-    rest = np.ones(n)
-    for j in range(k - 1):  # sequential binomials = multinomial per station
-        p = np.clip(shares[:, j] / np.maximum(rest, 1e-12), 0.0, 1.0)
-        votes[:, j] = gen.binomial(left, p)
-        left -= votes[:, j]
-        rest -= shares[:, j]
-    votes[:, k - 1] = left
     clean_leader = int(votes[:, 0].sum())
 
     # --- fraud (Klimek et al.'s mechanisms) on disjoint random station sets
@@ -396,9 +434,12 @@ def simulate_election(
         moved_total += int((votes[drawn_rows, 0] - before).sum())
 
     issued = cast.copy()
-    names = [*CHOICE_NAMES, *([AGAINST_ALL] if against_all else [])]
+    if structure is not None:
+        names = ["Leader", *(f"Choice {j + 2}" for j in range(votes.shape[1] - 1))]
+    else:
+        names = [*CHOICE_NAMES, *([AGAINST_ALL] if against_all else [])]
     data: dict[str, object] = {
-        "region": [f"R{r + 1:02d}" for r in region],
+        **levels,
         "station": [str(i + 1) for i in range(n)],
         "voters_on_list": registered,
         "issued": issued,
@@ -411,7 +452,7 @@ def simulate_election(
         [pl.col(c).cast(pl.Int64) for c in ("voters_on_list", "issued", "invalid", "valid", *names)]
     )
     table = ProtocolTable.from_frame(
-        frame, profile="plain", choices=names, levels=["region"], source="simulated"
+        frame, profile="plain", choices=names, levels=list(levels), source="simulated"
     )
     truth = SimulationTruth(
         stations_affected=int(fraud_mask.sum()),
@@ -426,3 +467,87 @@ def simulate_election(
         specs=specs,
     )
     return SimulatedElection(table=table, truth=truth)
+
+
+def _clean_synthetic(
+    n: int, regions: int, against_all: bool, gen: np.random.Generator
+) -> tuple[IntArray, IntArray, IntArray, IntArray, IntArray, IntArray]:
+    """The synthetic regions' clean election: registered, cast, invalid, valid, votes, region."""
+    # --- regions: urban share, turnout level, leader preference
+    region_urban = gen.uniform(0.2, 0.8, regions)
+    region_turnout = gen.normal(0.0, 0.3, regions)  # logit shift
+    region_pref = gen.normal(0.0, 0.3, (regions, len(CHOICE_NAMES)))
+    region = gen.integers(0, regions, n)
+    urban = gen.random(n) < region_urban[region]
+
+    # --- electorate: urban stations ~2000 voters, rural ~ 600 with a long small tail
+    registered = np.where(
+        urban,
+        np.rint(gen.lognormal(np.log(1900), 0.35, n)),
+        np.rint(gen.lognormal(np.log(550), 0.8, n)),
+    ).astype(np.int64)
+    registered = np.clip(registered, 20, 6000)
+
+    # --- turnout: logit-normal around region / urban level
+    logit_t = 0.4 - 0.45 * urban + region_turnout[region] + gen.normal(0.0, 0.35, n)
+    p_turn = 1.0 / (1.0 + np.exp(-logit_t))
+    cast = gen.binomial(registered, p_turn)
+
+    # --- preferences: leader stronger in rural areas, Dirichlet per station
+    base = np.log(np.array([0.42, 0.25, 0.18, 0.15]))
+    logits = base[None, :] + region_pref[region]
+    logits[:, 0] += 0.35 * ~urban - 0.15 * urban
+    pref = np.exp(logits)
+    pref /= pref.sum(axis=1, keepdims=True)
+    conc = 60.0
+    shares = gen.gamma(pref * conc)
+    shares /= shares.sum(axis=1, keepdims=True)
+    invalid = gen.binomial(cast, 0.015)
+    valid = cast - invalid
+    k = len(CHOICE_NAMES) + int(against_all)
+    if against_all:
+        aa = gen.beta(2.0, 60.0, n)
+        shares = np.column_stack([shares * (1 - aa[:, None]), aa])
+    votes = np.zeros((n, k), dtype=np.int64)
+    left = valid.copy()
+    rest = np.ones(n)
+    for j in range(k - 1):  # sequential binomials = multinomial per station
+        p = np.clip(shares[:, j] / np.maximum(rest, 1e-12), 0.0, 1.0)
+        votes[:, j] = gen.binomial(left, p)
+        left -= votes[:, j]
+        rest -= shares[:, j]
+    votes[:, k - 1] = left
+    return registered, cast, invalid, valid, votes, region
+
+
+def _expit(x: FloatArray) -> FloatArray:
+    out: FloatArray = 1.0 / (1.0 + np.exp(-x))
+    return out
+
+
+def _clean_from_structure(
+    s: StationStructure, gen: np.random.Generator
+) -> tuple[IntArray, IntArray, IntArray, IntArray, IntArray]:
+    """A clean election on a real structure: registered, cast, invalid, valid, votes."""
+    n = s.registered.shape[0]
+    registered = s.registered.astype(np.int64)
+    p_turn = _expit(s.turnout_logit + s.turnout_sd * gen.standard_normal(n))
+    cast = gen.binomial(registered, p_turn)
+    invalid = gen.binomial(cast, 0.015)
+    valid = cast - invalid
+    p_lead = _expit(s.share_logit + s.share_sd * gen.standard_normal(n))
+    rest = np.asarray(s.other_shares, dtype=np.float64)
+    rest = rest / rest.sum()
+    votes = np.zeros((n, 1 + rest.size), dtype=np.int64)
+    votes[:, 0] = gen.binomial(valid, p_lead)
+    split = gen.gamma(np.broadcast_to(rest * 60.0, (n, rest.size)))
+    split /= split.sum(axis=1, keepdims=True)
+    left = valid - votes[:, 0]
+    remaining = np.ones(n)
+    for j in range(rest.size - 1):  # sequential binomials = multinomial per station
+        p = np.clip(split[:, j] / np.maximum(remaining, 1e-12), 0.0, 1.0)
+        votes[:, j + 1] = gen.binomial(left, p)
+        left = left - votes[:, j + 1]
+        remaining = remaining - split[:, j]
+    votes[:, -1] = left
+    return registered, cast, invalid, valid, votes

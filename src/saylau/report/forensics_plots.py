@@ -35,6 +35,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -48,11 +49,15 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colorbar import Colorbar
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.ticker import FuncFormatter, MultipleLocator
 
 from ..domain.choices import Choice
 from ..domain.table import ProtocolTable
-from ..forensics._stations import StationArrays, station_arrays
+from ..forensics._stations import StationArrays, station_arrays, station_quality
+from ..forensics.battery import ForensicsReport
+from ..forensics.shpilkin import excess_votes, turnout_bins
+from ..results import Finding
 
 __all__ = [
     "digits_figure",
@@ -111,6 +116,36 @@ def short_name(name: str, width: int = 34) -> str:
 def _get(results: Mapping[str, Any], key: str) -> Any:
     res = results.get(key)
     return res if dataclasses.is_dataclass(res) else None
+
+
+def _finding(results: Mapping[str, Any], key: str) -> Finding | None:
+    """The finding printed next to a figure's number: the run's (``_findings``) or the result's."""
+    run = results.get("_findings")
+    found = run.get(key) if isinstance(run, Mapping) else None
+    if isinstance(found, Finding):
+        return found
+    f = getattr(results.get(key), "finding", None)
+    return f if isinstance(f, Finding) else None
+
+
+def _footer(fig: Figure, results: Mapping[str, Any], key: str) -> None:
+    """The method's finding under the figure, as the terminal prints it (space kept for it)."""
+    f = _finding(results, key)
+    if f is None:
+        return
+    width = max(60, int(fig.get_figwidth() * 17))
+    text = _wrap(f.headline(), width)
+    share = (text.count("\n") + 1) * 10.0 / (fig.get_figheight() * 72) + 0.01
+    engine = fig.get_layout_engine()
+    if isinstance(engine, ConstrainedLayoutEngine):
+        engine.set(rect=(0.0, share, 1.0, 1.0 - share))
+    fig.text(0.01, 0.005, text, fontsize=7, color="#424949", va="bottom", ha="left")
+
+
+def _wrap(text: str, width: int) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width))
 
 
 def _leader(table: ProtocolTable, results: Mapping[str, Any]) -> Choice:
@@ -234,7 +269,9 @@ def fingerprint_figure(
             ax.text(
                 0.02,
                 0.98,
-                f"fraud model (assumption-heavy): f_i = {fp.f_i:.3f}, f_e = {fp.f_e:.4f}",
+                "fraud model (model-based, never an alarm): "
+                f"f_i = {fp.f_i:.3f}{_ci(getattr(fp, 'f_i_ci', None))}, "
+                f"f_e = {fp.f_e:.4f}{_ci(getattr(fp, 'f_e_ci', None))}",
                 transform=ax.transAxes,
                 va="top",
                 fontsize=8,
@@ -246,6 +283,7 @@ def fingerprint_figure(
         "corner (100% turnout, 100% share) is the mark of ballot stuffing",
         fontsize=10,
     )
+    _footer(fig, results, "fingerprint")
     return fig
 
 
@@ -328,18 +366,18 @@ def histograms_figure(table: ProtocolTable, results: Mapping[str, Any] | None = 
             f"(excess {ip.excess_stations:+,.0f}, z = {ip.z:.1f})"
         )
     fig.suptitle(f"Turnout and vote-share histograms — {_title(table)}\n{sub}", fontsize=11)
+    _footer(fig, results, "integer_peaks")
     return fig
 
 
-def _cast(table: ProtocolTable) -> npt.NDArray[np.int64]:
-    """Ballots found (valid + invalid), or the ballots issued when those lines are missing."""
-    if table.has_line("valid") and table.has_line("invalid"):
-        return table.cast()
-    return table.issued()
+def _ci(ci: Any) -> str:
+    if isinstance(ci, tuple | list) and len(ci) == 2:
+        return f" [{ci[0]:.3f}, {ci[1]:.3f}]"
+    return ""
 
 
 def _share_of_cast(table: ProtocolTable, choice: Choice) -> FloatArray:
-    cast = _cast(table).astype(np.float64)
+    cast = table.cast().astype(np.float64)  # ballots cast: the one definition, valid + invalid
     votes = table.votes(choice).astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         s = np.where(cast > 0, votes / cast, np.nan)
@@ -347,19 +385,18 @@ def _share_of_cast(table: ProtocolTable, choice: Choice) -> FloatArray:
 
 
 # --------------------------------------------------------------------------- Shpilkin
-def _bin_of(cast: npt.NDArray[np.int64], registered: npt.NDArray[np.int64]) -> npt.NDArray[Any]:
-    """Bin b (0..99) holds b/100 < T <= (b+1)/100, T = cast / registered (exact integers)."""
-    out = (100 * cast + registered - 1) // np.maximum(registered, 1) - 1
-    return np.asarray(out)
+#: Shpilkin's station rule, read from the method itself so that the figure uses the same one.
+_MIN_REGISTERED = int(inspect.signature(excess_votes).parameters["min_registered"].default)
 
 
 def _curves_from_table(
     table: ProtocolTable, choices: Sequence[Choice]
 ) -> tuple[dict[str, FloatArray], FloatArray]:
+    """Each choice's votes per turnout bin, by the method's own bins and station rule."""
     reg = table.registered()
-    cast = _cast(table)
-    keep = (reg > 100) & (cast > 0) & (cast <= reg)
-    b = _bin_of(cast[keep], reg[keep])
+    cast = table.cast()
+    keep = station_quality(table).usable & (reg > _MIN_REGISTERED) & (cast > 0) & (cast <= reg)
+    b = turnout_bins(cast[keep], reg[keep])
     curves = {
         c.id: np.bincount(b, weights=table.votes(c)[keep], minlength=100)[:100].astype(np.float64)
         for c in choices
@@ -466,6 +503,7 @@ def shpilkin_figure(table: ProtocolTable, results: Mapping[str, Any] | None = No
     _style(ax)
     ax.legend(fontsize=8, frameon=False, loc="upper left", ncol=1)
     ax.set_title(f"Shpilkin's curves — {_title(table)}\n{title_note}", fontsize=11)
+    _footer(fig, results, "excess_votes")
     return fig
 
 
@@ -495,7 +533,9 @@ def regions_figure(
     top = np.argsort(-sizes, kind="stable")[:panels]
     ip = _get(results, "integer_peaks")
     # frame the regions that drive the integer-percentage excess, only when it is an alarm
-    drivers = set(getattr(ip, "drivers", ()) or ()) if getattr(ip, "alarm", False) else set()
+    ip_finding = _finding(results, "integer_peaks")
+    raised = ip_finding.alarm if ip_finding is not None else False
+    drivers = set(getattr(ip, "drivers", ()) or ()) if raised else set()
     n = top.size
     cols = min(4, n)
     rows = math.ceil(n / cols)
@@ -544,6 +584,7 @@ def regions_figure(
     if drivers:
         note += "; red frame: a region that drives the integer-percentage excess"
     fig.suptitle(f"Fingerprints by region — {_title(table)}\n{note}", fontsize=11)
+    _footer(fig, results, "integer_peaks")
     return fig
 
 
@@ -605,20 +646,22 @@ def digits_figure(table: ProtocolTable, results: Mapping[str, Any] | None = None
         "weak screens (Hicken & Mebane): a dot marks an interval that excludes the reference",
         fontsize=10,
     )
+    _footer(fig, results, "digits")
     return fig
 
 
 # --------------------------------------------------------------------------- all together
 def save_forensics_plots(
-    results: Mapping[str, Any], table: ProtocolTable, out_dir: str | Path
+    results: ForensicsReport | Mapping[str, Any], table: ProtocolTable, out_dir: str | Path
 ) -> list[Path]:
     """Write every figure as a PNG file in ``out_dir`` (created if missing).
 
     Parameters
     ----------
-    results : mapping
-        Method results by their name (``fingerprint``, ``integer_peaks``, ``excess_votes``...);
-        missing ones are computed from the table or left out of the figure.
+    results : ForensicsReport or mapping
+        The battery's report (each figure then prints the run's finding: its alarm, level and
+        caveats), or method results by their name (``fingerprint``, ``integer_peaks``...; the
+        results' own findings are printed); missing ones are left out of the figure.
     table : ProtocolTable
     out_dir : str or Path
 
@@ -628,6 +671,11 @@ def save_forensics_plots(
         The files written: ``fingerprint.png``, ``histograms.png``, ``shpilkin.png``, when
         the table has regions ``regions.png``, and with a digit-test result ``digits.png``.
     """
+    if isinstance(results, ForensicsReport):
+        results = {
+            **results.results,
+            "_findings": {o.name: o.finding for o in results.outcomes},
+        }
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     figures: list[tuple[str, Figure | None]] = [
