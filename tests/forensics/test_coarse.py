@@ -180,6 +180,20 @@ def test_pvalue_moves_across_seeds_by_less_than_its_stated_error() -> None:
     assert all(math.isfinite(r.fraud_mc_sd) and r.fraud_mc_sd >= 0 for r in runs)
 
 
+def test_resamples_are_added_only_while_the_decision_is_in_doubt() -> None:
+    # sequential resampling: a p-value far from the level stops at the first 500 resamples;
+    # with the level inside its Monte Carlo interval the resamples double (up to the cap)
+    sim = simulate_election(stations=1500, rng=13)
+    first = coarse_shares(sim.table, rng=4)
+    assert first.resamples == 500 and abs(first.pvalue - first.finding.level) > (
+        first.pvalue_mc_error
+    )
+    doubt = coarse_shares(sim.table, rng=4, level=first.pvalue, max_resamples=1000)
+    assert doubt.resamples == 1000
+    fixed = coarse_shares(sim.table, rng=4, level=first.pvalue, max_resamples=None)
+    assert fixed.resamples == 500 and fixed.pvalue == first.pvalue
+
+
 def test_stations_where_the_leader_got_no_vote_are_never_flagged() -> None:
     # 8 % of the stations give the leader no vote at all (a region where he is not on the
     # ballot, say): share 0 is not a drawn result for him and is never flagged or scored

@@ -515,19 +515,30 @@ def _neighbour_units(
     """Each usable station's neighbourhood for the integer-votes estimate: its lowest-level
     commission with three stations or more on average (named by its path of levels, since
     names repeat across regions; the station level itself is skipped), else the whole table."""
+    import polars as pl
+
+    del by
     usable = arr.quality.usable
     n = int(usable.sum())
     levels = list(table.levels)
     for depth in range(len(levels), 0, -1):
         path = levels[:depth]
-        labels = np.asarray(table.level_values(path[0]), dtype=object)[usable].astype(str)
-        for lv in path[1:]:
-            more = np.asarray(table.level_values(lv), dtype=object)[usable].astype(str)
-            labels = np.char.add(np.char.add(labels, " / "), more)
-        names, codes = group_codes(labels.astype(object))
-        if len(names) * 3 <= n:
-            return " / ".join(path), codes
-    del by
+        # the same strings as ProtocolTable.level_values, joined in Polars; hash-based codes of
+        # the path (no string sort): the order of the units does not matter here
+        labels = [pl.col(lv).cast(pl.Utf8).fill_null("") for lv in path]
+        codes = (
+            table.frame.select(pl.concat_str(labels, separator=" / ").alias("u"))
+            .filter(pl.Series(usable))
+            .get_column("u")
+            .cast(pl.Categorical)
+            .to_physical()
+            .to_numpy()
+            .astype(np.int64)
+        )
+        units = int(codes.max()) + 1 if codes.size else 0
+        if units * 3 <= n:
+            _, dense = np.unique(codes, return_inverse=True)
+            return " / ".join(path), dense.astype(np.int64)
     return "all stations", np.zeros(n, dtype=np.int64)
 
 
