@@ -56,8 +56,9 @@ scale, and ``T = Σ (z - 2)_+^2``. Its null: every resample scored the same way 
 of the others (leave-one-out), p = (1 + #{T_r >= T}) / (R + 1). The p-value's Monte Carlo error
 (three sds: the binomial error of R null values and T's own spread from its resampled means,
 carried through the null) is reported; on the Polish control seeds 0-7 now give p from 0.13
-to 0.20 (500 resamples; stated error about 0.08), each within its stated error. (``spikes``'s own ``confInt`` reruns the whole
-procedure 100 times on posterior draws of the mixture; that costs 100 times as much.)
+to 0.20 (500 resamples; stated error about 0.08), each within its stated error.
+(``spikes``'s own ``confInt`` reruns the whole procedure 100 times on posterior draws of the
+mixture; that costs 100 times as much.)
 
 References
 ----------
