@@ -234,6 +234,23 @@ def test_regional_estimates_match_cedars_tables(
             assert math.isnan(x.estimate) and not x.finding.alarm
 
 
+def test_alarm_rate_on_simulated_clean_elections() -> None:
+    # simulation, known truth (no fraud; 8 regions with their own turnout and support): the
+    # national alarm at 0.01 and any regional alarm (Holm) are raised in at most 0.01 of 20
+    # elections plus 3 binomial sds, i.e. at most 1
+    from saylau.forensics.simulate import simulate_election
+
+    national = regional = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SaylauWarning)
+        for seed in range(20):
+            r = excess_votes(simulate_election(stations=3000, rng=500 + seed).table)
+            national += r.finding.alarm
+            regional += any(x.finding.alarm for x in r.by_region)
+    bound = 20 * 0.01 + 3 * math.sqrt(20 * 0.01 * 0.99)
+    assert national <= bound and regional <= bound
+
+
 def test_no_plausible_peak_is_not_applicable_with_a_warning() -> None:
     # every station at 97-100 % turnout (drawn results): no clean mode exists; the region
     # gets no estimate (not NaN printed as a number, not a sign) and a warning names it
