@@ -190,7 +190,7 @@ def test_resamples_are_added_only_while_the_decision_is_in_doubt() -> None:
     )
     doubt = coarse_shares(sim.table, rng=4, level=first.pvalue, max_resamples=1000)
     assert doubt.resamples == 1000
-    fixed = coarse_shares(sim.table, rng=4, level=first.pvalue, max_resamples=None)
+    fixed = coarse_shares(sim.table, rng=4, level=first.pvalue, sequential=False)
     assert fixed.resamples == 500 and fixed.pvalue == first.pvalue
 
 

@@ -368,7 +368,8 @@ def coarse_shares(
     *,
     leader: str | Choice | None = None,
     resamples: int = 500,
-    max_resamples: int | None = 2000,
+    max_resamples: int = 2000,
+    sequential: bool = True,
     min_registered: int = 100,
     bw: float = _BW,
     grid: int = _GRID,
@@ -390,11 +391,12 @@ def coarse_shares(
         The choice studied; the contender with most votes by default.
     resamples : int
         Resampled elections drawn first (``spikes`` draws 1,000; pass ``resamples=1000,
-        max_resamples=None`` for its fraud % as published: the envelope grows with the number
+        sequential=False`` for its fraud % as published: the envelope grows with the number
         of resamples).
-    max_resamples : int or None
+    max_resamples, sequential : int, bool
         Sequential resampling: while the p-value's Monte Carlo interval (three sds) contains
-        ``level``, the resamples are doubled, up to this many. ``None``: exactly ``resamples``.
+        ``level``, the resamples are doubled, up to ``min(max_resamples, 4 * resamples)``.
+        ``sequential=False``: exactly ``resamples``.
     min_registered : int
         Stations with fewer registered voters are left out (counted in ``excluded``), as in
         Kobak et al.'s integer test. ``spikes`` keeps them (``min_registered=0``), but their
@@ -516,7 +518,7 @@ def coarse_shares(
         _pmf_table(turn, slice(0, exact_t), n_reg[:exact_t], fit_t) if exact_t > 0 else None
     )
     reg_f = n_reg.astype(np.float32)
-    cap = max(resamples, max_resamples if max_resamples is not None else resamples)
+    cap = max(resamples, min(max_resamples, 4 * resamples)) if sequential else resamples
     dens = np.empty((cap, grid))
     hist = np.empty((cap, grid))
     # generators: one for the bootstrap, then one per block of resamples, spawned in order,
