@@ -62,18 +62,29 @@ class BetaBinomialMixture:
         yi = np.asarray(y).astype(np.int64)
         ni = np.asarray(n).astype(np.int64)
         mi = ni - yi
-        j = np.arange(int(ni.max()) + 1, dtype=np.float64)
+        # tables over 0..cut (the 99.9th percentile of the sizes); the few larger stations
+        # (electronic-voting pseudo-stations of 100,000 voters) get their log-gammas directly
+        cut = int(min(int(ni.max()), max(int(np.quantile(ni, 0.999)), 64))) if ni.size else 0
+        big = ni > cut
+        small = ~big
+        j = np.arange(cut + 1, dtype=np.float64)
         lg = special.gammaln(j + 1)
-        const = lg[ni] - lg[yi] - lg[mi]
+        const = np.empty(ni.shape)
+        const[small] = lg[ni[small]] - lg[yi[small]] - lg[mi[small]]
+        yb, mb, nb = (v[big].astype(np.float64) for v in (yi, mi, ni))
+        const[big] = special.gammaln(nb + 1) - special.gammaln(yb + 1) - special.gammaln(mb + 1)
         cols = []
         for a, b, w in zip(self.alpha, self.beta, self.weight, strict=True):
             if w <= 0:
                 cols.append(np.full(yi.shape, -np.inf))
                 continue
             ga, gb, gab = special.gammaln(j + a), special.gammaln(j + b), special.gammaln(j + a + b)
-            cols.append(
-                math.log(w) - float(special.betaln(a, b)) + const + ga[yi] + gb[mi] - gab[ni]
+            col = np.empty(ni.shape)
+            col[small] = ga[yi[small]] + gb[mi[small]] - gab[ni[small]]
+            col[big] = (
+                special.gammaln(yb + a) + special.gammaln(mb + b) - special.gammaln(nb + a + b)
             )
+            cols.append(math.log(w) - float(special.betaln(a, b)) + const + col)
         return np.column_stack(cols)
 
     def responsibilities(self, y: npt.ArrayLike, n: npt.ArrayLike) -> FloatArray:
