@@ -120,11 +120,11 @@ def test_coarse_fractions_listed() -> None:
 
 # ------------------------------------------------------------------------------ the test
 def test_false_alarm_rate_on_clean_elections() -> None:
-    # 40 clean elections (simulation, known truth: no fraud): at the 5 % level the number of
-    # p < 0.05 is Binomial(40, 0.05) when the test holds its level (mean 2, sd 1.4); more than
-    # 3 sd above, 6, means it does not
+    # 30 clean elections (simulation, known truth: no fraud): at the 5 % level the number of
+    # p < 0.05 is Binomial(30, 0.05) when the test holds its level (mean 1.5, sd 1.2); more
+    # than 3 sd above, 5, means it does not
     alarms = 0
-    reps = 40
+    reps = 30
     for seed in range(reps):
         sim = simulate_election(stations=1200, rng=100 + seed)
         res = coarse_shares(sim.table, resamples=200, rng=seed)
