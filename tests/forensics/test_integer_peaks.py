@@ -20,6 +20,7 @@ from saylau.forensics.integer_peaks import (
     is_integer_percentage,
     poisson_binomial_sf,
 )
+from saylau.forensics.simulate import simulate_election
 
 PUBLISHED = json.loads(
     (Path(__file__).resolve().parents[1] / "results" / "forensics_published.json").read_text()
@@ -239,7 +240,15 @@ def test_published_integer_excess(russia: dict[str, ProtocolTable], year: str) -
     # "null sd is about 110-120 stations on Russian elections" (data README)
     assert 105 <= r.null_sd <= 125
     assert r.alarm and r.pvalue < 1e-10
+    assert r.finding.alarm and r.finding.kind == "test" and r.finding.level == 0.01
     assert r.excess_turnout > 0 and r.excess_leader > 0
+    # per region: Holm over every region tested, stated in each finding
+    assert r.units_tested == len(r.by_region) == len({x.region for x in r.by_region})
+    for x in r.by_region:
+        assert x.finding.correction == f"Holm over {r.units_tested} units"
+        assert x.pvalue_holm >= x.pvalue and x.finding.alarm == (x.pvalue_holm < 0.01)
+    # Cedar's integer-votes estimate: positive beyond its null error on every Russian file
+    assert r.integer_votes > 3 * r.integer_votes_se > 0
 
 
 @pytest.mark.realdata
@@ -250,7 +259,35 @@ def test_poland_2020_raises_no_alarm() -> None:
     pub = PUBLISHED["poland_2020_round1"]
     r = integer_peaks(poland, leader=pub["leader"])
     assert abs(r.z) <= pub["integer_z_abs_max"]
-    assert not r.alarm
+    assert not r.alarm and not r.finding.alarm
+    assert not any(x.finding.alarm for x in r.by_region)
+    # the integer-votes estimate shows no positive excess on the clean control
+    assert r.integer_votes < 3 * r.integer_votes_se
+
+
+def test_integer_votes_on_simulations_with_known_truth() -> None:
+    # simulation, known truth: 20 % of the stations drawn, turnout and leader share raised to
+    # the next multiple of 5 %; the votes the drawing added beyond the neighbours' share at the
+    # stations that end integer are known from the clean twin (same seed, no drawing). The
+    # estimate is conservative (a drawn station's weight is 1 - its chance of an integer share,
+    # and drawn stations that miss an integer raise the neighbours' share): it lies between
+    # half the truth and the truth; on the clean twin it is within 3 standard errors of 0.
+    for seed in range(3):
+        bad = simulate_election(stations=6000, rounded_share=0.2, round_to=0.05, rng=30 + seed)
+        clean = simulate_election(stations=6000, rng=30 + seed)
+        r = integer_peaks(bad.table, by=None)
+        r0 = integer_peaks(clean.table, by=None)
+        t, t0 = bad.table, clean.table
+        lid = t.leader().id
+        lb, lc = t.frame.get_column(lid).to_numpy(), t0.frame.get_column(lid).to_numpy()
+        cb = (t.frame.get_column("valid") + t.frame.get_column("invalid")).to_numpy()
+        cc = (t0.frame.get_column("valid") + t0.frame.get_column("invalid")).to_numpy()
+        reg = t.frame.get_column("voters_on_list").to_numpy()
+        integer = is_integer_percentage(lb, cb) & (reg >= 100)
+        truth = float(((lb - lc) - (cb - cc) * (lc.sum() / cc.sum()))[integer].sum())
+        assert 0.5 * truth <= r.integer_votes <= truth
+        assert r.integer_votes > 3 * r.integer_votes_se
+        assert abs(r0.integer_votes) < 3 * r0.integer_votes_se
 
 
 def test_exact_null_matches_kobaks_monte_carlo() -> None:

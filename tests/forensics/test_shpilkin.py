@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from fractions import Fraction
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from saylau._exceptions import EmptyInputError, SaylauInputError
+from saylau._exceptions import EmptyInputError, SaylauInputError, SaylauWarning
 from saylau.domain.table import ProtocolTable
 from saylau.forensics.shpilkin import excess_from_bins, excess_votes, find_peak_bin, turnout_bins
 
@@ -201,6 +202,80 @@ def test_published_estimate_and_automatic_peak(russia: dict[str, ProtocolTable],
         assert round(given.sensitivity[1]) == pub["shpilkin_estimate_bin_61"]
 
 
+CEDAR = json.loads(
+    (Path(__file__).resolve().parents[1] / "results" / "cedar_regions_vbrosy.json").read_text()
+)
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("year", ["2004", "2011", "2012", "2021"])
+def test_regional_estimates_match_cedars_tables(
+    russia: dict[str, ProtocolTable], year: str
+) -> None:
+    """Cedar's published regional table (extract and source in tests/results): to the vote."""
+    pub = PUBLISHED["russia"][year]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SaylauWarning)  # N/A regions warn
+        r = excess_votes(russia[year], leader=pub["leader"])
+    by = {x.region: x for x in r.by_region}
+    rows = [c for c in CEDAR["regions"] if c["year"] == year]
+    assert rows
+    for c in rows:
+        got = by[c["region"]]
+        assert got.estimate == pytest.approx(c["vbrosy"], abs=1.0), c["region"]
+    # the national alarm is raised; per region, Holm over the regions where the method applies
+    assert r.finding.alarm and r.pvalue < 1e-6
+    assert r.units_tested == sum(1 for x in r.by_region if x.peak_method != "not-applicable")
+    for x in r.by_region:
+        if x.peak_method != "not-applicable":
+            assert x.finding.correction == f"Holm over {r.units_tested} units"
+            assert x.pvalue_holm >= x.pvalue
+        else:
+            assert math.isnan(x.estimate) and not x.finding.alarm
+
+
+def test_alarm_rate_on_simulated_clean_elections() -> None:
+    # simulation, known truth (no fraud; 8 regions with their own turnout and support): the
+    # national alarm at 0.01 and any regional alarm (Holm) are raised in at most 0.01 of 20
+    # elections plus 3 binomial sds, i.e. at most 1
+    from saylau.forensics.simulate import simulate_election
+
+    national = regional = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SaylauWarning)
+        for seed in range(20):
+            r = excess_votes(simulate_election(stations=3000, rng=500 + seed).table)
+            national += r.finding.alarm
+            regional += any(x.finding.alarm for x in r.by_region)
+    bound = 20 * 0.01 + 3 * math.sqrt(20 * 0.01 * 0.99)
+    assert national <= bound and regional <= bound
+
+
+def test_no_plausible_peak_is_not_applicable_with_a_warning() -> None:
+    # every station at 97-100 % turnout (drawn results): no clean mode exists; the region
+    # gets no estimate (not NaN printed as a number, not a sign) and a warning names it
+    gen = np.random.default_rng(3)
+    n = 400
+    reg = gen.integers(500, 1500, n)
+    cast = np.floor(reg * gen.uniform(0.97, 1.0, n)).astype(int)
+    lead = np.floor(cast * 0.9).astype(int)
+    good = _homogeneous(4, 3000)
+    region = ["drawn"] * n + ["clean"] * 3000
+    t = _table(
+        np.concatenate([reg, good[0]]),
+        np.concatenate([cast, good[1]]),
+        np.concatenate([lead, good[2]]),
+        region,
+    )
+    with pytest.warns(SaylauWarning, match="drawn: Shpilkin's method not applicable"):
+        r = excess_votes(t, leader="A")
+    drawn = next(x for x in r.by_region if x.region == "drawn")
+    assert drawn.peak_method == "not-applicable" and math.isnan(drawn.estimate)
+    assert not drawn.finding.alarm and "not applicable" in drawn.finding.headline()
+    clean = next(x for x in r.by_region if x.region == "clean")
+    assert 48 <= clean.peak_bin <= 60 and not clean.finding.alarm
+
+
 @pytest.mark.realdata
 def test_per_region_estimates_cover_the_regions(russia: dict[str, ProtocolTable]) -> None:
     r = excess_votes(russia["2012"], leader="Путин")
@@ -222,3 +297,4 @@ def test_poland_2020_shows_no_excess() -> None:
     # (Russia 2012's published estimate is about 25% of the leader's votes; README)
     assert r.estimate < 2 * r.std_err
     assert max(r.sensitivity.values()) < 0.15 * r.leader_votes
+    assert not r.finding.alarm and not any(x.finding.alarm for x in r.by_region)

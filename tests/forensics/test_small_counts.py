@@ -184,6 +184,88 @@ def test_declared_rules_bad_input_and_against_all() -> None:
     assert "binomial" in res.to_dict()["caveat"]
 
 
+def test_null_probabilities_match_scipy() -> None:
+    # the closed forms of P(0), P(1), P(2) against scipy's binomial and beta-binomial pmfs
+    from saylau.forensics.small_counts import _null_probabilities
+
+    gen = np.random.default_rng(5)
+    n = gen.integers(0, 3000, 4000)
+    p = gen.uniform(0, 0.02, 4000)
+    p[:10], p[10:20] = 0.0, 1.0
+    rho = np.where(gen.random(4000) < 0.5, gen.uniform(0, 0.05, 4000), 0.0)
+    k = np.arange(3)[None, :]
+    ref = stats.binom.pmf(k, n[:, None], p[:, None])
+    bb = (rho > 0) & (p > 0) & (p < 1)
+    a = p[bb] * (1 - rho[bb]) / rho[bb]
+    b = (1 - p[bb]) * (1 - rho[bb]) / rho[bb]
+    ref[bb] = stats.betabinom.pmf(k, n[bb][:, None], a[:, None], b[:, None])
+    assert np.allclose(_null_probabilities(n, p, rho), np.nan_to_num(ref), rtol=1e-8, atol=1e-14)
+
+
+def test_alarm_is_calibrated_on_clean_overdispersed_elections() -> None:
+    # simulation, known truth (no drawing): support varies between stations (Dirichlet), the
+    # case the binomial null over-flags; the default beta-binomial null's family-wise alarm
+    # (Bonferroni over the cells, level 0.01) is raised in at most 0.01 of 40 elections plus
+    # 3 binomial sds (i.e. at most 1), and drawn commissions raise it
+    gen = np.random.default_rng(21)
+    alarms = sum(
+        small_counts(_simulate(gen, commissions=30, per=30, spread=0.02), by="tik").finding.alarm
+        for _ in range(40)
+    )
+    assert alarms <= 40 * 0.01 + 3 * np.sqrt(40 * 0.01 * 0.99)
+    drawn_table = _simulate(np.random.default_rng(21), drawn={3: "Micro", 9: "Micro"})
+    drawn = small_counts(drawn_table, by="tik")
+    assert drawn.finding.alarm and drawn.finding.pvalue is not None
+    assert "Bonferroni over" in drawn.finding.correction
+
+
+@pytest.mark.realdata
+def test_finds_kireevs_published_2021_pattern() -> None:
+    """Kireev's rule in Kobak's duma2021 notebook lists 11 commission-party pairs (source and
+    pairs in tests/results/kireev_2021.json). The default beta-binomial test flags 10 of them
+    at BH 5 % (the 11th, Sterlitamak / Yabloko, has 8 stations at 0, not a clear deficit);
+    the binomial null flags 4."""
+    import json
+    from pathlib import Path
+
+    from tests.conftest import shared_table
+
+    ref = json.loads(
+        (Path(__file__).resolve().parents[1] / "results" / "kireev_2021.json").read_text()
+    )
+    table = shared_table("russia", "2021.csv.zip")
+    res = small_counts(table)
+    assert res.null == "betabinomial" and res.finding.alarm and res.pvalue < 1e-6
+
+    def found(r: object) -> int:
+        hits = 0
+        for region, tik, party in ref["pairs"]:
+            cells = [
+                c
+                for c in r.cells  # type: ignore[attr-defined]
+                if c.unit.startswith(region + " / ")
+                and c.unit.endswith(" / " + tik)
+                and c.choice == party
+            ]
+            assert cells, (region, tik, party)
+            # Kireev's counts hold: more than 20 at 1 and at 2 votes, fewer than 10 at 0
+            assert all(c.observed[1] > 20 and c.observed[2] > 20 for c in cells)
+            hits += any(c.flagged for c in cells)
+        return hits
+
+    assert found(res) >= 10
+    assert found(small_counts(table, null="binomial")) == 4
+
+
+@pytest.mark.realdata
+def test_poland_raises_no_alarm() -> None:
+    from tests.conftest import shared_table
+
+    res = small_counts(shared_table("poland-2020", "round1.csv.zip"))
+    assert not res.finding.alarm and not res.flagged
+    assert res.ntests > 20_000
+
+
 @settings(max_examples=50, deadline=None)
 @given(st.lists(st.floats(min_value=0.0, max_value=1.0), min_size=1, max_size=40))
 def test_poisson_binomial_is_a_distribution_with_the_right_mean(ps: list[float]) -> None:

@@ -62,18 +62,29 @@ class BetaBinomialMixture:
         yi = np.asarray(y).astype(np.int64)
         ni = np.asarray(n).astype(np.int64)
         mi = ni - yi
-        j = np.arange(int(ni.max()) + 1, dtype=np.float64)
+        # tables over 0..cut (the 99.9th percentile of the sizes); the few larger stations
+        # (electronic-voting pseudo-stations of 100,000 voters) get their log-gammas directly
+        cut = int(min(int(ni.max()), max(int(np.quantile(ni, 0.999)), 64))) if ni.size else 0
+        big = ni > cut
+        small = ~big
+        j = np.arange(cut + 1, dtype=np.float64)
         lg = special.gammaln(j + 1)
-        const = lg[ni] - lg[yi] - lg[mi]
+        const = np.empty(ni.shape)
+        const[small] = lg[ni[small]] - lg[yi[small]] - lg[mi[small]]
+        yb, mb, nb = (v[big].astype(np.float64) for v in (yi, mi, ni))
+        const[big] = special.gammaln(nb + 1) - special.gammaln(yb + 1) - special.gammaln(mb + 1)
         cols = []
         for a, b, w in zip(self.alpha, self.beta, self.weight, strict=True):
             if w <= 0:
                 cols.append(np.full(yi.shape, -np.inf))
                 continue
             ga, gb, gab = special.gammaln(j + a), special.gammaln(j + b), special.gammaln(j + a + b)
-            cols.append(
-                math.log(w) - float(special.betaln(a, b)) + const + ga[yi] + gb[mi] - gab[ni]
+            col = np.empty(ni.shape)
+            col[small] = ga[yi[small]] + gb[mi[small]] - gab[ni[small]]
+            col[big] = (
+                special.gammaln(yb + a) + special.gammaln(mb + b) - special.gammaln(nb + a + b)
             )
+            cols.append(math.log(w) - float(special.betaln(a, b)) + const + col)
         return np.column_stack(cols)
 
     def responsibilities(self, y: npt.ArrayLike, n: npt.ArrayLike) -> FloatArray:
@@ -92,17 +103,40 @@ def _survival(values: IntArray, weights: FloatArray, size: int) -> FloatArray:
 def _m_step(y: IntArray, n: IntArray, r: FloatArray, a0: float, b0: float) -> tuple[float, float]:
     """Weighted beta-binomial ML of (a, b), in log space within spikes's bounds.
 
-    Uses lgamma(y + a) - lgamma(a) = Σ_{j<y} log(a + j), so one evaluation costs O(max n).
+    Uses lgamma(y + a) - lgamma(a) = Σ_{j<y} log(a + j): the sums over j < ``cut`` are dense
+    (weights = survival counts, one evaluation costs O(cut)); the few counts above ``cut`` (the
+    largest 0.1 % of stations, e.g. electronic-voting pseudo-stations with 100,000 voters) add
+    their remainder lgamma(a + y) - lgamma(a + cut) one by one. Exact either way.
     """
     top = int(n.max())
-    sy = _survival(y, r, top)
-    sm = _survival(n - y, r, top)
-    sn = _survival(n, r, top)
-    j = np.arange(top, dtype=np.float64)
+    cut = min(top, max(int(np.quantile(n, 0.999)), 64))
+    sy = _survival(np.minimum(y, cut), r, cut)
+    sm = _survival(np.minimum(n - y, cut), r, cut)
+    sn = _survival(np.minimum(n, cut), r, cut)
+    j = np.arange(cut, dtype=np.float64)
     keep_y, keep_m, keep_n = sy > 0, sm > 0, sn > 0
     jy, wy = j[keep_y], sy[keep_y]
     jm, wm = j[keep_m], sm[keep_m]
     jn, wn = j[keep_n], sn[keep_n]
+    # tails: counts above the cut, each with its weight
+    ty = (y > cut) & (r > 0)
+    tm = (n - y > cut) & (r > 0)
+    tn = (n > cut) & (r > 0)
+    yv, ry = y[ty].astype(np.float64), r[ty]
+    mv, rm = (n - y)[tm].astype(np.float64), r[tm]
+    nv, rn = n[tn].astype(np.float64), r[tn]
+    c = float(cut)
+
+    def tail(v: FloatArray, w: FloatArray, x: float, order: int) -> float:
+        if v.size == 0:
+            return 0.0
+        if order == 0:
+            d = special.gammaln(x + v) - special.gammaln(x + c)
+        elif order == 1:
+            d = special.digamma(x + v) - special.digamma(x + c)
+        else:
+            d = special.polygamma(1, x + v) - special.polygamma(1, x + c)
+        return float((w * d).sum())
 
     def value(p: FloatArray) -> float:
         a, b = math.exp(p[0]), math.exp(p[1])
@@ -110,16 +144,21 @@ def _m_step(y: IntArray, n: IntArray, r: FloatArray, a0: float, b0: float) -> tu
             (wy * np.log(a + jy)).sum()
             + (wm * np.log(b + jm)).sum()
             - (wn * np.log(a + b + jn)).sum()
+            + tail(yv, ry, a, 0)
+            + tail(mv, rm, b, 0)
+            - tail(nv, rn, a + b, 0)
         )
 
     def derivatives(p: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Gradient and Hessian in (log a, log b)."""
         a, b = math.exp(p[0]), math.exp(p[1])
         iy, im, i_n = 1.0 / (a + jy), 1.0 / (b + jm), 1.0 / (a + b + jn)
-        gn, hn = (wn * i_n).sum(), (wn * i_n * i_n).sum()
-        ga, gb = (wy * iy).sum() - gn, (wm * im).sum() - gn
-        haa = -(wy * iy * iy).sum() + hn
-        hbb = -(wm * im * im).sum() + hn
+        gn = (wn * i_n).sum() + tail(nv, rn, a + b, 1)
+        hn = (wn * i_n * i_n).sum() - tail(nv, rn, a + b, 2)
+        ga = (wy * iy).sum() + tail(yv, ry, a, 1) - gn
+        gb = (wm * im).sum() + tail(mv, rm, b, 1) - gn
+        haa = -(wy * iy * iy).sum() + tail(yv, ry, a, 2) + hn
+        hbb = -(wm * im * im).sum() + tail(mv, rm, b, 2) + hn
         grad = np.array([ga * a, gb * b])
         hess = np.array([[haa * a * a + ga * a, hn * a * b], [hn * a * b, hbb * b * b + gb * b]])
         return grad, hess

@@ -34,15 +34,31 @@ component-beta-binomial draw, tabulated once), votes by the component, beta and 
 draws themselves; ``exact_below=math.inf`` draws everything exactly. Blocks of resamples run
 on two threads, each with its own generator spawned from ``rng`` (the answer does not depend
 on the threads), and stations are put in a canonical order first (nor on the row order).
-About 3 s for 91,000 stations and 1,000 resamples on a loaded 2-core machine.
+The beta-binomial M-step sums over counts up to the 99.9th percentile of the station sizes and
+adds the few larger stations (electronic-voting pseudo-stations) one by one, exactly; with
+spikes' bandwidth the kernel touches no neighbouring node, so the density needs no FFT.
+Resampling is sequential: 500 resamples first, doubled (up to ``max_resamples`` = 2,000) only
+while the p-value's Monte Carlo interval contains the alarm's level.
 
 Stations with fewer than ``min_registered`` (100) registered voters are left out by default,
 a declared and counted rule (see :func:`coarse_shares`).
 
-Uncertainty. Every resample is also scored as if it were the data, against the envelope of the
-others (leave-one-out): these R values are the distribution of the fraud % under the fitted
-null, which gives a p-value and a null 95 % quantile. (``spikes``'s own ``confInt`` reruns the
-whole procedure 100 times on posterior draws of the mixture; that costs 100 times as much.)
+Zero shares. Stations where the leader got no vote at all are kept in the fits (as in
+``spikes``) but the share 0 is never scored or flagged: it is not a drawn result for the leader.
+
+The test and its uncertainty. spikes' fraud % compares the data with the *envelope* (maximum)
+of the resampled densities; a maximum over R resamples grows with R and jumps with the seed
+(on the clean Polish control, seeds 0-7 gave 0.007 %-0.217 % and p-values from 0.02 to 0.57).
+It is still reported, with a Monte Carlo sd (bootstrap of the resamples), but the alarm rests
+on a statistic with a limit: for each 0.001 bin of the share, ``z = (c - m) / sqrt(m + 1)``,
+the observed stations ``c`` above the resamples' mean ``m`` in units of its Poisson-binomial
+scale, and ``T = Σ (z - 2)_+^2``. Its null: every resample scored the same way against the mean
+of the others (leave-one-out), p = (1 + #{T_r >= T}) / (R + 1). The p-value's Monte Carlo error
+(three sds: the binomial error of R null values and T's own spread from its resampled means,
+carried through the null) is reported; on the Polish control seeds 0-7 now give p from 0.13
+to 0.20 (500 resamples; stated error about 0.08), each within its stated error.
+(``spikes``'s own ``confInt`` reruns the whole procedure 100 times on posterior draws of the
+mixture; that costs 100 times as much.)
 
 References
 ----------
@@ -79,11 +95,13 @@ from scipy import special, stats
 from .._exceptions import EmptyInputError, SaylauWarning
 from ..domain.choices import Choice
 from ..domain.table import ProtocolTable
-from ..results import Result
+from ..results import Finding, Result
 from ._stations import station_arrays
 from .betabinom import BetaBinomialMixture, fit_beta_binomial_mixture
+from .rdensity import _r_density_setup, _share_bins, _share_bins_fast, r_density
 
 __all__ = [
+    "COARSE_CAVEAT",
     "COARSE_FRACTIONS",
     "CoarseSharesResult",
     "coarse_shares",
@@ -104,125 +122,14 @@ COARSE_FRACTIONS: tuple[Fraction, ...] = tuple(
 
 _GRID = 1001
 _BW = 1e-4
+_HINGE = 2.0
 
-
-# ------------------------------------------------------------------------------ density
-def _r_density_setup(bw: float, n_user: int, lo_x: float = 0.0, hi_x: float = 1.0) -> _RDensity:
-    n = max(n_user, 512)
-    if n > 512:
-        n = 2 ** math.ceil(math.log2(n))
-    lo = lo_x - 4.0 * bw
-    up = hi_x + 4.0 * bw
-    kords = np.linspace(0.0, 2.0 * (up - lo), 2 * n)
-    kords[n + 1 :] = -kords[n - 1 : 0 : -1]
-    kern = stats.norm.pdf(kords, scale=bw)
-    xords = np.linspace(lo, up, n)
-    x = np.linspace(lo_x, hi_x, n_user)
-    # linear interpolation of the n node values at x (R's approx)
-    j = np.clip(np.searchsorted(xords, x, side="right") - 1, 0, n - 2)
-    lam = (x - xords[j]) / (xords[j + 1] - xords[j])
-    return _RDensity(n=n, lo=lo, up=up, kern_fft=np.conj(np.fft.rfft(kern)), x=x, j=j, lam=lam)
-
-
-@dataclasses.dataclass(frozen=True)
-class _RDensity:
-    n: int
-    lo: float
-    up: float
-    kern_fft: npt.NDArray[np.complex128]
-    x: FloatArray
-    j: IntArray
-    lam: FloatArray
-
-    def binned(
-        self,
-        values: FloatArray,
-        rows: IntArray | None = None,
-        nrows: int = 1,
-        *,
-        inside: bool = False,
-    ) -> FloatArray:
-        """R's BinDist (linear binning, weight 1/len each), per row when ``rows`` is given."""
-        n = self.n
-        delta = (self.up - self.lo) / (n - 1)
-        pos = (values - self.lo) / delta
-        # floor; truncation when every position is >= 0 (the values inside the nodes)
-        ix = pos.astype(np.int64) if inside else np.floor(pos).astype(np.int64)
-        fx = pos - ix
-        size = nrows * 2 * n
-        ix_all = ix + rows * (2 * n) if rows is not None else ix
-        # shares in [0, 1] always fall inside the nodes [-4 bw, 1 + 4 bw]: no mask needed
-        if inside or (ix.size and ix.min() >= 0 and ix.max() <= n - 2):
-            right = np.bincount(ix_all, weights=fx, minlength=size)
-            y = np.bincount(ix_all, minlength=size) - right  # Σ (1 - fx) per node
-            y[1:] += right[:-1]
-            return np.asarray(y, dtype=np.float64).reshape(nrows, 2 * n)
-        ok = (ix >= 0) & (ix <= n - 2)
-        left_edge = ix == -1
-        right_edge = ix == n - 1
-        base = np.zeros(values.shape, dtype=np.int64) if rows is None else rows * (2 * n)
-        y = np.bincount(base[ok] + ix[ok], weights=1.0 - fx[ok], minlength=size)
-        y += np.bincount(base[ok] + ix[ok] + 1, weights=fx[ok], minlength=size)
-        if left_edge.any():
-            y += np.bincount(base[left_edge], weights=fx[left_edge], minlength=size)
-        if right_edge.any():
-            y += np.bincount(
-                base[right_edge] + ix[right_edge], weights=1.0 - fx[right_edge], minlength=size
-            )
-        return np.asarray(y, dtype=np.float64).reshape(nrows, 2 * n)
-
-    def smooth(self, y: FloatArray, count: FloatArray | float) -> FloatArray:
-        """Gaussian convolution (FFT, as R) and interpolation at the grid, rows of ``y``."""
-        y = y / np.reshape(count, (-1, 1))
-        conv = np.fft.irfft(np.fft.rfft(y, axis=1) * self.kern_fft, n=2 * self.n, axis=1)
-        k = np.maximum(conv[:, : self.n], 0.0)
-        return (1.0 - self.lam) * k[:, self.j] + self.lam * k[:, self.j + 1]
-
-
-def r_density(values: npt.ArrayLike, *, bw: float = _BW, n: int = _GRID) -> FloatArray:
-    """R's ``density(x, bw=bw, n=n, from=0, to=1, kernel="gaussian")$y``, in NumPy.
-
-    Linear binning of the values on ``2**ceil(log2(max(n, 512)))`` nodes spanning
-    [-4 bw, 1 + 4 bw], FFT convolution with the Gaussian kernel, negative round-off set to 0 and
-    linear interpolation at ``linspace(0, 1, n)``, as in R's ``density.default``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> x = np.random.default_rng(0).beta(5, 5, 20000)
-    >>> d = r_density(x, bw=0.02)
-    >>> from scipy.stats import beta
-    >>> bool(abs(d[500] - beta(5, 5).pdf(0.5)) < 0.15)
-    True
-    """
-    v = np.asarray(values, dtype=np.float64)
-    rd = _r_density_setup(bw, n)
-    return np.asarray(rd.smooth(rd.binned(v), float(v.size))[0], dtype=np.float64)
-
-
-def _share_bins_fast(y: FloatArray, breaks: FloatArray) -> IntArray:
-    """:func:`_share_bins` for values inside the breaks: floor, then the exact R comparison
-    only for the few values within 1e-9 of a break."""
-    step = breaks[1] - breaks[0]
-    h = y - breaks[0]
-    h *= 1.0 / step
-    k = h.astype(np.int64)  # floor: h > 0
-    h -= k
-    near = np.flatnonzero((h < 1e-9) | (h > 1.0 - 1e-9))
-    if near.size:
-        k[near] = _share_bins(y[near], breaks)
-    return np.asarray(k, dtype=np.int64)
-
-
-def _share_bins(y: FloatArray, breaks: FloatArray) -> IntArray:
-    """R's ``cut(y, breaks, include.lowest=TRUE)`` codes (right-closed), 0-based."""
-    step = breaks[1] - breaks[0]
-    k = np.ceil((y - breaks[0]) / step).astype(np.int64) - 1
-    k = np.clip(k, 0, breaks.size - 2)
-    # exact comparisons with the break values, as R's .bincode
-    k = np.where(y > breaks[np.minimum(k + 1, breaks.size - 1)], k + 1, k)
-    k = np.where((y <= breaks[k]) & (k > 0), k - 1, k)
-    return np.asarray(np.clip(k, 0, breaks.size - 2), dtype=np.int64)
+#: The caveat every coarse-share result carries.
+COARSE_CAVEAT = (
+    "A test of too many stations at one leader share against a resampled beta-binomial null; "
+    "it cannot tell a drawn protocol from a genuine sharp mode, and the fraud % is spikes' "
+    "envelope figure, which depends on the number of resamples"
+)
 
 
 # ------------------------------------------------------------------------------ resampling
@@ -394,15 +301,27 @@ class CoarseSharesResult(Result):
     Attributes
     ----------
     fraud_pct : float
-        Estimated percentage of stations with excess (coarse) leader shares.
+        Estimated percentage of stations with excess (coarse) leader shares (spikes' figure:
+        excess mass where the observed density exceeds every resample).
+    fraud_mc_sd : float
+        Its Monte Carlo sd (bootstrap of the resamples; indicative, see ``_fraud_mc_sd``).
+    statistic : float
+        The test statistic: ``Σ (z - 2)_+^2`` over the 0.001 bins of the leader's share (share
+        0 left out), ``z = (c - m) / sqrt(m + 1)`` the excess of stations in the bin over the
+        resamples' mean count ``m``, in units of its Poisson-binomial scale.
     pvalue : float
-        Share of the leave-one-out null values at least as large, (1 + #) / (R + 1).
+        Share of the leave-one-out null statistics at least as large, (1 + #) / (R + 1).
+    pvalue_mc_error : float
+        Three Monte Carlo sds of the p-value: the binomial error of R null values and the
+        statistic's own spread (bootstrap of the resamples) carried through the null's
+        distribution. Seeds move the p-value by less than this.
     null_mean, null_q95 : float
         Mean and 95th percentile of the fraud % of resampled (null) elections.
     significant : bool
-        ``pvalue < 0.05``.
+        ``pvalue < level`` (the finding's alarm).
     flagged : tuple of float
-        Grid values where the observed density exceeds every resample and has excess mass.
+        Grid values where the observed density exceeds every resample and has excess mass
+        (never 0: a station where the leader got no vote is not a drawn result for him).
     coarse : tuple of dict
         For each coarse fraction (1/2, 1/3, 2/3, 1/4, ..., tenths): its grid point, the
         observed and mean resampled shares of stations in its bin (%) and whether it is flagged.
@@ -415,12 +334,19 @@ class CoarseSharesResult(Result):
     resamples : int
     exact_stations : int
         Stations drawn exactly (the others by the discretised normal approximation).
+    zero_leader : int
+        Stations where the leader got no vote (kept in the fit; share 0 is not scored).
     leader : str
     method : str
+    finding : Finding
+        The alarm (``pvalue < level``), with the Monte Carlo errors in its caveats.
     """
 
     fraud_pct: float
+    fraud_mc_sd: float
+    statistic: float
     pvalue: float
+    pvalue_mc_error: float
     null_mean: float
     null_q95: float
     significant: bool
@@ -431,15 +357,19 @@ class CoarseSharesResult(Result):
     components: tuple[int, int]
     resamples: int
     exact_stations: int
+    zero_leader: int
     leader: str
     method: str
+    finding: Finding
 
 
 def coarse_shares(
     table: ProtocolTable,
     *,
     leader: str | Choice | None = None,
-    resamples: int = 1000,
+    resamples: int = 500,
+    max_resamples: int = 2000,
+    sequential: bool = True,
     min_registered: int = 100,
     bw: float = _BW,
     grid: int = _GRID,
@@ -448,6 +378,7 @@ def coarse_shares(
     block: int = 25,
     workers: int | None = None,
     fractions: Sequence[Fraction] = COARSE_FRACTIONS,
+    level: float = 0.01,
     rng: int | np.random.Generator | None = None,
 ) -> CoarseSharesResult:
     """Rozenas's estimate of the share of stations with coarse (drawn) leader shares.
@@ -459,7 +390,13 @@ def coarse_shares(
     leader : str, Choice or None
         The choice studied; the contender with most votes by default.
     resamples : int
-        Resampled elections (1,000 in ``spikes``).
+        Resampled elections drawn first (``spikes`` draws 1,000; pass ``resamples=1000,
+        sequential=False`` for its fraud % as published: the envelope grows with the number
+        of resamples).
+    max_resamples, sequential : int, bool
+        Sequential resampling: while the p-value's Monte Carlo interval (three sds) contains
+        ``level``, the resamples are doubled, up to ``min(max_resamples, 4 * resamples)``.
+        ``sequential=False``: exactly ``resamples``.
     min_registered : int
         Stations with fewer registered voters are left out (counted in ``excluded``), as in
         Kobak et al.'s integer test. ``spikes`` keeps them (``min_registered=0``), but their
@@ -482,6 +419,8 @@ def coarse_shares(
         depend on the number of workers.
     fractions : sequence of Fraction
         Coarse fractions reported one by one.
+    level : float
+        Level of the alarm (``pvalue < level``).
     rng : int or numpy.random.Generator, optional
 
     Returns
@@ -499,11 +438,14 @@ def coarse_shares(
     <= registered and at least ``min_registered`` registered voters; turnout is valid +
     invalid (the ballots found), the share leader / (valid + invalid).
 
-    The p-value compares the estimate with the same statistic computed on resampled elections
-    (leave-one-out). The resampled shares carry posterior noise around the observed ones, so
-    resampled densities are slightly smoother than an election drawn from the null: a sharp
-    but genuine mode of the leader's share can exceed the envelope. Read a small fraud % with
-    a small p-value on a large election with this in mind.
+    The p-value compares the summed squared excess ``T`` (module notes) with the same
+    statistic of every resampled election against the others (leave-one-out). The resampled
+    shares carry posterior noise around the observed ones, so resampled densities are slightly
+    smoother than an election drawn from the null: a sharp but genuine mode of the leader's
+    share can exceed them. With ``spikes``' settings (``min_registered=0``, every station) the
+    clean Polish control raises the alarm (p = 0.001, seeds 0 and 1): the shares of stations
+    with a handful of ballots (1/2, 1, ...) are such sharp modes; hence the default of 100
+    registered voters.
 
     References
     ----------
@@ -579,46 +521,64 @@ def coarse_shares(
         _pmf_table(turn, slice(0, exact_t), n_reg[:exact_t], fit_t) if exact_t > 0 else None
     )
     reg_f = n_reg.astype(np.float32)
-    row_cache: dict[int, tuple[IntArray, IntArray]] = {}
-    for reps in {min(block, resamples - start) for start in range(0, resamples, block)}:
-        r = np.repeat(np.arange(reps), nst)  # (row index, row * grid) for each block size
-        row_cache[reps] = (r, r * grid)
-    dens = np.empty((resamples, grid))
-    hist = np.empty((resamples, grid))
-    starts = list(range(0, resamples, block))
-    # one generator per block, spawned in order: the result does not depend on the threads
-    gens = gen.spawn(len(starts))
+    cap = max(resamples, min(max_resamples, 4 * resamples)) if sequential else resamples
+    dens = np.empty((cap, grid))
+    hist = np.empty((cap, grid))
+    # generators: one for the bootstrap, then one per block of resamples, spawned in order,
+    # so that the result depends neither on the threads nor on the row order
+    boot_gen = gen.spawn(1)[0]
+    n_threads = max(1, workers if workers is not None else 2)
 
-    def run(i: int) -> None:
-        start = starts[i]
-        reps = min(block, resamples - start)
-        y = _resample_shares(
-            turn, vote, reg_f, exact_t, exact_v, reps, gens[i], table_z, turn_table
-        )
-        rows, rows_grid = row_cache[reps]
-        flat = y.ravel()
-        dens[start : start + reps] = rd.smooth(rd.binned(flat, rows, reps, inside=True), float(nst))
-        codes = _share_bins_fast(flat, breaks)
-        codes += rows_grid
-        hist[start : start + reps] = (
-            np.bincount(codes, minlength=reps * grid).reshape(reps, grid) / nst
-        )
+    def run_blocks(lo: int, hi: int) -> None:
+        starts = list(range(lo, hi, block))
+        gens = gen.spawn(len(starts))
 
-    n_workers = max(1, min(workers if workers is not None else 2, len(starts)))
-    if n_workers == 1:
-        for i in range(len(starts)):
-            run(i)
-    else:
-        with ThreadPoolExecutor(max_workers=n_workers) as pool:
-            list(pool.map(run, range(len(starts))))
+        def run(i: int) -> None:
+            start = starts[i]
+            reps = min(block, hi - start)
+            y = _resample_shares(
+                turn, vote, reg_f, exact_t, exact_v, reps, gens[i], table_z, turn_table
+            )
+            rows = np.repeat(np.arange(reps), nst)
+            flat = y.ravel()
+            binned = rd.binned(flat, rows, reps, inside=True)
+            dens[start : start + reps] = rd.smooth(binned, float(nst))
+            codes = _share_bins_fast(flat, breaks)
+            codes += rows * grid
+            hist[start : start + reps] = (
+                np.bincount(codes, minlength=reps * grid).reshape(reps, grid) / nst
+            )
 
+        if n_threads == 1 or len(starts) == 1:
+            for i in range(len(starts)):
+                run(i)
+        else:
+            with ThreadPoolExecutor(max_workers=min(n_threads, len(starts))) as pool:
+                list(pool.map(run, range(len(starts))))
+
+    # share 0 (the leader got no vote at all) is never a drawn result for the leader: not scored
+    scored = np.ones(grid, dtype=bool)
+    scored[0] = False
+    done = resamples
+    run_blocks(0, done)
+    while True:
+        test = _test(dens[:done], hist[:done], w_obs, d_obs, scored, nst, boot_gen)
+        statistic, pvalue, p_mc, fraud_sd = test
+        # sequential: more resamples only while the Monte Carlo interval straddles the level
+        if done >= cap or not (pvalue - p_mc < level < pvalue + p_mc):
+            break
+        more = min(cap, 2 * done)
+        run_blocks(done, more)
+        done = more
+    resamples = done
+    dens, hist = dens[:done], hist[:done]
     mean_hist = hist.mean(axis=0)
     w = np.maximum(w_obs - mean_hist, 0.0)
     ymax = dens.max(axis=0)
-    over = ymax < d_obs
+    over = (ymax < d_obs) & scored
     fraud = 100.0 * float(w[over].sum())
 
-    # leave-one-out null: each resample against the envelope and mean of the others
+    # spikes' fraud % of each resample against the others (leave-one-out): its null spread
     null = np.zeros(resamples)
     if resamples >= 2:
         order = np.argsort(dens, axis=0)
@@ -627,8 +587,7 @@ def coarse_shares(
         others_max = np.where(np.arange(resamples)[:, None] == order[-1][None, :], top2, top1)
         mean_others = (resamples * mean_hist[None, :] - hist) / (resamples - 1)
         w_null = np.maximum(hist - mean_others, 0.0)
-        null = 100.0 * (w_null * (others_max < dens)).sum(axis=1)
-    pvalue = float((1 + np.sum(null >= fraud)) / (resamples + 1))
+        null = 100.0 * (w_null * ((others_max < dens) & scored[None, :])).sum(axis=1)
 
     coarse = []
     for f in fractions:
@@ -643,12 +602,16 @@ def coarse_shares(
                 "flagged": bool(over[k] and w[k] > 0),
             }
         )
+    alarm = pvalue < level
     return CoarseSharesResult(
         fraud_pct=fraud,
+        fraud_mc_sd=fraud_sd,
+        statistic=statistic,
         pvalue=pvalue,
+        pvalue_mc_error=p_mc,
         null_mean=float(null.mean()),
         null_q95=float(np.quantile(null, 0.95)),
-        significant=pvalue < 0.05,
+        significant=alarm,
         flagged=tuple(float(v) for v in x[over & (w > 0)]),
         coarse=tuple(coarse),
         nobs=int(nst),
@@ -657,7 +620,110 @@ def coarse_shares(
         resamples=resamples,
         exact_stations=int(exact.sum()),
         leader=arr.leader_name,
+        zero_leader=int((n_lead == 0).sum()),
         method="Rozenas (2017) resampled kernel densities (spikes): beta-binomial mixtures "
-        f"for turnout and leader votes, R density (bw {bw:g}, {grid} points), leave-one-out "
-        "null",
+        f"for turnout and leader votes, R density (bw {bw:g}, {grid} points); test: summed "
+        "squared excess of stations over the 0.001 bins against its leave-one-out null",
+        finding=Finding(
+            alarm=alarm,
+            kind="test",
+            level=level,
+            pvalue=pvalue,
+            correction="none",
+            calibration="leave-one-out null of the resampled elections (tests/forensics/"
+            "test_coarse.py: simulated clean elections and Poland 2020)",
+            caveats=(
+                COARSE_CAVEAT,
+                f"p-value Monte Carlo error +-{p_mc:.3f} ({resamples} "
+                f"resamples); fraud % Monte Carlo sd {fraud_sd:.3f}",
+            ),
+        ),
     )
+
+
+def _excess_statistic(
+    observed: FloatArray, counts: FloatArray, scored: npt.NDArray[np.bool_]
+) -> tuple[float, FloatArray]:
+    """Summed squared excess ``Σ (z - 2)_+^2``, ``z = (c - m) / sqrt(m + 1)``, over the scored
+    bins, for the data (``m``: mean of the resampled counts) and for every resample against
+    the mean of the *others* (the leave-one-out null).
+
+    A bin's count is a sum of independent station indicators (Poisson-binomial), whose
+    variance is at most its mean ``m``: ``sqrt(m + 1)`` is its scale, the +1 keeping bins that
+    resamples almost never reach from dividing by ~0. A mean converges at rate
+    1/sqrt(R m), so the statistic, unlike an envelope (a maximum over R resamples, which grows
+    with R), has a limit and moves little with the seed.
+    """
+    r = counts.shape[0]
+    c = counts[:, scored]
+    s1 = c.sum(axis=0)
+    m = s1 / r
+    stat = _hinge((observed[scored] - m) / np.sqrt(m + 1.0))
+    if r < 2:
+        return stat, np.zeros(r)
+    m_o = (s1[None, :] - c) / (r - 1)
+    null = _hinge((c - m_o) / np.sqrt(m_o + 1.0))
+    return float(stat), np.asarray(null, dtype=np.float64)
+
+
+def _hinge(z: FloatArray) -> Any:
+    """Σ (z - 2)_+^2 over the last axis: every bin more than 2 scale units above its mean
+    counts, by how much (one large spike and many small ones alike); continuous in z."""
+    h = np.maximum(z - _HINGE, 0.0)
+    return (h * h).sum(axis=-1)
+
+
+def _test(
+    dens: FloatArray,
+    hist: FloatArray,
+    w_obs: FloatArray,
+    d_obs: FloatArray,
+    scored: npt.NDArray[np.bool_],
+    nst: int,
+    boot_gen: np.random.Generator,
+) -> tuple[float, float, float, float]:
+    """The calibrated test on the resamples at hand: statistic, p-value, the p-value's Monte
+    Carlo error (three sds) and the fraud %'s Monte Carlo sd."""
+    r = hist.shape[0]
+    fraud_sd, stat_sd = _mc_sds(dens, hist, w_obs, d_obs, scored, nst, boot_gen)
+    # the summed squared excess of stations over the 0.001 bins, against the same statistic of
+    # every resample scored against the others (leave-one-out)
+    statistic, null_stat = _excess_statistic(w_obs * nst, hist * nst, scored)
+    pvalue = float((1 + np.sum(null_stat >= statistic)) / (r + 1))
+    # Monte Carlo error: the null's finite sample (binomial) and the statistic's own spread
+    # (its resampled means), carried through the null's distribution; three sds
+    lo_t, hi_t = statistic - 2.0 * stat_sd, statistic + 2.0 * stat_sd
+    shift = float(np.count_nonzero(null_stat >= lo_t) - np.count_nonzero(null_stat >= hi_t))
+    p_sd = math.sqrt(max(pvalue * (1.0 - pvalue), 1.0 / r) / r + (0.25 * shift / (r + 1)) ** 2)
+    return statistic, pvalue, 3.0 * p_sd, fraud_sd
+
+
+def _mc_sds(
+    dens: FloatArray,
+    hist: FloatArray,
+    w_obs: FloatArray,
+    d_obs: FloatArray,
+    scored: npt.NDArray[np.bool_],
+    nst: int,
+    gen: np.random.Generator,
+    boots: int = 200,
+    envelope_boots: int = 20,
+) -> tuple[float, float]:
+    """Monte Carlo sds of spikes' fraud % and of the test statistic, recomputed on bootstrap
+    samples of the resamples (the means as multinomial-weighted sums, one matrix product).
+    The statistic's sd is that of its resampled means; the fraud %'s envelope is a maximum
+    over the resamples, so its spread is indicative (a bootstrap maximum is biased low)."""
+    r = dens.shape[0]
+    if r < 2:
+        return math.nan, math.nan
+    weights = gen.multinomial(r, np.full(r, 1.0 / r), size=boots).astype(np.float64) / r
+    means = weights @ hist  # (boots, grid)
+    obs = w_obs[scored] * nst
+    m = means[:, scored] * nst
+    st = _hinge((obs[None, :] - m) / np.sqrt(m + 1.0))
+    fr = np.empty(envelope_boots)
+    for b in range(envelope_boots):
+        env = dens[weights[b] > 0].max(axis=0)
+        wb = np.maximum(w_obs - means[b], 0.0)
+        fr[b] = 100.0 * float(wb[(env < d_obs) & scored].sum())
+    return float(fr.std(ddof=1)), float(np.std(st, ddof=1))

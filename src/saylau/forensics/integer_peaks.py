@@ -65,10 +65,11 @@ from scipy import special, stats
 from .._exceptions import EmptyInputError, SaylauInputError
 from ..domain.choices import Choice
 from ..domain.table import ProtocolTable
-from ..results import Result
-from ._stations import effective_level, group_codes, station_arrays
+from ..results import Finding, Result
+from ._stations import StationArrays, effective_level, group_codes, station_arrays
 
 __all__ = [
+    "INTEGER_CAVEAT",
     "IntegerPeaksResult",
     "RegionIntegerPeaks",
     "integer_peaks",
@@ -264,6 +265,10 @@ class RegionIntegerPeaks(Result):
     excess_turnout: float
     excess_leader: float
     share_of_excess: float
+    pvalue_holm: float = math.nan
+    finding: Finding = dataclasses.field(
+        default_factory=lambda: Finding(alarm=False, kind="test", caveats=(INTEGER_CAVEAT,))
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -274,8 +279,15 @@ class IntegerPeaksResult(Result):
     ``excess_stations``, ``null_sd``, ``z``, ``pvalue``. ``threshold`` is the excess above which
     the null has less than ``1 - level`` probability (Kobak's 99.9th percentile); ``alarm`` says
     whether the observed excess reaches it. ``by_region`` ranks the units by excess (largest
-    first), and ``drivers`` lists the fewest top units that together make half the positive
-    excess.
+    first), each with its Holm-adjusted p-value and finding (Holm over ``units_tested``), and
+    ``drivers`` lists the fewest top units that together make half the positive excess.
+
+    ``integer_votes`` is Cedar's integer-votes estimate: the leader's votes at the stations with
+    an integer leader share beyond what the share of their neighbours (the non-integer stations
+    of the same lowest-level commission, ``neighbours``) implies, less what chance integer
+    stations contribute under the exact null (``Σ (1[integer] - p) × (leader - cast × share of
+    the neighbours)``, ``p`` each station's chance of an integer share); ``integer_votes_se``
+    is its standard error under that null. ``finding`` is the alarm: ``pvalue < alpha``.
     """
 
     leader: str
@@ -306,6 +318,14 @@ class IntegerPeaksResult(Result):
     method: str
     pvalue_method: str
     caveat: str
+    integer_votes: float = math.nan
+    integer_votes_se: float = math.nan
+    integer_votes_stations: int = 0
+    neighbours: str = ""
+    units_tested: int = 0
+    finding: Finding = dataclasses.field(
+        default_factory=lambda: Finding(alarm=False, kind="test", caveats=(INTEGER_CAVEAT,))
+    )
 
     @property
     def nobs(self) -> int:
@@ -313,10 +333,13 @@ class IntegerPeaksResult(Result):
         return self.stations
 
 
-_CAVEAT = (
+INTEGER_CAVEAT = (
     "An excess of integer percentages shows that more stations report round turnouts or leader "
-    "shares than honest counting would; it does not measure how many votes were changed."
+    "shares than honest counting would; it does not measure how many votes were changed (the "
+    "integer-votes figure is an estimate under the assumption that such stations would "
+    "otherwise vote like their neighbours)."
 )
+_CAVEAT = INTEGER_CAVEAT
 
 
 def integer_peaks(
@@ -328,6 +351,7 @@ def integer_peaks(
     min_registered: int = 100,
     max_rate: float = 0.99,
     level: float = 0.999,
+    alpha: float = 0.01,
     rng: int | np.random.Generator | None = None,
 ) -> IntegerPeaksResult:
     """Count the stations at integer percentages against their exact binomial null.
@@ -347,7 +371,9 @@ def integer_peaks(
     max_rate : float, default 0.99
         Largest turnout and leader share tested.
     level : float, default 0.999
-        Level of the alarm threshold (Kobak's 99.9th percentile of the null).
+        Quantile of the null reported as ``threshold`` (Kobak's 99.9th percentile).
+    alpha : float, default 0.01
+        Level of the alarm (``pvalue < alpha``), nationally and per unit after Holm.
     rng : int or Generator, optional
         Unused: the null is exact. Accepted so that every method has the same signature.
 
@@ -405,6 +431,8 @@ def integer_peaks(
         )
     reg, iss, cast, lead = reg[keep], iss[keep], cast[keep], lead[keep]
     region = arr.region[keep]
+    neighbours, units = _neighbour_units(table, arr, by)
+    units = units[keep]
 
     obs_t = is_integer_percentage(iss, reg, tolerance=tolerance)
     obs_l = is_integer_percentage(lead, cast, tolerance=tolerance)
@@ -429,7 +457,9 @@ def integer_peaks(
     regions: tuple[RegionIntegerPeaks, ...] = ()
     drivers: tuple[str, ...] = ()
     if by is not None:
-        regions, drivers = _by_region(region, obs_t, obs_l, obs_e, p_t, p_l, p_e)
+        regions, drivers = _by_region(region, obs_t, obs_l, obs_e, p_t, p_l, p_e, alpha)
+    iv, iv_se = _integer_votes(lead, cast, obs_l, p_l, units)
+    alarm = bool(pvalue < alpha) if sd_e > 0 else False
 
     return IntegerPeaksResult(
         leader=arr.leader_name,
@@ -452,7 +482,7 @@ def integer_peaks(
         pvalue=pvalue,
         level=level,
         threshold=threshold,
-        alarm=bool(n_obs - mean_e >= threshold) if sd_e > 0 else False,
+        alarm=alarm,
         excluded=excluded,
         data_quality=dict(arr.quality.counts),
         by_region=regions,
@@ -461,7 +491,82 @@ def integer_peaks(
         pvalue_method="one-sided; refined normal approximation to the Poisson-binomial null "
         "(Volkova 1996)",
         caveat=_CAVEAT,
+        integer_votes=iv,
+        integer_votes_se=iv_se,
+        integer_votes_stations=int(obs_l.sum()),
+        neighbours=neighbours,
+        units_tested=len(regions),
+        finding=Finding(
+            alarm=alarm,
+            kind="test",
+            level=alpha,
+            pvalue=pvalue,
+            correction="none",
+            calibration="exact binomial null (no simulation); simulated clean elections in "
+            "tests/forensics/test_integer_peaks.py",
+            caveats=(INTEGER_CAVEAT,),
+        ),
     )
+
+
+def _neighbour_units(
+    table: ProtocolTable, arr: StationArrays, by: str | None
+) -> tuple[str, IntArray]:
+    """Each usable station's neighbourhood for the integer-votes estimate: its lowest-level
+    commission with three stations or more on average (named by its path of levels, since
+    names repeat across regions; the station level itself is skipped), else the whole table."""
+    import polars as pl
+
+    del by
+    usable = arr.quality.usable
+    n = int(usable.sum())
+    levels = list(table.levels)
+    for depth in range(len(levels), 0, -1):
+        path = levels[:depth]
+        # the same strings as ProtocolTable.level_values, joined in Polars; hash-based codes of
+        # the path (no string sort): the order of the units does not matter here
+        labels = [pl.col(lv).cast(pl.Utf8).fill_null("") for lv in path]
+        codes = (
+            table.frame.select(pl.concat_str(labels, separator=" / ").alias("u"))
+            .filter(pl.Series(usable))
+            .get_column("u")
+            .cast(pl.Categorical)
+            .to_physical()
+            .to_numpy()
+            .astype(np.int64)
+        )
+        units = int(codes.max()) + 1 if codes.size else 0
+        if units * 3 <= n:
+            _, dense = np.unique(codes, return_inverse=True)
+            return " / ".join(path), dense.astype(np.int64)
+    return "all stations", np.zeros(n, dtype=np.int64)
+
+
+def _integer_votes(
+    lead: IntArray, cast: IntArray, integer: BoolArray, p_int: FloatArray, units: IntArray
+) -> tuple[float, float]:
+    """Cedar's integer-votes estimate and its standard error (see IntegerPeaksResult).
+
+    Each station's residual ``leader - cast × (share of the non-integer stations of its
+    commission)``, summed over the integer stations minus its expectation under the null
+    (each station weighted by its own chance ``p`` of an integer share: small stations hit
+    integers honestly more often, and may vote unlike their neighbours); standard error
+    ``sqrt(Σ p (1 - p) residual²)``.
+    """
+    if not integer.any():
+        return 0.0, 0.0
+    other = ~integer
+    g = int(units.max()) + 1
+    lf, cf = lead.astype(np.float64), cast.astype(np.float64)
+    l_u = np.bincount(units, weights=np.where(other, lf, 0.0), minlength=g)
+    c_u = np.bincount(units, weights=np.where(other, cf, 0.0), minlength=g)
+    overall = float(lf[other].sum() / cf[other].sum()) if other.any() else 0.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share_u = np.where(c_u > 0, l_u / c_u, overall)
+    resid = lf - cf * share_u[units]
+    est = float(((integer.astype(np.float64) - p_int) * resid).sum())
+    se = math.sqrt(float((p_int * (1.0 - p_int) * resid * resid).sum()))
+    return est, se
 
 
 def _by_region(
@@ -472,7 +577,10 @@ def _by_region(
     p_t: FloatArray,
     p_l: FloatArray,
     p_e: FloatArray,
+    alpha: float = 0.01,
 ) -> tuple[tuple[RegionIntegerPeaks, ...], tuple[str, ...]]:
+    from statsmodels.stats.multitest import multipletests
+
     names, codes = group_codes(region)
     g = len(names)
 
@@ -485,6 +593,11 @@ def _by_region(
     ex_t, ex_l = s(obs_t) - s(p_t), s(obs_l) - s(p_l)
     excess = obs - mean
     positive = float(excess[excess > 0].sum())
+    pvals = np.array(
+        [float(poisson_binomial_sf(obs[i], mean[i], var[i], third[i])) for i in range(g)]
+    )
+    holm = multipletests(pvals, method="holm")[1] if g else pvals
+    correction = f"Holm over {g} units"
     rows = []
     for i, name in enumerate(names):
         sd = math.sqrt(var[i])
@@ -497,10 +610,20 @@ def _by_region(
                 excess=float(excess[i]),
                 null_sd=sd,
                 z=float(excess[i] / sd) if sd > 0 else math.nan,
-                pvalue=float(poisson_binomial_sf(obs[i], mean[i], var[i], third[i])),
+                pvalue=float(pvals[i]),
                 excess_turnout=float(ex_t[i]),
                 excess_leader=float(ex_l[i]),
                 share_of_excess=float(excess[i] / positive) if positive > 0 else 0.0,
+                pvalue_holm=float(holm[i]),
+                finding=Finding(
+                    alarm=bool(holm[i] < alpha),
+                    kind="test",
+                    level=alpha,
+                    pvalue=float(pvals[i]),
+                    correction=correction,
+                    calibration="exact binomial null (no simulation)",
+                    caveats=(INTEGER_CAVEAT,),
+                ),
             )
         )
     rows.sort(key=lambda r: (-r.excess, r.region))
