@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from .compare import ComparisonResult, compare_with_official, read_official
+from .compare import ComparisonResult, compare_with_official
 from .coverage import CoverageResult, coverage_study
 from .estimates import ShareEstimates
 from .exitpoll import estimate_by_stratum, estimate_exitpoll
 from .exitpoll_sim import SimulatedExitPoll, fabricate, simulate_exitpoll, simulate_exitpoll_on
 from .frame import SamplingFrame, frame_from_table, open_frame, read_frame
 from .interviews import Interviews, interviews_from_frame, read_interviews
+from .official import OfficialResults, read_official
 from .planning import plan_exit_poll, plan_quick_count, skip_interval
 from .projection import SeatProjection, project_seats, threshold_probability
 from .quickcount import QuickCountResult, quick_count, quick_count_progress, stratified_ratio
@@ -18,6 +19,7 @@ __all__ = [
     "ComparisonResult",
     "CoverageResult",
     "Interviews",
+    "OfficialResults",
     "QuickCountResult",
     "SampleDraw",
     "SamplingFrame",

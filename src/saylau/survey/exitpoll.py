@@ -123,6 +123,13 @@ from .interviews import (
     read_interviews,
     station_answers,
 )
+from .variance import (
+    collapse_singletons,
+    nonresponse_factor,
+    stratified_cov,
+    stratum_factor,
+    two_phase_scores,
+)
 
 __all__ = [
     "ANSWER",
@@ -451,12 +458,6 @@ def estimate_exitpoll(
     h_of = np.where(des.sampled, des.code, -1)
     n_h = np.bincount(h_of[des.sampled], minlength=len(strata_names))
     r_h = np.bincount(h_of[reported], minlength=len(strata_names))
-    wsum_sampled = np.bincount(
-        h_of[des.sampled], weights=des.weight[des.sampled], minlength=len(strata_names)
-    )
-    wsum_reported = np.bincount(
-        h_of[reported], weights=des.weight[reported], minlength=len(strata_names)
-    )
     missing = [strata_names[i] for i in np.flatnonzero((r_h == 0) & (n_h > 0))]
     if missing and missing_strata == "raise":
         raise EmptyInputError(
@@ -466,8 +467,9 @@ def estimate_exitpoll(
             expected="at least one reporting station per stratum",
             found=missing[0],
         )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        adj = np.where(wsum_reported > 0, wsum_sampled / wsum_reported, 0.0)
+    adj = nonresponse_factor(
+        des.weight[des.sampled], des.code[des.sampled], reported[des.sampled], len(strata_names)
+    )
     d = des.weight * np.where(h_of >= 0, adj[np.maximum(h_of, 0)], 0.0)
 
     # --- station × band non-response factors a_sb (and skip k_s)
@@ -565,6 +567,7 @@ def estimate_exitpoll(
     psu_h[psu_inv] = st_h
     used_h = sorted(set(psu_h.tolist()))
     collapsed: list[tuple[str, str]] = []
+    orig_h = psu_h.copy()
     psu_h, collapsed = _collapse_singletons(psu_h, used_h, strata_names, singleton)
 
     x_tot = float(w.sum())
@@ -576,8 +579,41 @@ def estimate_exitpoll(
     if margin_codes and calibration_variance:
         z = z - _calibration_term(w, y, k, p, psu_inv, p_n, margin_codes)
     z /= x_tot
-    n_big = {int(h): int(des.stratum_size[h]) for h in np.unique(psu_h)}
-    cov, satt = _stratified_cov(z, psu_h, fpc=fpc, n_big=n_big)
+    # the reporting factor a_h is estimated: where station weights differ within a stratum
+    # and some sampled station is missing, its variance counts (two-phase scores, variance.py)
+    if cluster:
+        miss = des.sampled & ~reported & (h_of >= 0)
+        unequal = [
+            h
+            for h in np.unique(h_of[miss]).tolist()
+            if np.ptp(des.weight[des.sampled & (des.code == h)]) > 0
+        ]
+        if unequal:
+            fidx_psu = np.zeros(p_n, dtype=np.int64)
+            fidx_psu[psu_inv] = fidx
+            extra_st = np.flatnonzero(miss & np.isin(des.code, unequal))
+            all_f = np.concatenate([fidx_psu, extra_st])
+            rep = np.concatenate([np.ones(p_n, dtype=bool), np.zeros(len(extra_st), dtype=bool)])
+            t = np.vstack(
+                [
+                    z / np.maximum(adj[des.code[fidx_psu]], 1e-300)[:, None],
+                    np.zeros((len(extra_st), k)),
+                ]
+            )
+            two = np.isin(des.code[all_f], unequal)
+            zz = two_phase_scores(
+                t[two], des.weight[all_f[two]], des.code[all_f[two]], rep[two], len(strata_names)
+            )
+            z = np.vstack([z[~two[:p_n]], zz])
+            lone_map = dict(zip(orig_h.tolist(), psu_h.tolist(), strict=True))
+            psu_h = np.concatenate([psu_h[~two[:p_n]], des.code[all_f[two]]])
+            # a station of a merged (single-report) stratum keeps its merged variance stratum
+            for j in range(len(psu_h)):
+                psu_h[j] = lone_map.get(int(psu_h[j]), int(psu_h[j]))
+    groups_h, hcode = np.unique(psu_h, return_inverse=True)
+    counts_h = np.bincount(hcode)
+    factor = stratum_factor(counts_h, des.stratum_size[groups_h] if fpc else None)
+    cov, satt = stratified_cov(z, hcode, factor)
     n_ans = len(w)
     with np.errstate(divide="ignore", invalid="ignore"):
         deff = np.where(p * (1 - p) > 0, np.diag(cov) / (p * (1 - p) / n_ans), np.nan)
@@ -696,33 +732,16 @@ def _apply_tally(grid: pl.DataFrame, tally: pl.DataFrame) -> pl.DataFrame:
 def _collapse_singletons(
     psu_h: IntArray, used: list[int], names: list[str], rule: str
 ) -> tuple[IntArray, list[tuple[str, str]]]:
-    counts = {h: int((psu_h == h).sum()) for h in used}
-    lone = [h for h in used if counts[h] == 1]
-    if not lone:
+    """Merge strata with one reporting station (:func:`variance.collapse_singletons`)."""
+    counts = {names[h]: int((psu_h == h).sum()) for h in used}
+    moved = collapse_singletons(counts, rule)
+    if not moved:
         return psu_h, []
-    if rule == "raise" or len(used) == 1:
-        raise DataFormatError(
-            "a stratum has a single reporting station: its variance cannot be estimated",
-            field="stratum",
-            expected="at least two reporting stations per stratum",
-            found=names[lone[0]],
-        )
+    code = {n: i for i, n in enumerate(names)}
     out = psu_h.copy()
-    merged: list[tuple[str, str]] = []
-    groups = [[h] for h in used]
-    # Merge each lone stratum with its neighbour in sorted order until none is alone.
-    while True:
-        sizes = [sum(counts[h] for h in g) for g in groups]
-        i = next((j for j, s in enumerate(sizes) if s == 1), None)
-        if i is None or len(groups) == 1:
-            break
-        j = i + 1 if i + 1 < len(groups) else i - 1
-        merged.append((names[groups[i][0]], names[groups[j][0]]))
-        groups[j] = sorted(groups[j] + groups[i])
-        del groups[i]
-    for g in groups:
-        for h in g:
-            out[psu_h == h] = g[0]
+    for lone, target in moved.items():
+        out[psu_h == code[lone]] = code[target]
+    merged = sorted(moved.items())
     warnings.warn(
         "strata with one reporting station were merged with a neighbouring stratum: "
         + ", ".join(f"{a} -> {b}" for a, b in merged),
@@ -730,34 +749,6 @@ def _collapse_singletons(
         stacklevel=3,
     )
     return out, merged
-
-
-def _stratified_cov(
-    z: FloatArray, psu_h: IntArray, *, fpc: bool, n_big: Mapping[int, int]
-) -> tuple[FloatArray, FloatArray]:
-    """Σ_h (1 − f_h) n_h/(n_h − 1) Σ_{s∈h} (z_s − z̄_h)(z_s − z̄_h)ᵀ, and the Satterthwaite
-    degrees of freedom of every diagonal element, (Σ_h V_h)² / Σ_h V_h² / (n_h − 1)."""
-    _, h = np.unique(psu_h, return_inverse=True)
-    nh = np.bincount(h).astype(float)
-    means: FloatArray = np.stack(
-        [np.bincount(h, weights=z[:, c]).astype(float) for c in range(z.shape[1])], axis=1
-    )
-    means /= nh[:, None]
-    dev = z - means[h]
-    factor = nh / np.where(nh > 1, nh - 1, np.inf)
-    if fpc:
-        keys = np.unique(psu_h)
-        big = np.array([max(n_big.get(int(kk), 0), 1) for kk in keys], dtype=float)
-        factor = factor * np.clip(1 - nh / big, 0.0, 1.0)
-    dev *= np.sqrt(factor[h])[:, None]
-    cov: FloatArray = dev.T @ dev
-    per_h = np.stack(
-        [np.bincount(h, weights=dev[:, c] ** 2).astype(float) for c in range(z.shape[1])], axis=1
-    )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        denom = (per_h**2 / np.where(nh > 1, nh - 1, np.inf)[:, None]).sum(axis=0)
-        satt: FloatArray = np.where(denom > 0, per_h.sum(axis=0) ** 2 / denom, np.nan)
-    return cov, satt
 
 
 def _calibration_term(
