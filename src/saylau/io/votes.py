@@ -102,8 +102,8 @@ def read_choice_table(
     by : str, optional
         Name of the unit column (``station``, ``stratum``): one row per unit and choice.
     shares : bool
-        Also accept a ``share``/``percent`` column (fractions or percentages, decimal comma,
-        ``%``); without it the values are whole vote counts.
+        Also accept a ``share``/``percent`` column, and any number >= 0 (fractions or
+        percentages, decimal comma, ``%``); without it the values are whole vote counts.
 
     Returns
     -------
@@ -178,7 +178,7 @@ def read_choice_table(
                 expected="a name",
                 found="''",
             )
-        if value_col == votes_col:
+        if value_col == votes_col and not shares:
             value = float(_parse_count(cells[value_col], name, row_no))
         else:
             value = _parse_share(cells[value_col], field, name, row_no)

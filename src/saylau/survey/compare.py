@@ -651,6 +651,7 @@ def compare_with_official(
     pool_below: float = 0.01,
     alpha: float = 0.05,
     test: Literal["bonferroni-t", "wald"] = "bonferroni-t",
+    strata_without_estimate: Mapping[str, str] | None = None,
 ) -> ComparisonResult:
     """Compare an independent estimate (exit poll, quick count) with the official result.
 
@@ -684,6 +685,9 @@ def compare_with_official(
         strata df does not (0.043 against 0.095 at a nominal 0.05: 300 stations in 91 strata
         of Russia 2004, 400 exit polls; ``tests/results/survey_false_alarms.json``).
         ``"wald"``: the Wald F of :class:`JointTest`.
+    strata_without_estimate : mapping, optional
+        Strata with official figures but no estimate (too few reports), with the reason:
+        listed as not tested.
 
     Returns
     -------
@@ -705,6 +709,8 @@ def compare_with_official(
         strata_joint[str(name)] = _stratum_test(sub, o, pool_below)
     adjusted = holm({h: jt.pvalue for h, jt in strata_joint.items() if jt.tested})
     untested = {h: jt.reason for h, jt in strata_joint.items() if not jt.tested}
+    untested.update(strata_without_estimate or {})
+    n_strata = len(strata_joint) + len(strata_without_estimate or {})
     findings, skipped = _stations(station_pairs or {}, est.choices, station_mode, alpha)
     rate = nonresponse_rate
     if rate is None:
@@ -729,7 +735,7 @@ def compare_with_official(
         ),
     )
     strata_finding = None
-    if by_stratum:
+    if by_stratum or strata_without_estimate:
         strata_finding = Finding(
             alarm=any(v < alpha for v in adjusted.values()),
             kind="test",
@@ -739,9 +745,9 @@ def compare_with_official(
             false_alarm_rate=FALSE_ALARM_RATE.get((kind_of, "strata")),
             calibration=CALIBRATION,
             caveats=(
-                f"{len(untested)} of {len(strata_joint)} strata not tested (too few reports)"
+                f"{len(untested)} of {n_strata} strata not tested (too few reports)"
                 if untested
-                else f"all {len(strata_joint)} strata tested",
+                else f"all {n_strata} strata tested",
                 "each stratum is tested on its own stations (Bonferroni t over the choices "
                 "on its own degrees of freedom), so a stratum with few reports can show only "
                 "large differences",

@@ -20,6 +20,7 @@ Examples
 >>> off = read_official(p)
 >>> off.totals, off.level
 ({'A': 600.0, 'Against all': 40.0}, None)
+>>> from saylau.survey.compare import compare_with_official  # the same way by both surveys
 """
 
 from __future__ import annotations
@@ -34,8 +35,10 @@ import polars as pl
 from .._exceptions import DataFormatError
 from ..domain.table import ProtocolTable
 from ..io.votes import read_choice_table
+from .compare import ComparisonResult, compare_with_official
+from .estimates import ShareEstimates
 
-__all__ = ["OfficialResults", "read_official"]
+__all__ = ["OfficialResults", "compare_exit_poll", "compare_quick_count", "read_official"]
 
 _SEP = " | "  # the stratum label of several columns, as in SamplingFrame.stratum_labels
 
@@ -48,10 +51,9 @@ class OfficialResults:
     ----------
     totals : mapping of str to float
         National votes (or shares) per choice, Against all included.
-    by_unit : mapping of str to mapping
-        Per stratum (``level="stratum"``) or per station (``level="station"``) figures;
-        ``None`` for an empty cell.
-    level : {"stratum", "station"} or None
+    by_stratum, by_station : mapping of str to mapping
+        Figures per stratum label and per station read from a table; ``None`` for an empty
+        cell.
     stations : polars.DataFrame or None
         From a precinct file: one row per station, ``station``, the hierarchy levels and one
         column per choice (nulls kept), to form totals by any strata columns.
@@ -59,10 +61,29 @@ class OfficialResults:
     """
 
     totals: Mapping[str, float]
-    by_unit: Mapping[str, Mapping[str, float | None]] = dataclasses.field(default_factory=dict)
-    level: str | None = None
+    by_stratum: Mapping[str, Mapping[str, float | None]] = dataclasses.field(default_factory=dict)
+    by_station: Mapping[str, Mapping[str, float | None]] = dataclasses.field(default_factory=dict)
     stations: pl.DataFrame | None = None
     source: str | None = None
+
+    @property
+    def level(self) -> str | None:
+        """The finest level known: ``"station"``, ``"stratum"`` or ``None`` (national)."""
+        if self.by_station or self.stations is not None:
+            return "station"
+        return "stratum" if self.by_stratum else None
+
+    def combine(self, *others: OfficialResults) -> OfficialResults:
+        """These national totals with the per-stratum / per-station figures of ``others``."""
+        out = self
+        for o in others:
+            out = dataclasses.replace(
+                out,
+                by_stratum=out.by_stratum or o.by_stratum,
+                by_station=out.by_station or o.by_station,
+                stations=out.stations if out.stations is not None else o.stations,
+            )
+        return out
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -84,8 +105,6 @@ class OfficialResults:
         sums = stations.select([pl.col(c).fill_null(0).sum() for c in choices]).row(0)
         return cls(
             totals={c: float(v) for c, v in zip(choices, sums, strict=True)},
-            by_unit={},
-            level="station",
             stations=stations,
             source=source or table.source,
         )
@@ -95,28 +114,21 @@ class OfficialResults:
         cls,
         totals: Mapping[str, float] | None = None,
         *,
-        by_unit: Mapping[str, Mapping[str, float | None]] | None = None,
-        level: str | None = None,
+        by_stratum: Mapping[str, Mapping[str, float | None]] | None = None,
+        by_station: Mapping[str, Mapping[str, float | None]] | None = None,
         source: str | None = None,
     ) -> OfficialResults:
         """Official results from national totals, or from per-stratum / per-station figures
-        (national totals are their sums).
+        (national totals are then their sums).
 
-        >>> OfficialResults.from_totals(by_unit={"N": {"A": 3}, "S": {"A": 4}},
-        ...                             level="stratum").totals
+        >>> OfficialResults.from_totals(by_stratum={"N": {"A": 3}, "S": {"A": 4}}).totals
         {'A': 7.0}
         """
-        if level not in (None, "stratum", "station"):
-            raise DataFormatError(
-                "unknown level of official figures",
-                field="level",
-                expected="stratum | station",
-                found=level,
-            )
-        units = {str(k): dict(v) for k, v in (by_unit or {}).items()}
+        strata = {str(k): dict(v) for k, v in (by_stratum or {}).items()}
+        stations = {str(k): dict(v) for k, v in (by_station or {}).items()}
         if totals is None:
             summed: dict[str, float] = {}
-            for figures in units.values():
+            for figures in (strata or stations).values():
                 for c, v in figures.items():
                     summed[c] = summed.get(c, 0.0) + (0.0 if v is None else float(v))
             totals = summed
@@ -124,8 +136,8 @@ class OfficialResults:
             raise DataFormatError("official results are empty", file=source, field="votes")
         return cls(
             totals={str(k): float(v) for k, v in totals.items()},
-            by_unit=units,
-            level=level if units else None,
+            by_stratum=strata,
+            by_station=stations,
             source=source,
         )
 
@@ -137,10 +149,10 @@ class OfficialResults:
         they are summed over the stations (an empty cell adds nothing). Empty when neither is
         known or a column is absent.
         """
-        if self.level == "stratum":
+        if self.by_stratum:
             return {
                 h: {c: 0.0 if v is None else float(v) for c, v in f.items()}
-                for h, f in self.by_unit.items()
+                for h, f in self.by_stratum.items()
             }
         st = self.stations
         if st is None or not columns or any(c not in st.columns for c in columns):
@@ -158,8 +170,8 @@ class OfficialResults:
 
     def station_figures(self) -> dict[str, dict[str, float | None]]:
         """Every station's official figures (``None`` for an empty cell); empty if unknown."""
-        if self.level == "station" and self.by_unit:
-            return {s: dict(f) for s, f in self.by_unit.items()}
+        if self.by_station:
+            return {s: dict(f) for s, f in self.by_station.items()}
         if self.stations is None:
             return {}
         choices = list(self.totals)
@@ -216,4 +228,85 @@ def read_official(path: str | Path, *, by: str | None = None) -> OfficialResults
         return OfficialResults.from_totals(
             {c: float(v) for c, v in figures[""].items()}, source=str(path)
         )
-    return OfficialResults.from_totals(by_unit=figures, level=unit, source=str(path))
+    if unit == "stratum":
+        return OfficialResults.from_totals(by_stratum=figures, source=str(path))
+    return OfficialResults.from_totals(by_station=figures, source=str(path))
+
+
+#: Reasons of :class:`~saylau.survey.quickcount.ExcludedReport` whose copies are not compared
+#: with the official protocol (the copy itself is not trustworthy or not the station's).
+_NOT_COMPARED = ("copy fails", "two or more different reports", "not in the sample",
+                 "not in the sampling frame")  # fmt: skip
+
+
+def compare_quick_count(
+    qc: Any,
+    official: OfficialResults,
+    *,
+    reports: ProtocolTable,
+    strata: Sequence[str] = (),
+    alpha: float = 0.05,
+) -> ComparisonResult:
+    """A quick count (:func:`~saylau.survey.quickcount.quick_count`, run with
+    ``by_stratum=True`` for the per-stratum tests) against the official results.
+
+    National: the estimate against the totals. Per stratum (``strata`` columns, as the
+    sample's): each stratum's estimate from its own reports against the stratum's official
+    totals, Holm over the strata tested; a stratum with fewer than two reports is listed as
+    not tested. Per station: every copy that entered (copies failing their control relations,
+    conflicting copies and stations outside the sample are not compared) against the official
+    protocol, an empty cell being missing.
+    """
+    choices = qc.shares.choices
+    totals = official.stratum_totals(strata)
+    by = {h: (e, totals[h]) for h, e in qc.stratum_shares.items() if h in totals}
+    missing = {
+        st.stratum: f"{st.reported} report(s): too few to test"
+        for st in qc.strata
+        if st.stratum in totals and st.stratum not in by
+    }
+    kept_out = {
+        str(e.station) for e in qc.excluded if e.reason.startswith(_NOT_COMPARED)
+    }
+    frame = reports.frame.select("station", *choices)
+    observed = {
+        str(r["station"]): {c: r[c] for c in choices}
+        for r in frame.iter_rows(named=True)
+        if str(r["station"]) not in kept_out
+    }
+    pairs = official.station_pairs(observed)
+    return compare_with_official(
+        qc.shares,
+        official,
+        by_stratum=by or None,
+        station_pairs=pairs or None,
+        station_mode="copies",
+        strata_without_estimate=missing,
+        alpha=alpha,
+    )
+
+
+def compare_exit_poll(
+    est: ShareEstimates,
+    official: OfficialResults,
+    *,
+    by_stratum: Mapping[str, ShareEstimates] | None = None,
+    answers: Mapping[str, Mapping[str, float]] | None = None,
+    strata: Sequence[str] = (),
+    alpha: float = 0.05,
+) -> ComparisonResult:
+    """An exit poll against the official results: national; per stratum (estimates from
+    :func:`~saylau.survey.exitpoll.estimate_by_stratum`) where the official results have
+    stratum totals; per station (interview counts ``answers`` against each station's
+    official shares) where they have station figures."""
+    totals = official.stratum_totals(strata or ["stratum"])
+    by = {h: (e, totals[h]) for h, e in (by_stratum or {}).items() if h in totals}
+    pairs = official.station_pairs(answers or {}) if answers else {}
+    return compare_with_official(
+        est,
+        official,
+        by_stratum=by or None,
+        station_pairs=pairs or None,
+        station_mode="interviews",
+        alpha=alpha,
+    )

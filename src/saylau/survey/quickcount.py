@@ -666,7 +666,17 @@ def quick_count(
         for g_ in sorted(set(wg.tolist())):
             m = wg == g_
             r = int(m.sum())
-            if r < 2:
+            if r < 2:  # one report: no variance; listed so the comparison says "not tested"
+                per_stratum[g_] = ShareEstimates(
+                    choices=choices,
+                    estimate=(w[m] @ yk[m]) / float(w[m] @ xk[m]),
+                    cov=np.zeros((len(choices), len(choices))),
+                    df=0.0,
+                    method="a single report: no variance",
+                    nobs=r,
+                    n_psu=r,
+                    n_strata=1,
+                )
                 continue
             fpc = 1.0 if design.pps else max(1.0 - r / pop_g[g_], 0.0)
             e_g, c_g = stratified_ratio(
