@@ -15,7 +15,6 @@ import typer
 from rich.table import Table
 
 from .._exceptions import DataFormatError
-from ..survey.official import compare_exit_poll, read_official
 from ..survey.estimates import IntervalMethod
 from ..survey.exitpoll import (
     estimate_by_stratum,
@@ -24,6 +23,7 @@ from ..survey.exitpoll import (
     station_answers,
 )
 from ..survey.interviews import read_tally
+from ..survey.official import compare_exit_poll, read_official
 from ._app import app, guarded, out_console, print_json
 
 __all__ = ["exitpoll_command"]

@@ -19,7 +19,7 @@ from ..survey.compare import ComparisonResult
 from ..survey.frame import open_frame
 from ..survey.official import compare_quick_count, read_official
 from ..survey.projection import project_seats, threshold_probability
-from ..survey.quickcount import QuickCountResult, quick_count, quick_count_progress
+from ..survey.quickcount import quick_count, quick_count_progress
 from ..survey.sample import SampleDraw, draw_sample, read_draw, write_assignment_sheets
 from ._app import app, guarded, out_console, print_json
 
@@ -397,8 +397,7 @@ def _print_comparison(cmp_: ComparisonResult) -> None:
         )
         for f in cmp_.stations[:20]:
             out_console.print(
-                f"  station {f.station}, {f.choice}: copy {f.observed:g}, "
-                f"official {f.official:g}"
+                f"  station {f.station}, {f.choice}: copy {f.observed:g}, official {f.official:g}"
             )
         for sid, why in list(cmp_.stations_not_compared.items())[:10]:
             out_console.print(f"  station {sid}: {why}")

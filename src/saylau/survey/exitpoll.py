@@ -112,6 +112,7 @@ from .._exceptions import (
 )
 from ..domain.table import RowProblem
 from .estimates import ShareEstimates
+from .frame import SamplingFrame
 from .interviews import (
     ANSWER,
     DONT_KNOW,
@@ -123,6 +124,7 @@ from .interviews import (
     read_interviews,
     station_answers,
 )
+from .quickcount import StratumStatus
 from .variance import (
     collapse_singletons,
     nonresponse_factor,
@@ -136,6 +138,7 @@ __all__ = [
     "DONT_KNOW",
     "REFUSED",
     "UNKNOWN",
+    "ExitPollResult",
     "Interviews",
     "estimate_by_stratum",
     "estimate_exitpoll",
@@ -147,6 +150,45 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ExitPollResult(ShareEstimates):
+    """An exit poll's shares (a :class:`ShareEstimates`) with what went into them.
+
+    The estimate's fields are those of :class:`ShareEstimates`; ``shares`` gives them as a
+    plain :class:`ShareEstimates`, as :class:`~saylau.survey.quickcount.QuickCountResult`
+    does. ``extra`` keeps the method's detailed summary (record counts, Satterthwaite df...).
+
+    Parameters
+    ----------
+    stations_sampled, stations_reported : int
+    stations_missing : tuple of str
+        Sampled stations without a codable answer (their weight went to their stratum).
+    strata : tuple of StratumStatus
+        Per stratum: stations in the frame, sampled, reported, merged into.
+    excluded : tuple of str
+        Records kept out, each with file, row and reason.
+    nonresponse_rate : float or None
+        Approached voters without a codable answer.
+    rules : mapping
+        The declared rules applied, in words.
+    """
+
+    stations_sampled: int = 0
+    stations_reported: int = 0
+    stations_missing: tuple[str, ...] = ()
+    strata: tuple[StratumStatus, ...] = ()
+    excluded: tuple[str, ...] = ()
+    nonresponse_rate: float | None = None
+    rules: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def shares(self) -> ShareEstimates:
+        """The estimate alone, as a plain :class:`ShareEstimates`."""
+        return ShareEstimates(
+            **{f.name: getattr(self, f.name) for f in dataclasses.fields(ShareEstimates)}
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -319,7 +361,7 @@ def _rake(
 
 def estimate_exitpoll(
     interviews: Interviews,
-    frame: Any,
+    frame: SamplingFrame | pl.DataFrame | Any,
     *,
     sample: Any | None = None,
     sampled: Iterable[str] | None = None,
@@ -333,15 +375,16 @@ def estimate_exitpoll(
     df_method: Literal["design", "satterthwaite"] = "design",
     singleton: Literal["collapse", "raise"] = "collapse",
     missing_strata: Literal["raise", "ignore"] = "raise",
-) -> ShareEstimates:
+) -> ExitPollResult:
     """Design-based vote shares from exit-poll interviews (formulas in the module docstring).
 
     Parameters
     ----------
     interviews : Interviews
         Coded records (:func:`read_interviews`).
-    frame : polars.DataFrame or object with a ``frame`` attribute
-        Polling stations: ``station``; optional ``stratum`` (or the columns named by
+    frame : SamplingFrame or polars.DataFrame
+        Polling stations (:class:`~saylau.survey.frame.SamplingFrame`, as the quick count
+        takes, or a table): ``station``; optional ``stratum`` (or the columns named by
         ``strata``), ``prob`` (inclusion probability; else ``weight``; else N_h / n_h),
         ``sampled`` (bool).
     sample : SampleDraw, optional
@@ -387,9 +430,11 @@ def estimate_exitpoll(
 
     Returns
     -------
-    ShareEstimates
-        ``extra`` holds: ``stations_sampled``, ``stations_reported``, ``stations_missing``,
-        ``per_stratum``, record counts by status, ``nonresponse_rate``, ``excluded`` (row
+    ExitPollResult
+        The shares with their covariance (a :class:`ShareEstimates`) and, typed, stations
+        sampled / reported / missing, per-stratum status, records kept out, the non-response
+        rate and the rules applied. ``extra`` also holds: ``stations_sampled``,
+        ``stations_reported``, ``stations_missing``, ``per_stratum``, record counts by status, ``nonresponse_rate``, ``excluded`` (row
         problems), ``unknown_values``, ``collapsed_strata``, ``deff_weighting`` and the rules
         applied.
 
@@ -659,7 +704,7 @@ def estimate_exitpoll(
             "fpc": fpc,
         },
     }
-    return ShareEstimates(
+    return ExitPollResult(
         choices=interviews.choices,
         estimate=p,
         cov=cov,
@@ -672,6 +717,24 @@ def estimate_exitpoll(
         n_strata=n_strata,
         deff=deff,
         extra=extra,
+        stations_sampled=int(des.sampled.sum()),
+        stations_reported=int(reported.sum()),
+        stations_missing=tuple(stations_missing),
+        strata=tuple(
+            StratumStatus(
+                stratum=strata_names[i],
+                population=int(des.stratum_size[i]),
+                sampled=int(n_h[i]),
+                reported=int(r_h[i]),
+                missing=int(n_h[i] - r_h[i]),
+                collapsed_into=dict(collapsed).get(strata_names[i]),
+            )
+            for i in range(len(strata_names))
+            if n_h[i] > 0
+        ),
+        excluded=tuple(str(pb) for pb in excluded),
+        nonresponse_rate=extra["nonresponse_rate"],
+        rules={k: str(v) for k, v in extra["rules"].items()},
     )
 
 
@@ -795,7 +858,7 @@ def estimate_by_stratum(
     sample: Any | None = None,
     sampled: Iterable[str] | None = None,
     **options: Any,
-) -> dict[str, ShareEstimates]:
+) -> dict[str, ExitPollResult]:
     """:func:`estimate_exitpoll` within each stratum (strata are independent samples).
 
     Every stratum is estimated from its own stations and records with the same rules; national
@@ -830,7 +893,7 @@ def estimate_by_stratum(
     for st, lab in zip(des.station, des.stratum, strict=True):
         by_label.setdefault(lab, []).append(st)
     chosen = None if sampled is None else {str(x) for x in sampled}
-    out: dict[str, ShareEstimates] = {}
+    out: dict[str, ExitPollResult] = {}
     data = interviews.data.join(labels, on="station", how="left")
     for h in des.names:
         ids = by_label[h]

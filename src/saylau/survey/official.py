@@ -235,8 +235,7 @@ def read_official(path: str | Path, *, by: str | None = None) -> OfficialResults
 
 #: Reasons of :class:`~saylau.survey.quickcount.ExcludedReport` whose copies are not compared
 #: with the official protocol (the copy itself is not trustworthy or not the station's).
-_NOT_COMPARED = ("copy fails", "two or more different reports", "not in the sample",
-                 "not in the sampling frame")  # fmt: skip
+_NOT_COMPARED = ("copy fails", "two or more different reports")
 
 
 def compare_quick_count(
@@ -256,6 +255,22 @@ def compare_quick_count(
     not tested. Per station: every copy that entered (copies failing their control relations,
     conflicting copies and stations outside the sample are not compared) against the official
     protocol, an empty cell being missing.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from saylau.survey.quickcount import quick_count
+    >>> t = ProtocolTable.from_frame(pl.DataFrame({
+    ...     "station": [str(i) for i in range(8)], "region": ["N"] * 4 + ["S"] * 4,
+    ...     "voters_on_list": [900] * 8, "A": [60, 50, 55, 58, 30, 35, 40, 33],
+    ...     "B": [40, 50, 45, 42, 70, 65, 60, 67]}),
+    ...     profile="plain", choices=["A", "B"], levels=["region"])
+    >>> reports = t.filter(pl.Series([True, True, True, False, True, False, False, False]))
+    >>> qc = quick_count(reports, frame=t, strata=["region"], by_stratum=True, empty="collapse")
+    >>> res = compare_quick_count(qc, OfficialResults.from_table(t), reports=reports,
+    ...                           strata=["region"])
+    >>> res.strata_untested, res.stations, res.flagged
+    ({'S': "1 report(s): too few to estimate the stratum's variance"}, (), False)
     """
     choices = qc.shares.choices
     totals = official.stratum_totals(strata)
@@ -265,9 +280,7 @@ def compare_quick_count(
         for st in qc.strata
         if st.stratum in totals and st.stratum not in by
     }
-    kept_out = {
-        str(e.station) for e in qc.excluded if e.reason.startswith(_NOT_COMPARED)
-    }
+    kept_out = {str(e.station) for e in qc.excluded if e.reason.startswith(_NOT_COMPARED)}
     frame = reports.frame.select("station", *choices)
     observed = {
         str(r["station"]): {c: r[c] for c in choices}
