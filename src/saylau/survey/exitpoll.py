@@ -435,8 +435,8 @@ def estimate_exitpoll(
         sampled / reported / missing, per-stratum status, records kept out, the non-response
         rate and the rules applied. ``extra`` also holds: ``stations_sampled``,
         ``stations_reported``, ``stations_missing``, ``per_stratum``, record counts by
-        status, ``nonresponse_rate``, ``excluded`` (row problems), ``unknown_values``, ``collapsed_strata``, ``deff_weighting`` and the rules
-        applied.
+        status, ``nonresponse_rate``, ``excluded`` (row problems), ``unknown_values``,
+        ``collapsed_strata``, ``deff_weighting`` and the rules applied.
 
     Examples
     --------
