@@ -26,6 +26,8 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import math
+import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -35,8 +37,9 @@ import polars as pl
 from .._exceptions import DataFormatError
 from ..domain.table import ProtocolTable
 from ..io.votes import read_choice_table
-from .compare import ComparisonResult, compare_with_official
+from .compare import ComparisonResult, JointTest, compare_with_official
 from .estimates import ShareEstimates
+from .nulltest import redraw_test
 
 __all__ = ["OfficialResults", "compare_exit_poll", "compare_quick_count", "read_official"]
 
@@ -168,16 +171,23 @@ class OfficialResults:
             str(r["__h"]): {c: float(r[c]) for c in choices} for r in sums.iter_rows(named=True)
         }
 
-    def station_figures(self) -> dict[str, dict[str, float | None]]:
-        """Every station's official figures (``None`` for an empty cell); empty if unknown."""
+    def station_figures(
+        self, stations: Sequence[str] | None = None
+    ) -> dict[str, dict[str, float | None]]:
+        """Official figures of every station (or of ``stations``), ``None`` for an empty cell;
+        empty when not known."""
         if self.by_station:
-            return {s: dict(f) for s, f in self.by_station.items()}
+            keep = None if stations is None else {str(s) for s in stations}
+            return {s: dict(f) for s, f in self.by_station.items() if keep is None or s in keep}
         if self.stations is None:
             return {}
+        st = self.stations
+        if stations is not None:
+            st = st.filter(pl.col("station").is_in(sorted({str(s) for s in stations})))
         choices = list(self.totals)
         return {
             str(r["station"]): {c: None if r[c] is None else float(r[c]) for c in choices}
-            for r in self.stations.iter_rows(named=True)
+            for r in st.iter_rows(named=True)
         }
 
     def station_pairs(
@@ -185,7 +195,7 @@ class OfficialResults:
     ) -> dict[str, tuple[dict[str, float | None], dict[str, float | None]]]:
         """``{station: (observed, official)}`` for the stations in both (empty cells kept as
         ``None``: missing, never zero)."""
-        official = self.station_figures()
+        official = self.station_figures([str(s) for s in observed])
         out: dict[str, tuple[dict[str, float | None], dict[str, float | None]]] = {}
         for sid, figures in observed.items():
             if str(sid) not in official:
@@ -245,14 +255,17 @@ def compare_quick_count(
     reports: ProtocolTable,
     strata: Sequence[str] = (),
     alpha: float = 0.05,
+    rng: int = 0,
 ) -> ComparisonResult:
     """A quick count (:func:`~saylau.survey.quickcount.quick_count`, run with
     ``by_stratum=True`` for the per-stratum tests) against the official results.
 
     National: the estimate against the totals. Per stratum (``strata`` columns, as the
-    sample's): each stratum's estimate from its own reports against the stratum's official
-    totals, Holm over the strata tested; a stratum with fewer than two reports is listed as
-    not tested. Per station: every copy that entered (copies failing their control relations,
+    sample's): each stratum's reports against the stratum's official figures, Holm over the
+    strata tested; where the official results give every station, by re-drawing samples from
+    the stratum's official protocols (:func:`~saylau.survey.nulltest.redraw_test`, seeded by
+    ``rng`` and the stratum), else by Bonferroni t on the stratum's own df; a stratum with
+    fewer than two reports is listed as not tested. Per station: every copy that entered (copies failing their control relations,
     conflicting copies and stations outside the sample are not compared) against the official
     protocol, an empty cell being missing.
 
@@ -288,6 +301,7 @@ def compare_quick_count(
         if str(r["station"]) not in kept_out
     }
     pairs = official.station_pairs(observed)
+    tests = _redraw_tests(qc, official, reports, strata, by, kept_out, rng)
     return compare_with_official(
         qc.shares,
         official,
@@ -295,8 +309,59 @@ def compare_quick_count(
         station_pairs=pairs or None,
         station_mode="copies",
         strata_without_estimate=missing,
+        strata_tests=tests,
         alpha=alpha,
     )
+
+
+def _redraw_tests(
+    qc: Any,
+    official: OfficialResults,
+    reports: ProtocolTable,
+    strata: Sequence[str],
+    by: Mapping[str, Any],
+    kept_out: set[str],
+    rng: int,
+) -> dict[str, JointTest]:
+    """Per-stratum tests re-drawn from the official protocols (:mod:`.nulltest`), where the
+    official results give every station and the shares are of the votes for all choices."""
+    st = official.stations
+    if st is None or not by or qc.denominator != "valid" or not strata:
+        return {}
+    if any(c not in st.columns for c in strata):
+        return {}
+    choices = list(qc.shares.choices)
+    if any(c not in st.columns for c in choices):
+        return {}
+    label = pl.concat_str([pl.col(c).cast(pl.Utf8) for c in strata], separator=_SEP)
+    pop = st.select(pl.col("station"), label.alias("__h"), *[pl.col(c) for c in choices])
+    pop = pop.drop_nulls()
+    excluded = {str(e.station) for e in qc.excluded} | kept_out
+    rep = reports.frame.select(pl.col("station").cast(pl.Utf8), *choices).drop_nulls()
+    rep = rep.filter(~pl.col("station").is_in(sorted(excluded)))
+    rep = rep.join(pop.select("station", "__h"), on="station", how="inner")
+    out: dict[str, JointTest] = {}
+    groups = {str(k[0]): g for k, g in pop.group_by("__h")}
+    mine_of = {str(k[0]): g for k, g in rep.group_by("__h")}
+    for h in by:
+        mine = mine_of.get(h)
+        if mine is None or mine.height < 2 or h not in groups:
+            continue
+        population = groups[h].select(choices).to_numpy()
+        seed = zlib.crc32(f"{rng}:{h}".encode())
+        p = redraw_test(mine.select(choices).to_numpy(), population, rng=seed)
+        out[h] = JointTest(
+            statistic=math.nan,
+            df_num=len(choices),
+            f_statistic=None,
+            df_den=None,
+            pvalue=p,
+            pvalue_chi2=p,
+            method=f"re-drawn: {mine.height} reports against samples of the stratum's "
+            f"{population.shape[0]} official protocols (largest standardised gap over the "
+            "choices, Monte Carlo p)",
+        )
+    return out
 
 
 def compare_exit_poll(
