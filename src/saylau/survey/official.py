@@ -265,9 +265,9 @@ def compare_quick_count(
     strata tested; where the official results give every station, by re-drawing samples from
     the stratum's official protocols (:func:`~saylau.survey.nulltest.redraw_test`, seeded by
     ``rng`` and the stratum), else by Bonferroni t on the stratum's own df; a stratum with
-    fewer than two reports is listed as not tested. Per station: every copy that entered (copies failing their control relations,
-    conflicting copies and stations outside the sample are not compared) against the official
-    protocol, an empty cell being missing.
+    fewer than two reports is listed as not tested. Per station: every copy (except those
+    failing their control relations and conflicting copies) against the official protocol,
+    an empty cell being missing.
 
     Examples
     --------
