@@ -15,7 +15,7 @@ Examples
 --------
 >>> lo, hi = binomial_band(0.05, 400)
 >>> round(lo, 4), round(hi, 4)
-(0.0225, 0.0825)
+(0.025, 0.08)
 """
 
 from __future__ import annotations

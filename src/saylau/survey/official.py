@@ -302,7 +302,7 @@ def compare_quick_count(
     }
     pairs = official.station_pairs(observed)
     tests = _redraw_tests(qc, official, reports, strata, by, kept_out, rng)
-    return compare_with_official(
+    res = compare_with_official(
         qc.shares,
         official,
         by_stratum=by or None,
@@ -312,6 +312,22 @@ def compare_quick_count(
         strata_tests=tests,
         alpha=alpha,
     )
+    empty = [st.stratum for st in qc.strata if st.collapsed_into is not None]
+    if empty and res.finding is not None:
+        # strata without any report were estimated from their neighbours: a national gap
+        # may be that guess, so the national test warns and does not raise an alarm
+        warn = (
+            f"not an alarm: {len(empty)} strata have no report and were merged into "
+            "neighbouring strata (their votes are a guess)"
+        )
+        finding = dataclasses.replace(
+            res.finding, alarm=False, caveats=(warn, *res.finding.caveats)
+        )
+        others = (res.strata_finding, res.stations_finding)
+        res = dataclasses.replace(
+            res, finding=finding, flagged=any(f is not None and f.alarm for f in others)
+        )
+    return res
 
 
 def _redraw_tests(
@@ -379,6 +395,15 @@ def compare_exit_poll(
     official shares) where they have station figures."""
     totals = official.stratum_totals(strata or ["stratum"])
     by = {h: (e, totals[h]) for h, e in (by_stratum or {}).items() if h in totals}
+    missing = (
+        {
+            h: "no estimate: fewer than two stations reported"
+            for h in totals
+            if h not in by and h in _sampled_strata(est)
+        }
+        if by_stratum is not None
+        else {}
+    )
     pairs = official.station_pairs(answers or {}) if answers else {}
     return compare_with_official(
         est,
@@ -386,5 +411,11 @@ def compare_exit_poll(
         by_stratum=by or None,
         station_pairs=pairs or None,
         station_mode="interviews",
+        strata_without_estimate=missing,
         alpha=alpha,
     )
+
+
+def _sampled_strata(est: ShareEstimates) -> set[str]:
+    per = (est.extra or {}).get("per_stratum") or {}
+    return {str(h) for h, v in per.items() if v.get("sampled", 0) > 0}

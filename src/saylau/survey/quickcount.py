@@ -521,7 +521,8 @@ def _fit(
             found=singleton,
         )
     lone = [g_ for g_ in sorted(rep_v) if rep_v[g_] == 1 and pop_g[g_] > 1]
-    moved = collapse_singletons(rep_v, singleton, population=pop_g)
+    # with a single variance group nothing can be merged: its lone report adds no variance
+    moved = collapse_singletons(rep_v, singleton, population=pop_g) if len(rep_v) > 1 else {}
     var_of = {g_: moved.get(g_, g_) for g_ in gnames}
     zero_var = {g_ for g_ in lone if g_ not in moved}
     # the estimate, then its linearised variables (variance.py)
