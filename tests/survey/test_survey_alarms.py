@@ -65,7 +65,7 @@ def _no_alarm(res) -> None:
 
 
 def test_a_single_honest_report_raises_no_alarm(population):
-    qc, res = _compare(population, population.head(1))
+    _, res = _compare(population, population.head(1))
     _no_alarm(res)
     assert not res.joint.tested and "too few reports" in res.joint.reason
     assert math.isnan(res.joint.pvalue)
@@ -85,7 +85,7 @@ def test_a_region_with_fewer_reports_than_choices(population):
             population.filter(pl.col("region") == "R3").head(10),
         ]
     )
-    qc, res = _compare(population, reports)
+    _, res = _compare(population, reports)
     _no_alarm(res)
     assert "R1" in res.strata_untested and "too few" in res.strata_untested["R1"]
     assert "R0" in res.strata_joint  # two reports can be tested (re-drawn), never p = 0
