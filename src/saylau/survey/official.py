@@ -283,7 +283,7 @@ def compare_quick_count(
     >>> res = compare_quick_count(qc, OfficialResults.from_table(t), reports=reports,
     ...                           strata=["region"])
     >>> res.strata_untested, res.stations, res.flagged
-    ({'S': "1 report(s): too few to estimate the stratum's variance"}, (), False)
+    ({'S': "1 report(s): fewer than 5, too few to estimate the stratum's variance"}, (), False)
     """
     choices = qc.shares.choices
     totals = official.stratum_totals(strata)
