@@ -57,7 +57,9 @@ class FalseAlarmStudy(Result):
     """How often each comparison's alarm was raised on honest official results.
 
     ``national``, ``strata`` and ``stations`` are the shares of replications where that alarm
-    was raised (``None`` where the comparison did not apply); ``band`` the 99% binomial band
+    was raised (``None`` where the comparison did not apply); ``strata_screen`` how often
+    some stratum's Holm-adjusted p fell under the level, alarm or screen; ``band`` the 99%
+    binomial band
     of the nominal level over ``draws``; ``strata_tested`` the mean number of strata tested
     and ``strata_untested`` the mean number that had too few reports.
     """
@@ -71,6 +73,7 @@ class FalseAlarmStudy(Result):
     nonresponse: float
     national: float
     strata: float | None
+    strata_screen: float | None
     stations: float | None
     strata_tested: float
     strata_untested: float
@@ -129,7 +132,7 @@ def false_alarm_study(
     frame = frame_from_table(population, strata=list(strata), past=False)
     ids = population.frame.get_column("station").cast(pl.Utf8).to_list()
     pos = {s: i for i, s in enumerate(ids)}
-    nat, per, sta, tested, untested, pvals = [], [], [], [], [], []
+    nat, per, sta, tested, untested, pvals, screen = [], [], [], [], [], [], []
     for i in range(draws):
         if kind == "quickcount":
             draw = draw_sample(frame, n=n, strata=list(strata), method=method, rng=gen)
@@ -155,6 +158,11 @@ def false_alarm_study(
         nat.append(res.finding.alarm)
         pvals.append(res.joint.pvalue)
         per.append(None if res.strata_finding is None else res.strata_finding.alarm)
+        screen.append(
+            None
+            if res.strata_finding is None
+            else any(v < level for v in res.strata_adjusted.values())
+        )
         sta.append(None if res.stations_finding is None else res.stations_finding.alarm)
         tested.append(len(res.strata_adjusted))
         untested.append(len(res.strata_untested))
@@ -175,6 +183,7 @@ def false_alarm_study(
         nonresponse=nonresponse,
         national=float(np.mean(nat)),
         strata=rate(per),
+        strata_screen=rate(screen),
         stations=rate(sta),
         strata_tested=float(np.mean(tested)),
         strata_untested=float(np.mean(untested)),
