@@ -340,10 +340,13 @@ def _redraw_tests(
     rng: int,
 ) -> dict[str, JointTest]:
     """Per-stratum tests re-drawn from the official protocols (:mod:`.nulltest`), where the
-    official results give every station and the shares are of the votes for all choices."""
+    official results give every station, the design is stratified SRS (reports missing at
+    random stay an SRS of the stratum) and the shares are of the votes for all choices."""
     st = official.stations
     if st is None or not by or qc.denominator != "valid" or not strata:
         return {}
+    if "PPS" in qc.shares.method:
+        return {}  # the re-drawing is simple random sampling within the stratum
     if any(c not in st.columns for c in strata):
         return {}
     choices = list(qc.shares.choices)
