@@ -6,7 +6,15 @@ commission publishes. :func:`compare_with_official` lines them up:
 * **per choice** (and per stratum): estimate, official share, difference, its t statistic
   :math:`(\\hat p_c - o_c) / \\widehat{se}_c` on the design degrees of freedom and the two-sided
   p-value;
-* **jointly**: the Wald statistic :math:`W = (\\hat p - o)^\\top \\hat V^{+} (\\hat p - o)` with
+* **nationally** (the alarm): by default the Bonferroni t of Korn & Graubard (1990), the
+  largest of the choices' t statistics, each on its own Satterthwaite df, times the number of
+  choices (choices under 1% pooled). It holds the false-alarm rate on resampled real
+  elections where the Wald F below did not (``FALSE_ALARM_RATE``, :data:`CALIBRATION`). A
+  test the reports cannot carry (one report, no variance) is "not tested", never p = 0;
+* **per stratum**: Holm over the strata tested; the re-drawn test of
+  :mod:`saylau.survey.nulltest` where the official results give every station (a calibrated
+  alarm), else the Bonferroni t on the stratum's own df (a screen, never an alarm);
+* **jointly** (``test="wald"``): the Wald statistic :math:`W = (\\hat p - o)^\\top \\hat V^{+} (\\hat p - o)` with
   :math:`\\hat V^{+}` the Moore–Penrose generalised inverse of the full covariance. Shares sum to
   one, so :math:`\\hat V` is singular (its rows sum to zero) and its rank is q = k − 1 for a full
   design; the generalised inverse gives exactly the statistic obtained by dropping any one
