@@ -14,9 +14,10 @@ commission publishes. :func:`compare_with_official` lines them up:
 * **per stratum**: Holm over the strata tested; the re-drawn test of
   :mod:`saylau.survey.nulltest` where the official results give every station (a calibrated
   alarm), else the Bonferroni t on the stratum's own df (a screen, never an alarm);
-* **jointly** (``test="wald"``): the Wald statistic :math:`W = (\\hat p - o)^\\top \\hat V^{+} (\\hat p - o)` with
-  :math:`\\hat V^{+}` the Moore–Penrose generalised inverse of the full covariance. Shares sum to
-  one, so :math:`\\hat V` is singular (its rows sum to zero) and its rank is q = k − 1 for a full
+* **jointly** (``test="wald"``): the Wald statistic
+  :math:`W = (\\hat p - o)^\\top \\hat V^{+} (\\hat p - o)` with :math:`\\hat V^{+}` the
+  Moore–Penrose generalised inverse of the full covariance. Shares sum to one, so
+  :math:`\\hat V` is singular (its rows sum to zero) and its rank is q = k − 1 for a full
   design; the generalised inverse gives exactly the statistic obtained by dropping any one
   choice (a test checks this). With design df *d* the statistic is referred to
   :math:`F = W (d - q + 1) / (d q) \\sim F(q, d - q + 1)` (Korn & Graubard, 1990), else to
