@@ -126,8 +126,9 @@ def exitpoll_command(
         str,
         typer.Option(
             "--df",
-            help="Degrees of freedom: design (stations - strata) or satterthwaite (better "
-            "with many strata of 2-3 stations).",
+            help="Degrees of freedom of the intervals: design (stations - strata) or "
+            "satterthwaite (better with many strata of 2-3 stations). The comparison's test "
+            "always uses each choice's own Satterthwaite df (calibrated on real elections).",
         ),
     ] = "design",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
