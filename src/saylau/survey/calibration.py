@@ -130,7 +130,8 @@ def false_alarm_study(
     gen = np.random.default_rng(rng)
     official = OfficialResults.from_table(population)
     frame = frame_from_table(population, strata=list(strata), past=False)
-    ids = population.frame.get_column("station").cast(pl.Utf8).to_list()
+    # the frame strips station ids (SamplingFrame.from_frame): match them the same way
+    ids = population.frame.get_column("station").cast(pl.Utf8).str.strip_chars().to_list()
     pos = {s: i for i, s in enumerate(ids)}
     nat, per, sta, tested, untested, pvals, screen = [], [], [], [], [], [], []
     for i in range(draws):

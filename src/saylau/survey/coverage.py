@@ -289,7 +289,8 @@ def _coverage_by_draws(
     votes = population.vote_matrix().astype(float)
     x_all = _denominator(population, votes, denominator)
     truth = votes.sum(axis=0) / x_all.sum()
-    ids = population.frame.get_column("station").cast(pl.Utf8).to_list()
+    # the frame strips station ids (SamplingFrame.from_frame): match them the same way
+    ids = population.frame.get_column("station").cast(pl.Utf8).str.strip_chars().to_list()
     pos = {s: i for i, s in enumerate(ids)}
     gen = np.random.default_rng(rng)
     est_all = np.empty((draws, votes.shape[1]))
