@@ -314,7 +314,8 @@ def quickcount(
     if qc.excluded:
         out_console.print(f"{len(qc.excluded)} reports kept out:")
         for e in qc.excluded[:20]:
-            out_console.print(f"  station {e.station}: {e.reason}")
+            more = f" ({e.detail})" if e.detail else ""
+            out_console.print(f"  station {e.station}, row {e.row}: {e.reason}{more}")
     missing = qc.not_reported()
     if missing:
         out_console.print(
