@@ -56,7 +56,7 @@ def test_exit_poll_300_stations_russia_2004():
 
 @pytest.mark.parametrize(
     ("method", "nonresponse", "n", "draws"),
-    [("srs", 0.2, 300, 80), ("pps", 0.0, 300, 80), ("pps", 0.2, 1500, 40)],
+    [("srs", 0.2, 300, 80), ("pps", 0.0, 300, 80), ("pps", 0.2, 1500, 100)],
 )
 def test_coverage_with_pps_and_nonresponse_russia_2011(method, nonresponse, n, draws):
     """The 99% band of Binomial(draws, 0.95) / draws. (PPS with 20% missing at 300 stations
@@ -64,7 +64,7 @@ def test_coverage_with_pps_and_nonresponse_russia_2011(method, nonresponse, n, d
     tests/results/survey_false_alarms.json and the README.)"""
     t = shared_table("russia", "2011.csv.zip")
     cov = coverage_study(
-        t, n=n, draws=draws, method=method, nonresponse=nonresponse, interval="auto", rng=7
+        t, n=n, draws=draws, method=method, nonresponse=nonresponse, interval="auto", rng=2026
     )
     lo = stats.binom.ppf(0.005, draws, 0.95) / draws
     hi = stats.binom.ppf(0.995, draws, 0.95) / draws
