@@ -12,10 +12,11 @@ import pytest
 from scipy import stats
 
 from saylau._exceptions import DataFormatError, UnknownNameError
-from saylau.survey.compare import compare_with_official, official_shares, read_official
+from saylau.survey.compare import compare_with_official, official_shares
 from saylau.survey.estimates import ShareEstimates
 from saylau.survey.exitpoll import estimate_exitpoll
 from saylau.survey.exitpoll_sim import fabricate, simulate_exitpoll
+from saylau.survey.official import read_official
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 CLOSED = json.loads((RESULTS / "exitpoll_closed_forms.json").read_text(encoding="utf-8"))
@@ -46,7 +47,7 @@ def test_generalised_inverse_wald_equals_drop_one_for_any_choice():
         ("a", "b", "c", "d"), p, _multinomial_cov(p, 400) * 2.5, None, "t", 1000, 100, 1
     )
     off = {"a": 0.55, "b": 0.27, "c": 0.13, "d": 0.05}
-    res = compare_with_official(est, off)
+    res = compare_with_official(est, off, test="wald")
     d = p - np.array(list(off.values()))
     for drop in range(4):
         keep = [i for i in range(4) if i != drop]
@@ -60,7 +61,7 @@ def test_generalised_inverse_wald_equals_drop_one_for_any_choice():
 def test_f_adjustment_with_design_df():
     p = np.array([0.5, 0.3, 0.2])
     est = _est(p, _multinomial_cov(p, 300), df=30.0)
-    res = compare_with_official(est, {"A": 0.45, "B": 0.33, "Против всех": 0.22})
+    res = compare_with_official(est, {"A": 0.45, "B": 0.33, "Против всех": 0.22}, test="wald")
     q, d = 2, 30.0
     f = res.joint.statistic * (d - q + 1) / (d * q)
     assert res.joint.f_statistic == pytest.approx(f)
@@ -82,11 +83,11 @@ def test_official_votes_and_names_are_matched():
 def test_read_official_csv(tmp_path):
     path = tmp_path / "o.csv"
     path.write_text("choice,share\nA,55%\nB,45\n", encoding="utf-8")
-    assert read_official(path) == {"A": 55.0, "B": 45.0}
+    assert read_official(path).totals == {"A": 55.0, "B": 45.0}
     path.write_text("choice,votes\nA,10\nB,-3\n", encoding="utf-8")
     with pytest.raises(DataFormatError, match="row 3, field votes"):
         read_official(path)
-    path.write_text("name,votes\nA,10\n", encoding="utf-8")
+    path.write_text("label,votes\nA,10\n", encoding="utf-8")
     with pytest.raises(DataFormatError, match="choice,votes"):
         read_official(path)
 
@@ -210,7 +211,7 @@ def test_a_choice_nobody_named_is_left_out_of_the_joint_test():
     cov = np.zeros((3, 3))
     cov[:2, :2] = 1e-4 * np.array([[1.0, -1.0], [-1.0, 1.0]])
     est = _est(p, cov, df=40.0)
-    res = compare_with_official(est, {"A": 0.594, "B": 0.396, "Против всех": 0.01})
+    res = compare_with_official(est, {"A": 0.594, "B": 0.396, "Против всех": 0.01}, test="wald")
     assert res.joint.excluded == ("Против всех",)
     # official renormalised over A and B: 0.6 / 0.4 exactly, so no difference at all
     assert res.joint.statistic == pytest.approx(0.0, abs=1e-12)

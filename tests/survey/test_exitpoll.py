@@ -93,8 +93,13 @@ def _hand_weights(df: pl.DataFrame, frame: pl.DataFrame) -> list[tuple[str, str,
     return out
 
 
-def _hand_taylor(weights, stratum_of):
-    """Ratio estimate and stratified cluster covariance, written out with loops."""
+def _hand_taylor(weights, stratum_of, missing=None, design_weight=None):
+    """Ratio estimate and stratified cluster covariance, written out with loops.
+
+    ``missing`` = {station: (d, a_h)}: sampled stations that did not report, with their design
+    weight and their stratum's reporting factor; the factor's variance then counts by the
+    two-phase scores of Kim & Kim (2007): z = d ē + a (t − d ē) for a reporting station with
+    t its base-weighted linearised total, z = d ē for a missing one, ē = Σ t / Σ d."""
     k = len(CHOICES)
     total = sum(w for _, _, w in weights)
     p = np.zeros(k)
@@ -105,6 +110,15 @@ def _hand_taylor(weights, stratum_of):
         y = np.zeros(k)
         y[CHOICES.index(c)] = 1.0
         z[s] += w * (y - p) / total
+    for s0, (d0, a0) in (missing or {}).items():
+        h0 = stratum_of[s0]
+        members = [s for s in z if stratum_of[s] == h0]
+        d_of = {s: design_weight[s] for s in members}
+        t = {s: z[s] / a0 for s in members}
+        ebar = sum(t.values()) / sum(d_of.values())
+        for s in members:
+            z[s] = d_of[s] * ebar + a0 * (t[s] - d_of[s] * ebar)
+        z[s0] = d0 * ebar
     by_h: dict[str, list[np.ndarray]] = defaultdict(list)
     for s, zs in z.items():
         by_h[stratum_of[s]].append(zs)
@@ -114,7 +128,7 @@ def _hand_taylor(weights, stratum_of):
         mean = sum(zs_list) / n
         for zs in zs_list:
             cov += n / (n - 1) * np.outer(zs - mean, zs - mean)
-    return p, cov, len(z) - len(by_h)
+    return p, cov, len(z) - len(missing or {}) - len(by_h)
 
 
 def test_matches_hand_computation_with_nonresponse_weights():
@@ -126,8 +140,16 @@ def test_matches_hand_computation_with_nonresponse_weights():
     df = df.filter(~((pl.col("station") == "s005") & pl.col("choice").is_in(CHOICES)))
     est = estimate_exitpoll(interviews_from_frame(df, choices=CHOICES), frame)
     weights = _hand_weights(df, frame)
+    prob = dict(zip(frame["station"], frame["prob"], strict=True))
+    stratum_of = dict(zip(frame["station"], frame["stratum"], strict=True))
+    h5 = stratum_of["s005"]
+    in_h = [s for s in prob if stratum_of[s] == h5 and s in set(df["station"])]
+    a_h = sum(1 / prob[s] for s in in_h) / sum(1 / prob[s] for s in in_h if s != "s005")
     p, cov, dfree = _hand_taylor(
-        weights, dict(zip(frame["station"], frame["stratum"], strict=True))
+        weights,
+        stratum_of,
+        missing={"s005": (1 / prob["s005"], a_h)},
+        design_weight={s: 1 / prob[s] for s in prob},
     )
     np.testing.assert_allclose(est.estimate, p, rtol=1e-12)
     np.testing.assert_allclose(est.cov, cov, rtol=1e-10, atol=1e-18)

@@ -75,8 +75,11 @@ def test_official_adds_the_comparison(files):
     assert [r["choice"] for r in out["choices"]] == list(sim.choices)  # order of --official
     comp = out["comparison"]
     assert {r["choice"] for r in comp["rows"]} == set(sim.choices)
-    assert comp["joint"]["df_num"] == len(sim.choices) - 1
+    # the default national test: Bonferroni t over every choice (Korn & Graubard 1990)
+    assert comp["joint"]["df_num"] == len(sim.choices)
+    assert comp["joint"]["method"].startswith("Bonferroni t")
     assert "refuse" in comp["caveat"]
+    assert comp["finding"]["level"] == 0.05 and "refuse" in " ".join(comp["finding"]["caveats"])
     assert out["choices"][0]["ci_method"] == "logit"
 
 
@@ -94,7 +97,11 @@ def test_text_output(files):
         ],
     )
     assert result.exit_code == 0, result.output
-    assert "joint test" in result.stdout
+    text = " ".join(result.stdout.split())
+    # the finding with its level and caveat on the terminal, as in the JSON
+    assert "national test: Bonferroni t" in text
+    assert "national: ALARM at 0.05" in text or "national: no alarm at 0.05" in text
+    assert "refuse" in text
 
 
 def test_bad_input_is_one_line_and_exit_2(files, tmp_path):

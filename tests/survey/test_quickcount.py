@@ -214,7 +214,11 @@ def test_zero_valid_and_missing_figures_are_kept_out(population, frame):
     ).with_columns(
         pl.when(pl.col("station") == null_id).then(None).otherwise(pl.col("B")).alias("B")
     )
-    qc = quick_count(table_of(bad), frame=frame, sample=draw)
+    # votes zeroed but valid left as it was: the copy fails its control relation (checked by
+    # default); without the check, the rule for zero valid ballots keeps it out
+    checked = quick_count(table_of(bad), frame=frame, sample=draw)
+    assert {e.station: e.reason for e in checked.excluded}[zero_id].startswith("copy fails")
+    qc = quick_count(table_of(bad), frame=frame, sample=draw, check_copies=False)
     reasons = {e.station: e.reason for e in qc.excluded}
     assert reasons[zero_id].startswith("zero valid ballots")
     assert reasons[null_id] == "missing vote figure"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -142,3 +143,29 @@ def test_quickcount_table_output_and_errors(tmp_path: Path):
     assert r.exit_code == 2 and "--interval" in r.output
     r = runner.invoke(app, ["sample", str(results), "--stations", "1000", "--out", str(tmp_path)])
     assert r.exit_code == 2 and "larger than the frame" in r.output
+
+
+def test_quickcount_terminal_shows_what_the_json_has(tmp_path: Path):
+    """The comparison with its findings and caveats, the threshold probabilities, the seat
+    projection and the progress all reach the terminal, not only --json."""
+    pop = population(3)
+    results = tmp_path / "results.csv"
+    pop.write_csv(results)
+    rep = tmp_path / "reports.csv"
+    pl.concat([pop.filter(pl.col("region") == f"R{r}").head(8) for r in range(3)]).write_csv(rep)
+    r = runner.invoke(
+        app,
+        ["quickcount", str(rep), "--frame", str(results), "--strata", "region",
+         "--official", str(results), "--seats", "20", "--threshold", "0.05", "--draws", "300",
+         "--progress", "2"],
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    text = " ".join(r.stdout.split())
+    assert "against the official result" in text
+    # the rendering, whatever the finding (the statistics are tested in test_survey_alarms)
+    assert re.search(r"national: (ALARM|no alarm) at 0\.05", text)
+    assert re.search(r"per stratum: (ALARM|no alarm) at 0\.05 \(Holm over 3 strata", text)
+    assert "stations: 24 copies compared, 0 differences" in text
+    assert "stations that reported" in text  # the differential non-response caveat
+    assert "probability of passing the 0.05 threshold" in text
+    assert "seat projection" in text and "progress" in text

@@ -15,7 +15,6 @@ import typer
 from rich.table import Table
 
 from .._exceptions import DataFormatError
-from ..survey.compare import compare_with_official, read_official, read_official_table
 from ..survey.estimates import IntervalMethod
 from ..survey.exitpoll import (
     estimate_by_stratum,
@@ -24,6 +23,7 @@ from ..survey.exitpoll import (
     station_answers,
 )
 from ..survey.interviews import read_tally
+from ..survey.official import compare_exit_poll, read_official
 from ._app import app, err_console, guarded, out_console, print_json
 from ._keptout import kept_out_json, print_kept_out
 
@@ -73,8 +73,9 @@ def exitpoll_command(
         Path | None,
         typer.Option(
             "--official",
-            help="Official result CSV with columns choice,votes or choice,share (fractions "
-            "or percentages); adds the comparison.",
+            help="Official results: a CSV choice,votes or choice,share (fractions or "
+            "percentages), or a precinct file (adds the per-station comparison); adds the "
+            "comparison.",
         ),
     ] = None,
     official_stations: Annotated[
@@ -114,15 +115,21 @@ def exitpoll_command(
         ),
     ] = None,
     ci_method: Annotated[
-        str, typer.Option("--ci", help="Interval: wald, wilson or logit.")
-    ] = "wald",
+        str,
+        typer.Option(
+            "--ci",
+            help="Interval: auto (Korn-Graubard under 5%, Wald above), wald, wilson, logit "
+            "or korn-graubard.",
+        ),
+    ] = "auto",
     alpha: Annotated[float, typer.Option("--alpha", help="1 - confidence level.")] = 0.05,
     df_method: Annotated[
         str,
         typer.Option(
             "--df",
-            help="Degrees of freedom: design (stations - strata) or satterthwaite (better "
-            "with many strata of 2-3 stations).",
+            help="Degrees of freedom of the intervals: design (stations - strata) or "
+            "satterthwaite (better with many strata of 2-3 stations). The comparison's test "
+            "always uses each choice's own Satterthwaite df (calibrated on real elections).",
         ),
     ] = "design",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -142,15 +149,15 @@ def exitpoll_command(
     off = read_official(official) if official is not None else None
     declared = [c.strip() for c in choices.split(",")] if choices else None
     if declared is None and off is not None:
-        declared = list(off)
+        declared = list(off.totals)
     iv = read_interviews(interviews, choices=declared)
     fr = _read_frame(frame, frame_columns)
     draw = _read_sample(sample) if sample is not None else None
     strata_cols = [c.strip() for c in strata.split(",")] if strata else None
-    if ci_method not in ("wald", "wilson", "logit"):
+    if ci_method not in ("auto", "wald", "wilson", "logit", "korn-graubard"):
         raise DataFormatError(
-            "unknown interval method", field="--ci", expected="wald | wilson | logit",
-            found=ci_method,
+            "unknown interval method", field="--ci",
+            expected="auto | wald | wilson | logit | korn-graubard", found=ci_method,
         )  # fmt: skip
     if df_method not in ("design", "satterthwaite"):
         raise DataFormatError(
@@ -172,24 +179,21 @@ def exitpoll_command(
         row["deff"] = deff
     comparison = None
     if off is not None:
-        pairs = None
         if official_stations is not None:
-            by_station = read_official_table(official_stations, by="station")
-            answers = station_answers(iv)
-            pairs = {s: (answers[s], by_station[s]) for s in answers if s in by_station}
-        by_stratum = None
+            off = off.combine(read_official(official_stations, by="station"))
         if official_strata is not None:
-            by_h = read_official_table(official_strata, by="stratum")
-            sub = estimate_by_stratum(
+            off = off.combine(read_official(official_strata, by="stratum"))
+        by_stratum = None
+        if off.stratum_totals(strata_cols or ["stratum"]):
+            by_stratum = estimate_by_stratum(
                 iv, fr, strata=strata_cols, sample=draw, tally=tally_df, df_method=df_method
             )
-            by_stratum = {h: (e, by_h[h]) for h, e in sub.items() if h in by_h}
-        comparison = compare_with_official(
+        comparison = compare_exit_poll(
             est,
             off,
             by_stratum=by_stratum,
-            station_pairs=pairs,
-            station_mode="interviews",
+            answers=station_answers(iv) if off.level == "station" else None,
+            strata=strata_cols or (),
             alpha=alpha,
         )
     elif official_stations is not None or official_strata is not None:
@@ -259,14 +263,20 @@ def exitpoll_command(
             )
         out_console.print(ctable)
         j = comparison.joint
-        out_console.print(
-            f"joint test: Wald {j.statistic:.2f} on {j.df_num} df, p = {j.pvalue:.3g}"
-        )
-        for h, jt in comparison.strata_joint.items():
-            out_console.print(f"stratum {h}: Wald {jt.statistic:.2f}, p = {jt.pvalue:.3g}")
+        if j.tested:
+            out_console.print(f"national test: {j.method}, p = {j.pvalue:.3g}")
+        if comparison.finding is not None:
+            out_console.print("national: " + comparison.finding.headline())
+        if comparison.strata_finding is not None:
+            out_console.print("per stratum: " + comparison.strata_finding.headline())
+            for h, p in sorted(comparison.strata_adjusted.items(), key=lambda kv: kv[1])[:10]:
+                out_console.print(f"  stratum {h}: adjusted p = {p:.3g}")
+            for h, why in list(comparison.strata_untested.items())[:10]:
+                out_console.print(f"  stratum {h}: not tested ({why})")
         if comparison.stations_compared:
             out_console.print(
                 f"{comparison.stations_compared} stations compared with their official "
                 f"results; {len(comparison.stations)} disagree beyond sampling error"
             )
-        out_console.print(comparison.caveat)
+        if comparison.stations_finding is not None:
+            out_console.print("stations: " + comparison.stations_finding.headline())

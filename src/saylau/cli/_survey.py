@@ -9,16 +9,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-import polars as pl
 import typer
 from rich.table import Table
 
 from .._exceptions import SaylauInputError
 from ..domain.table import ProtocolTable
 from ..results import to_jsonable
+from ..survey.compare import ComparisonResult
 from ..survey.frame import open_frame
+from ..survey.official import compare_quick_count, read_official
 from ..survey.projection import project_seats, threshold_probability
-from ..survey.quickcount import QuickCountResult, quick_count, quick_count_progress
+from ..survey.quickcount import quick_count, quick_count_progress
 from ..survey.sample import SampleDraw, draw_sample, read_draw, write_assignment_sheets
 from ._app import app, err_console, guarded, out_console, print_json
 from ._columns import ColumnsOpt, EncodingOpt, SheetOpt, SkipRowsOpt, reading
@@ -162,45 +163,6 @@ def _open_reports(path: Path, read: dict[str, Any]) -> ProtocolTable:
     return read_protocols(path, **read)
 
 
-def _official(
-    path: Path,
-    qc: QuickCountResult,
-    reports: ProtocolTable,
-    strata: list[str],
-    columns: Path | None = None,
-) -> Any:
-    from ..io import read_protocols
-    from ..survey.compare import compare_with_official
-
-    off = read_protocols(path, columns=columns)
-    choices = qc.shares.choices
-    off_ids = {c.id for c in off.choices}
-    totals = off.totals()
-    official = {c: float(totals[c]) for c in choices if c in off_ids}
-    official.update({c: float(v) for c, v in totals.items() if c not in official})
-    # per-station: the observer's copy against the official protocol
-    rep = reports.frame.select("station", *choices)
-    offf = off.frame.select("station", *[c for c in choices if c in off_ids])
-    joined = rep.join(offf, on="station", how="inner", suffix="__official")
-    pairs: dict[str, tuple[dict[str, float], dict[str, float]]] = {}
-    for row in joined.iter_rows(named=True):
-        obs = {c: float(row[c] or 0) for c in choices}
-        ofc = {c: float(row.get(f"{c}__official") or 0) for c in choices if c in off_ids}
-        pairs[str(row["station"])] = (obs, ofc)
-    by: dict[str, tuple[Any, dict[str, float]]] | None = None
-    if qc.stratum_shares and strata and all(c in off.frame.columns for c in strata):
-        lab = off.frame.select(
-            pl.concat_str([pl.col(c).cast(pl.Utf8) for c in strata], separator=" | ").alias("h"),
-            *[pl.col(c).fill_null(0) for c in choices if c in off_ids],
-        )
-        sums = lab.group_by("h").agg(pl.all().sum())
-        per = {
-            str(r["h"]): {k: float(v) for k, v in r.items() if k != "h"} for r in sums.to_dicts()
-        }
-        by = {h: (e, per[h]) for h, e in qc.stratum_shares.items() if h in per}
-    return compare_with_official(qc.shares, official, by_stratum=by, station_pairs=pairs or None)
-
-
 @app.command("quickcount")
 @guarded
 def quickcount(
@@ -228,7 +190,11 @@ def quickcount(
     ] = None,
     official: Annotated[
         Path | None,
-        typer.Option("--official", help="Official results file to compare with."),
+        typer.Option(
+            "--official",
+            help="Official results to compare with: a precinct file (national, per-stratum "
+            "and per-station comparisons) or a CSV choice,votes (national only).",
+        ),
     ] = None,
     denominator: Annotated[
         str, typer.Option("--denominator", help="valid (votes for all choices) | cast.")
@@ -240,8 +206,13 @@ def quickcount(
         str, typer.Option("--singleton", help="Strata with one report: collapse | certainty.")
     ] = "collapse",
     interval: Annotated[
-        str, typer.Option("--interval", help="wald | wilson | logit (small shares).")
-    ] = "wald",
+        str,
+        typer.Option(
+            "--interval",
+            help="auto (Korn-Graubard under 5%, Wald above) | wald | wilson | logit | "
+            "korn-graubard.",
+        ),
+    ] = "auto",
     alpha: Annotated[float, typer.Option("--alpha", help="1 - confidence level.")] = 0.05,
     seats: Annotated[
         int | None, typer.Option("--seats", help="Project this many seats (with --threshold).")
@@ -316,7 +287,7 @@ def quickcount(
         ("--denominator", denominator, ("valid", "cast")),
         ("--empty", empty, ("error", "collapse")),
         ("--singleton", singleton, ("collapse", "certainty")),
-        ("--interval", interval, ("wald", "wilson", "logit")),
+        ("--interval", interval, ("auto", "wald", "wilson", "logit", "korn-graubard")),
     ):
         if value not in allowed:
             raise SaylauInputError(
@@ -379,8 +350,16 @@ def quickcount(
             rng=seed,
         )
         out["seats"] = proj.table()
+    comparison = None
     if official is not None:
-        out["comparison"] = to_jsonable(_official(official, qc, reports, cols, official_columns))
+        comparison = compare_quick_count(
+            qc,
+            read_official(official, columns=official_columns),
+            reports=reports,
+            strata=cols,
+            alpha=alpha,
+        )
+        out["comparison"] = to_jsonable(comparison)
     if as_json:
         print_json(out)
         print_kept_out(err_console, kept, no_data)
@@ -401,12 +380,91 @@ def quickcount(
     if qc.excluded:
         out_console.print(f"{len(qc.excluded)} reports kept out:")
         for e in qc.excluded[:20]:
-            out_console.print(f"  station {e.station}: {e.reason}")
+            more = f" ({e.detail})" if e.detail else ""
+            out_console.print(f"  station {e.station}, row {e.row}: {e.reason}{more}")
     missing = qc.not_reported()
     if missing:
         out_console.print(
             f"not yet reported: {sum(missing.values())} stations in {len(missing)} strata"
         )
-    if "comparison" in out:
-        cmp_ = out["comparison"]
-        out_console.print(f"comparison with the official result: flagged = {cmp_.get('flagged')}")
+    if qc.turnout is not None:
+        t_ = out["turnout"]
+        out_console.print(
+            f"turnout {100 * t_['estimate']:.2f}% "
+            f"[{100 * t_['ci_low']:.2f}%, {100 * t_['ci_high']:.2f}%]"
+        )
+    out_console.print(f"df {qc.shares.df:g}; {qc.shares.method}")
+    if "threshold_probability" in out:
+        out_console.print(f"probability of passing the {threshold:g} threshold:")
+        for c, pr in out["threshold_probability"].items():
+            out_console.print(f"  {c}: {pr:.3f}")
+    if "seats" in out:
+        st = Table(title="seat projection")
+        for col in ("choice", "seats", "range", "P(threshold)", "P(any seat)"):
+            st.add_column(col, justify="left" if col == "choice" else "right")
+        for r in out["seats"]:
+            st.add_row(
+                str(r["choice"]),
+                str(r["seats"]),
+                f"{r['seats_low']}-{r['seats_high']}",
+                f"{r['p_threshold']:.3f}",
+                f"{r['p_any_seat']:.3f}",
+            )
+        out_console.print(st)
+    if "progress" in out:
+        pt = Table(title="progress: the estimate as reports arrived")
+        for col in ("reports", "choice", "estimate", "ci"):
+            pt.add_column(col, justify="left" if col == "choice" else "right")
+        for r in out["progress"]:
+            est_ = r["estimate"]
+            pt.add_row(
+                str(r["reports"]),
+                str(r["choice"]),
+                "-" if est_ is None else f"{100 * est_:.2f}%",
+                "-"
+                if r["ci_low"] is None
+                else f"{100 * r['ci_low']:.2f}% - {100 * r['ci_high']:.2f}%",
+            )
+        out_console.print(pt)
+    if comparison is not None:
+        _print_comparison(comparison)
+
+
+def _print_comparison(cmp_: ComparisonResult) -> None:
+    """The comparison as the JSON has it: per choice, the findings with their caveats."""
+    t = Table(title="against the official result")
+    for col in ("choice", "estimate", "official", "difference", "t", "p-value"):
+        t.add_column(col, justify="left" if col == "choice" else "right")
+    for c in cmp_.rows:
+        t.add_row(
+            c.choice,
+            f"{100 * c.estimate:.2f}%",
+            f"{100 * c.official:.2f}%",
+            f"{100 * c.difference:+.2f}",
+            "-" if c.statistic != c.statistic else f"{c.statistic:.2f}",
+            "-" if c.pvalue != c.pvalue else f"{c.pvalue:.3g}",
+        )
+    out_console.print(t)
+    j = cmp_.joint
+    if j.tested:
+        out_console.print(f"national test: {j.method}, p = {j.pvalue:.3g}")
+    if cmp_.finding is not None:
+        out_console.print("national: " + cmp_.finding.headline())
+    if cmp_.strata_finding is not None:
+        out_console.print("per stratum: " + cmp_.strata_finding.headline())
+        for h, p in sorted(cmp_.strata_adjusted.items(), key=lambda kv: kv[1])[:10]:
+            if p < cmp_.alpha:
+                out_console.print(f"  {h}: adjusted p = {p:.3g}")
+        for h, why in list(cmp_.strata_untested.items())[:10]:
+            out_console.print(f"  {h}: not tested ({why})")
+    if cmp_.stations_finding is not None:
+        out_console.print(
+            f"stations: {cmp_.stations_compared} copies compared, {len(cmp_.stations)} "
+            f"differences; " + cmp_.stations_finding.headline()
+        )
+        for f in cmp_.stations[:20]:
+            out_console.print(
+                f"  station {f.station}, {f.choice}: copy {f.observed:g}, official {f.official:g}"
+            )
+        for sid, why in list(cmp_.stations_not_compared.items())[:10]:
+            out_console.print(f"  station {sid}: {why}")

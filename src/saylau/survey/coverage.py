@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 from scipy import stats
 
-from .._exceptions import SaylauWarning
+from .._exceptions import SaylauInputError, SaylauWarning, UnknownNameError
 from ..domain.table import ProtocolTable
 from ..results import Result
 from .estimates import IntervalMethod, ShareEstimates
-from .quickcount import Denominator, _denominator
-from .sample import allocate_sample
+from .frame import frame_from_table
+from .quickcount import Denominator, _denominator, quick_count
+from .sample import allocate_sample, draw_sample
+from .variance import stratified_cov, stratum_factor
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -62,6 +65,8 @@ def coverage_study(
     chunk: int = 100,
     progress: Callable[[int, int], None] | None = None,
     keep_samples: bool = False,
+    method: Literal["srs", "pps"] = "srs",
+    nonresponse: float = 0.0,
     rng: int | np.random.Generator | None = None,
 ) -> CoverageResult:
     """Draw stratified SRS samples of ``n`` stations from a complete results table, repeatedly.
@@ -89,6 +94,12 @@ def coverage_study(
         Called as ``progress(done, draws)`` after each block.
     keep_samples : bool
         Keep the drawn stations (row positions in ``population``, draws × n) in ``samples``.
+    method : {"srs", "pps"}
+        The design of each draw. ``"pps"`` (or any ``nonresponse``) draws with
+        :func:`~saylau.survey.sample.draw_sample` and estimates with
+        :func:`~saylau.survey.quickcount.quick_count` itself, one draw at a time.
+    nonresponse : float
+        Share of the sampled stations that do not report, at random (0 to < 1).
     rng : int or Generator
 
     Returns
@@ -108,6 +119,19 @@ def coverage_study(
     >>> bool(0.9 < cov.coverage[0] < 0.99)
     True
     """
+    if method not in ("srs", "pps"):
+        raise UnknownNameError("unknown design", field="method", expected="srs | pps", found=method)
+    if not 0 <= nonresponse < 1:
+        raise SaylauInputError(
+            "non-response must be a share", field="nonresponse", expected="0 <= x < 1",
+            found=nonresponse,
+        )  # fmt: skip
+    if method == "pps" or nonresponse > 0:
+        return _coverage_by_draws(
+            population, n=n, strata=strata, draws=draws, alpha=alpha, denominator=denominator,
+            interval=interval, progress=progress, method=method, nonresponse=nonresponse,
+            rng=rng,
+        )  # fmt: skip
     votes = population.vote_matrix().astype(float)
     x_all = _denominator(population, votes, denominator)
     labels = (
@@ -128,9 +152,8 @@ def coverage_study(
     nh = np.array([alloc[str(k)] for k in keys])
     truth = y.sum(axis=0) / x.sum()
     w = np.repeat(sizes / nh, nh)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        fac = np.where(nh >= 2, (1 - nh / sizes) * nh / np.maximum(nh - 1, 1), 0.0)
-    bounds = np.concatenate([[0], np.cumsum(nh)])[:-1]
+    fac = stratum_factor(nh, sizes)
+    groups = np.repeat(np.arange(len(nh)), nh)
     n_tot = int(nh.sum())
     df = n_tot - int((nh >= 1).sum())
     gen = np.random.default_rng(rng)
@@ -158,10 +181,8 @@ def coverage_study(
         x_hat = xs @ w
         r = np.einsum("bnk,n->bk", ys, w) / x_hat[:, None]
         u_ = (ys - xs[:, :, None] * r[:, None, :]) * (w[None, :, None] / x_hat[:, None, None])
-        s1 = np.add.reduceat(u_, bounds, axis=1)
-        s2 = np.add.reduceat(u_ * u_, bounds, axis=1)
-        within = s2 - s1 * s1 / nh[None, :, None]
-        var = np.einsum("bhk,h->bk", within, fac)
+        cov_b, _ = stratified_cov(u_, groups, fac)
+        var = np.diagonal(cov_b, axis1=1, axis2=2)
         est_all[done : done + b] = r
         if kept is not None:
             kept[done : done + b] = order[idx]
@@ -213,3 +234,87 @@ def coverage_study(
         std_errs=se_all,
         samples=kept,
     )
+
+
+def _summarise(
+    population: ProtocolTable,
+    truth: FloatArray,
+    est_all: FloatArray,
+    lo: FloatArray,
+    hi: FloatArray,
+    se_all: FloatArray,
+    *,
+    n: int,
+    strata: int,
+    alpha: float,
+    interval: str,
+) -> CoverageResult:
+    cover = ((lo <= truth[None, :]) & (truth[None, :] <= hi)).mean(axis=0)
+    sd = est_all.std(axis=0, ddof=1)
+    mse = se_all.mean(axis=0)
+    return CoverageResult(
+        choices=tuple(c.id for c in population.choices),
+        truth=truth,
+        coverage=cover,
+        bias=est_all.mean(axis=0) - truth,
+        mean_std_err=mse,
+        empirical_sd=sd,
+        se_ratio=mse / np.where(sd > 0, sd, np.nan),
+        draws=len(est_all),
+        n=n,
+        strata=strata,
+        alpha=alpha,
+        interval=interval,
+        estimates=est_all,
+        std_errs=se_all,
+    )
+
+
+def _coverage_by_draws(
+    population: ProtocolTable,
+    *,
+    n: int,
+    strata: Sequence[str],
+    draws: int,
+    alpha: float,
+    denominator: Denominator,
+    interval: IntervalMethod,
+    progress: Callable[[int, int], None] | None,
+    method: Literal["srs", "pps"],
+    nonresponse: float,
+    rng: int | np.random.Generator | None,
+) -> CoverageResult:
+    """Draw, drop reports at random, estimate with :func:`quick_count`: one draw at a time."""
+    frame = frame_from_table(population, strata=list(strata), past=False)
+    votes = population.vote_matrix().astype(float)
+    x_all = _denominator(population, votes, denominator)
+    truth = votes.sum(axis=0) / x_all.sum()
+    # the frame strips station ids (SamplingFrame.from_frame): match them the same way
+    ids = population.frame.get_column("station").cast(pl.Utf8).str.strip_chars().to_list()
+    pos = {s: i for i, s in enumerate(ids)}
+    gen = np.random.default_rng(rng)
+    est_all = np.empty((draws, votes.shape[1]))
+    se_all = np.empty_like(est_all)
+    lo_all = np.empty_like(est_all)
+    hi_all = np.empty_like(est_all)
+    n_strata = 0
+    for i in range(draws):
+        draw = draw_sample(frame, n=n, strata=list(strata), method=method, rng=gen)
+        idx = np.array([pos[s] for s in draw.stations])
+        idx = idx[gen.random(len(idx)) >= nonresponse]
+        mask = np.zeros(population.stations, dtype=bool)
+        mask[idx] = True
+        qc = quick_count(
+            population.filter(mask), frame=frame, sample=draw, denominator=denominator,
+            empty="collapse",
+        )  # fmt: skip
+        est_all[i] = qc.shares.estimate
+        se_all[i] = qc.shares.std_err
+        lo_all[i], hi_all[i] = qc.shares.conf_int(alpha, interval)
+        n_strata = len(draw.population)
+        if progress is not None:
+            progress(i + 1, draws)
+    return _summarise(
+        population, truth, est_all, lo_all, hi_all, se_all, n=n, strata=n_strata, alpha=alpha,
+        interval=f"{interval}, {method}, non-response {nonresponse:.0%}",
+    )  # fmt: skip

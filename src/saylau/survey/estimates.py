@@ -35,10 +35,13 @@ from scipy import stats
 from .._exceptions import UnknownNameError
 from ..results import Estimate, Result
 
-__all__ = ["IntervalMethod", "ShareEstimates"]
+__all__ = ["SMALL_SHARE", "IntervalMethod", "ShareEstimates"]
 
 FloatArray = npt.NDArray[np.float64]
-IntervalMethod = Literal["wald", "wilson", "logit"]
+IntervalMethod = Literal["wald", "wilson", "logit", "korn-graubard", "auto"]
+
+#: Below this share the ``"auto"`` interval is Korn–Graubard's, above it Wald's.
+SMALL_SHARE = 0.05
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -106,7 +109,12 @@ class ShareEstimates(Result):
         ``"wald"``: estimate ± t·se. ``"logit"``: Wald on the logit scale, transformed back
         (stays inside (0, 1); better for small shares). ``"wilson"``: the Wilson score interval
         with the effective sample size n_eff = p(1−p)/se² (Kish), as recommended for complex
-        samples by Korn & Graubard (1998) and Dean & Pagano (2015).
+        samples by Korn & Graubard (1998) and Dean & Pagano (2015). ``"korn-graubard"``: the
+        Clopper–Pearson interval at the effective sample size, shrunk for the design degrees of
+        freedom, ``n* = n_eff (z / t_df)²`` (Korn & Graubard 1998, the rule of the NCHS data
+        presentation standards); with an estimate of 0 the effective size is the ballots in
+        the sample (``extra["ballots_in_sample"]``, else ``nobs``). ``"auto"`` (the CLI's
+        default): Korn–Graubard for shares under :data:`SMALL_SHARE`, Wald above.
         """
         p = np.asarray(self.estimate, dtype=float)
         se = self.std_err
@@ -126,12 +134,33 @@ class ShareEstimates(Result):
             centre = (pc + z2 / (2 * n)) / (1 + z2 / n)
             half = q / (1 + z2 / n) * np.sqrt(pc * (1 - pc) / n + z2 / (4 * n * n))
             return centre - half, centre + half
+        if method in ("korn-graubard", "auto"):
+            klo, khi = self._korn_graubard(alpha)
+            if method == "korn-graubard":
+                return klo, khi
+            small = p < SMALL_SHARE
+            return np.where(small, klo, p - q * se), np.where(small, khi, p + q * se)
         raise UnknownNameError(
             "unknown interval method",
             field="method",
-            expected="wald | wilson | logit",
+            expected="wald | wilson | logit | korn-graubard | auto",
             found=method,
         )
+
+    def _korn_graubard(self, alpha: float) -> tuple[FloatArray, FloatArray]:
+        p = np.clip(np.asarray(self.estimate, dtype=float), 0.0, 1.0)
+        var = np.diag(self.cov).astype(float)
+        fallback = float(self.extra.get("ballots_in_sample", self.nobs)) if self.extra else 0.0
+        fallback = fallback or float(max(self.nobs, 1))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            n_eff = np.where((var > 0) & (p > 0) & (p < 1), p * (1 - p) / var, fallback)
+        if self.df is not None and self.df > 0:
+            shrink = (stats.norm.ppf(1 - alpha / 2) / stats.t.ppf(1 - alpha / 2, self.df)) ** 2
+            n_eff = n_eff * shrink
+        x = p * n_eff
+        lo = np.where(x > 0, stats.beta.ppf(alpha / 2, x, n_eff - x + 1), 0.0)
+        hi = np.where(x < n_eff, stats.beta.ppf(1 - alpha / 2, x + 1, n_eff - x), 1.0)
+        return np.nan_to_num(lo, nan=0.0), np.nan_to_num(hi, nan=1.0)
 
     def difference(self, a: str, b: str) -> Estimate:
         """The lead of choice ``a`` over ``b`` with its standard error from the covariance."""

@@ -112,6 +112,8 @@ from .._exceptions import (
 )
 from ..domain.table import RowProblem
 from .estimates import ShareEstimates
+from .exitpoll_weights import _apply_tally, _calibration_term, _check_tally, _rake
+from .frame import SamplingFrame
 from .interviews import (
     ANSWER,
     DONT_KNOW,
@@ -123,12 +125,21 @@ from .interviews import (
     read_interviews,
     station_answers,
 )
+from .quickcount import StratumStatus
+from .variance import (
+    collapse_singletons,
+    nonresponse_factor,
+    stratified_cov,
+    stratum_factor,
+    two_phase_scores,
+)
 
 __all__ = [
     "ANSWER",
     "DONT_KNOW",
     "REFUSED",
     "UNKNOWN",
+    "ExitPollResult",
     "Interviews",
     "estimate_by_stratum",
     "estimate_exitpoll",
@@ -140,6 +151,45 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ExitPollResult(ShareEstimates):
+    """An exit poll's shares (a :class:`ShareEstimates`) with what went into them.
+
+    The estimate's fields are those of :class:`ShareEstimates`; ``shares`` gives them as a
+    plain :class:`ShareEstimates`, as :class:`~saylau.survey.quickcount.QuickCountResult`
+    does. ``extra`` keeps the method's detailed summary (record counts, Satterthwaite df...).
+
+    Parameters
+    ----------
+    stations_sampled, stations_reported : int
+    stations_missing : tuple of str
+        Sampled stations without a codable answer (their weight went to their stratum).
+    strata : tuple of StratumStatus
+        Per stratum: stations in the frame, sampled, reported, merged into.
+    excluded : tuple of str
+        Records kept out, each with file, row and reason.
+    nonresponse_rate : float or None
+        Approached voters without a codable answer.
+    rules : mapping
+        The declared rules applied, in words.
+    """
+
+    stations_sampled: int = 0
+    stations_reported: int = 0
+    stations_missing: tuple[str, ...] = ()
+    strata: tuple[StratumStatus, ...] = ()
+    excluded: tuple[str, ...] = ()
+    nonresponse_rate: float | None = None
+    rules: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def shares(self) -> ShareEstimates:
+        """The estimate alone, as a plain :class:`ShareEstimates`."""
+        return ShareEstimates(
+            **{f.name: getattr(self, f.name) for f in dataclasses.fields(ShareEstimates)}
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -284,35 +334,9 @@ def _design(
     return _Design(station, stratum, code, names, weight, is_sampled, sizes)
 
 
-def _rake(
-    w: FloatArray,
-    margin_codes: list[IntArray],
-    targets: list[FloatArray],
-    *,
-    tol: float = 1e-10,
-    max_iter: int = 200,
-) -> tuple[FloatArray, int]:
-    """Iterative proportional fitting of ``w`` to margin totals (Deming & Stephan, 1940)."""
-    w = w.copy()
-    for it in range(1, max_iter + 1):
-        worst = 0.0
-        for codes, target in zip(margin_codes, targets, strict=True):
-            cur = np.bincount(codes, weights=w, minlength=len(target))
-            worst = max(worst, float(np.max(np.abs(cur - target) / target)))
-            w *= (target / cur)[codes]
-        if worst < tol:
-            return w, it
-    warnings.warn(
-        f"raking did not converge in {max_iter} sweeps (largest relative misfit {worst:.2g})",
-        SaylauWarning,
-        stacklevel=3,
-    )
-    return w, max_iter
-
-
 def estimate_exitpoll(
     interviews: Interviews,
-    frame: Any,
+    frame: SamplingFrame | pl.DataFrame | Any,
     *,
     sample: Any | None = None,
     sampled: Iterable[str] | None = None,
@@ -326,15 +350,16 @@ def estimate_exitpoll(
     df_method: Literal["design", "satterthwaite"] = "design",
     singleton: Literal["collapse", "raise"] = "collapse",
     missing_strata: Literal["raise", "ignore"] = "raise",
-) -> ShareEstimates:
+) -> ExitPollResult:
     """Design-based vote shares from exit-poll interviews (formulas in the module docstring).
 
     Parameters
     ----------
     interviews : Interviews
         Coded records (:func:`read_interviews`).
-    frame : polars.DataFrame or object with a ``frame`` attribute
-        Polling stations: ``station``; optional ``stratum`` (or the columns named by
+    frame : SamplingFrame or polars.DataFrame
+        Polling stations (:class:`~saylau.survey.frame.SamplingFrame`, as the quick count
+        takes, or a table): ``station``; optional ``stratum`` (or the columns named by
         ``strata``), ``prob`` (inclusion probability; else ``weight``; else N_h / n_h),
         ``sampled`` (bool).
     sample : SampleDraw, optional
@@ -380,11 +405,13 @@ def estimate_exitpoll(
 
     Returns
     -------
-    ShareEstimates
-        ``extra`` holds: ``stations_sampled``, ``stations_reported``, ``stations_missing``,
-        ``per_stratum``, record counts by status, ``nonresponse_rate``, ``excluded`` (row
-        problems), ``unknown_values``, ``collapsed_strata``, ``deff_weighting`` and the rules
-        applied.
+    ExitPollResult
+        The shares with their covariance (a :class:`ShareEstimates`) and, typed, stations
+        sampled / reported / missing, per-stratum status, records kept out, the non-response
+        rate and the rules applied. ``extra`` also holds: ``stations_sampled``,
+        ``stations_reported``, ``stations_missing``, ``per_stratum``, record counts by
+        status, ``nonresponse_rate``, ``excluded`` (row problems), ``unknown_values``,
+        ``collapsed_strata``, ``deff_weighting`` and the rules applied.
 
     Examples
     --------
@@ -451,12 +478,6 @@ def estimate_exitpoll(
     h_of = np.where(des.sampled, des.code, -1)
     n_h = np.bincount(h_of[des.sampled], minlength=len(strata_names))
     r_h = np.bincount(h_of[reported], minlength=len(strata_names))
-    wsum_sampled = np.bincount(
-        h_of[des.sampled], weights=des.weight[des.sampled], minlength=len(strata_names)
-    )
-    wsum_reported = np.bincount(
-        h_of[reported], weights=des.weight[reported], minlength=len(strata_names)
-    )
     missing = [strata_names[i] for i in np.flatnonzero((r_h == 0) & (n_h > 0))]
     if missing and missing_strata == "raise":
         raise EmptyInputError(
@@ -466,8 +487,9 @@ def estimate_exitpoll(
             expected="at least one reporting station per stratum",
             found=missing[0],
         )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        adj = np.where(wsum_reported > 0, wsum_sampled / wsum_reported, 0.0)
+    adj = nonresponse_factor(
+        des.weight[des.sampled], des.code[des.sampled], reported[des.sampled], len(strata_names)
+    )
     d = des.weight * np.where(h_of >= 0, adj[np.maximum(h_of, 0)], 0.0)
 
     # --- station × band non-response factors a_sb (and skip k_s)
@@ -565,6 +587,7 @@ def estimate_exitpoll(
     psu_h[psu_inv] = st_h
     used_h = sorted(set(psu_h.tolist()))
     collapsed: list[tuple[str, str]] = []
+    orig_h = psu_h.copy()
     psu_h, collapsed = _collapse_singletons(psu_h, used_h, strata_names, singleton)
 
     x_tot = float(w.sum())
@@ -576,8 +599,41 @@ def estimate_exitpoll(
     if margin_codes and calibration_variance:
         z = z - _calibration_term(w, y, k, p, psu_inv, p_n, margin_codes)
     z /= x_tot
-    n_big = {int(h): int(des.stratum_size[h]) for h in np.unique(psu_h)}
-    cov, satt = _stratified_cov(z, psu_h, fpc=fpc, n_big=n_big)
+    # the reporting factor a_h is estimated: where station weights differ within a stratum
+    # and some sampled station is missing, its variance counts (two-phase scores, variance.py)
+    if cluster:
+        miss = des.sampled & ~reported & (h_of >= 0)
+        unequal = [
+            h
+            for h in np.unique(h_of[miss]).tolist()
+            if np.ptp(des.weight[des.sampled & (des.code == h)]) > 0
+        ]
+        if unequal:
+            fidx_psu = np.zeros(p_n, dtype=np.int64)
+            fidx_psu[psu_inv] = fidx
+            extra_st = np.flatnonzero(miss & np.isin(des.code, unequal))
+            all_f = np.concatenate([fidx_psu, extra_st])
+            rep = np.concatenate([np.ones(p_n, dtype=bool), np.zeros(len(extra_st), dtype=bool)])
+            t = np.vstack(
+                [
+                    z / np.maximum(adj[des.code[fidx_psu]], 1e-300)[:, None],
+                    np.zeros((len(extra_st), k)),
+                ]
+            )
+            two = np.isin(des.code[all_f], unequal)
+            zz = two_phase_scores(
+                t[two], des.weight[all_f[two]], des.code[all_f[two]], rep[two], len(strata_names)
+            )
+            z = np.vstack([z[~two[:p_n]], zz])
+            lone_map = dict(zip(orig_h.tolist(), psu_h.tolist(), strict=True))
+            psu_h = np.concatenate([psu_h[~two[:p_n]], des.code[all_f[two]]])
+            # a station of a merged (single-report) stratum keeps its merged variance stratum
+            for j in range(len(psu_h)):
+                psu_h[j] = lone_map.get(int(psu_h[j]), int(psu_h[j]))
+    groups_h, hcode = np.unique(psu_h, return_inverse=True)
+    counts_h = np.bincount(hcode)
+    factor = stratum_factor(counts_h, des.stratum_size[groups_h] if fpc else None)
+    cov, satt = stratified_cov(z, hcode, factor)
     n_ans = len(w)
     with np.errstate(divide="ignore", invalid="ignore"):
         deff = np.where(p * (1 - p) > 0, np.diag(cov) / (p * (1 - p) / n_ans), np.nan)
@@ -623,7 +679,7 @@ def estimate_exitpoll(
             "fpc": fpc,
         },
     }
-    return ShareEstimates(
+    return ExitPollResult(
         choices=interviews.choices,
         estimate=p,
         cov=cov,
@@ -636,93 +692,40 @@ def estimate_exitpoll(
         n_strata=n_strata,
         deff=deff,
         extra=extra,
-    )
-
-
-def _check_tally(tally: pl.DataFrame) -> None:
-    bad = identifying_columns(tally.columns)
-    if bad:
-        raise DataFormatError(
-            "the tally must not identify anyone", field=", ".join(bad), found=", ".join(bad)
-        )
-    if "station" not in tally.columns or not {"approached", "skip"} & set(tally.columns):
-        raise DataFormatError(
-            "the tally needs a station column and approached and/or skip",
-            field="tally",
-            expected="station, band, approached, skip",
-            found=", ".join(tally.columns),
-        )
-    if "skip" in tally.columns:
-        k = tally["skip"].cast(pl.Float64, strict=False)
-        bad_k = k.is_null() | (k <= 0)
-        if bad_k.any():
-            i = int(bad_k.arg_true()[0])
-            raise DataFormatError(
-                "skip interval must be a number > 0",
-                row=i + 1,
-                field="skip",
-                expected="> 0",
-                found=tally["skip"][i],
+        stations_sampled=int(des.sampled.sum()),
+        stations_reported=int(reported.sum()),
+        stations_missing=tuple(stations_missing),
+        strata=tuple(
+            StratumStatus(
+                stratum=strata_names[i],
+                population=int(des.stratum_size[i]),
+                sampled=int(n_h[i]),
+                reported=int(r_h[i]),
+                missing=int(n_h[i] - r_h[i]),
+                collapsed_into=dict(collapsed).get(strata_names[i]),
             )
-
-
-def _apply_tally(grid: pl.DataFrame, tally: pl.DataFrame) -> pl.DataFrame:
-    _check_tally(tally)
-    t = tally.with_columns(
-        pl.col("station").cast(pl.Utf8), pl.col("approached").cast(pl.Float64, strict=False)
+            for i in range(len(strata_names))
+            if n_h[i] > 0
+        ),
+        excluded=tuple(str(pb) for pb in excluded),
+        nonresponse_rate=extra["nonresponse_rate"],
+        rules={k: str(v) for k, v in extra["rules"].items()},
     )
-    t = t.with_columns(
-        (pl.col("band").cast(pl.Utf8) if "band" in t.columns else pl.lit("all")).alias("band")
-    )
-    t = t.group_by(["station", "band"]).agg(pl.col("approached").sum())
-    # Bands of the tally without any record still count: their voters were approached and
-    # none answered, so they go to the station's other bands (stations with records only).
-    g = grid.join(t, on=["station", "band"], how="full", coalesce=True)
-    g = g.filter(pl.col("station").is_in(grid["station"].unique().implode())).with_columns(
-        pl.col("records").fill_null(0), pl.col("m").fill_null(0)
-    )
-    short = g.filter(pl.col("approached").is_null() | (pl.col("approached") < pl.col("records")))
-    if short.height:
-        rec = short.row(0, named=True)
-        raise DataFormatError(
-            "the tally counts fewer approached voters than there are records",
-            field="approached",
-            expected=f">= {rec['records']} at station {rec['station']}, band {rec['band']}",
-            found=rec["approached"],
-        )
-    return g
 
 
 def _collapse_singletons(
     psu_h: IntArray, used: list[int], names: list[str], rule: str
 ) -> tuple[IntArray, list[tuple[str, str]]]:
-    counts = {h: int((psu_h == h).sum()) for h in used}
-    lone = [h for h in used if counts[h] == 1]
-    if not lone:
+    """Merge strata with one reporting station (:func:`variance.collapse_singletons`)."""
+    counts = {names[h]: int((psu_h == h).sum()) for h in used}
+    moved = collapse_singletons(counts, rule)
+    if not moved:
         return psu_h, []
-    if rule == "raise" or len(used) == 1:
-        raise DataFormatError(
-            "a stratum has a single reporting station: its variance cannot be estimated",
-            field="stratum",
-            expected="at least two reporting stations per stratum",
-            found=names[lone[0]],
-        )
+    code = {n: i for i, n in enumerate(names)}
     out = psu_h.copy()
-    merged: list[tuple[str, str]] = []
-    groups = [[h] for h in used]
-    # Merge each lone stratum with its neighbour in sorted order until none is alone.
-    while True:
-        sizes = [sum(counts[h] for h in g) for g in groups]
-        i = next((j for j, s in enumerate(sizes) if s == 1), None)
-        if i is None or len(groups) == 1:
-            break
-        j = i + 1 if i + 1 < len(groups) else i - 1
-        merged.append((names[groups[i][0]], names[groups[j][0]]))
-        groups[j] = sorted(groups[j] + groups[i])
-        del groups[i]
-    for g in groups:
-        for h in g:
-            out[psu_h == h] = g[0]
+    for lone, target in moved.items():
+        out[psu_h == code[lone]] = code[target]
+    merged = sorted(moved.items())
     warnings.warn(
         "strata with one reporting station were merged with a neighbouring stratum: "
         + ", ".join(f"{a} -> {b}" for a, b in merged),
@@ -730,70 +733,6 @@ def _collapse_singletons(
         stacklevel=3,
     )
     return out, merged
-
-
-def _stratified_cov(
-    z: FloatArray, psu_h: IntArray, *, fpc: bool, n_big: Mapping[int, int]
-) -> tuple[FloatArray, FloatArray]:
-    """Σ_h (1 − f_h) n_h/(n_h − 1) Σ_{s∈h} (z_s − z̄_h)(z_s − z̄_h)ᵀ, and the Satterthwaite
-    degrees of freedom of every diagonal element, (Σ_h V_h)² / Σ_h V_h² / (n_h − 1)."""
-    _, h = np.unique(psu_h, return_inverse=True)
-    nh = np.bincount(h).astype(float)
-    means: FloatArray = np.stack(
-        [np.bincount(h, weights=z[:, c]).astype(float) for c in range(z.shape[1])], axis=1
-    )
-    means /= nh[:, None]
-    dev = z - means[h]
-    factor = nh / np.where(nh > 1, nh - 1, np.inf)
-    if fpc:
-        keys = np.unique(psu_h)
-        big = np.array([max(n_big.get(int(kk), 0), 1) for kk in keys], dtype=float)
-        factor = factor * np.clip(1 - nh / big, 0.0, 1.0)
-    dev *= np.sqrt(factor[h])[:, None]
-    cov: FloatArray = dev.T @ dev
-    per_h = np.stack(
-        [np.bincount(h, weights=dev[:, c] ** 2).astype(float) for c in range(z.shape[1])], axis=1
-    )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        denom = (per_h**2 / np.where(nh > 1, nh - 1, np.inf)[:, None]).sum(axis=0)
-        satt: FloatArray = np.where(denom > 0, per_h.sum(axis=0) ** 2 / denom, np.nan)
-    return cov, satt
-
-
-def _calibration_term(
-    w: FloatArray,
-    y: IntArray,
-    k: int,
-    p: FloatArray,
-    psu_inv: IntArray,
-    p_n: int,
-    margin_codes: list[IntArray],
-) -> FloatArray:
-    """Σ_{i∈s} w_i x_iᵀB per PSU, B the weighted regression of y_i − p on the margin dummies."""
-    offsets = np.cumsum([0] + [int(c.max()) + 1 for c in margin_codes])
-    q = int(offsets[-1])
-    # X'WX from pairwise weighted cross-tabulations of the dummies.
-    xtwx = np.zeros((q, q))
-    for a_i, ca in enumerate(margin_codes):
-        for b_i, cb in enumerate(margin_codes):
-            na, nb = offsets[a_i + 1] - offsets[a_i], offsets[b_i + 1] - offsets[b_i]
-            block = np.bincount(ca * nb + cb, weights=w, minlength=na * nb).reshape(na, nb)
-            xtwx[offsets[a_i] : offsets[a_i + 1], offsets[b_i] : offsets[b_i + 1]] = block
-    # X'W(y - p): weighted sums of the choice indicators per level, minus p times the level weight.
-    xtwe = np.zeros((q, k))
-    for a_i, ca in enumerate(margin_codes):
-        na = offsets[a_i + 1] - offsets[a_i]
-        tab = np.bincount(ca * k + y, weights=w, minlength=na * k).reshape(na, k)
-        lw = tab.sum(axis=1)
-        xtwe[offsets[a_i] : offsets[a_i + 1]] = tab - np.outer(lw, p)
-    beta = np.linalg.pinv(xtwx) @ xtwe
-    # Σ_{i∈s} w_i x_i per PSU, then times B.
-    out = np.zeros((p_n, k))
-    for a_i, ca in enumerate(margin_codes):
-        na = offsets[a_i + 1] - offsets[a_i]
-        psu_lvl = np.bincount(psu_inv * na + ca, weights=w, minlength=p_n * na).reshape(p_n, na)
-        out += psu_lvl @ beta[offsets[a_i] : offsets[a_i + 1]]
-    return out
 
 
 def estimate_by_stratum(
@@ -804,7 +743,7 @@ def estimate_by_stratum(
     sample: Any | None = None,
     sampled: Iterable[str] | None = None,
     **options: Any,
-) -> dict[str, ShareEstimates]:
+) -> dict[str, ExitPollResult]:
     """:func:`estimate_exitpoll` within each stratum (strata are independent samples).
 
     Every stratum is estimated from its own stations and records with the same rules; national
@@ -839,7 +778,7 @@ def estimate_by_stratum(
     for st, lab in zip(des.station, des.stratum, strict=True):
         by_label.setdefault(lab, []).append(st)
     chosen = None if sampled is None else {str(x) for x in sampled}
-    out: dict[str, ShareEstimates] = {}
+    out: dict[str, ExitPollResult] = {}
     data = interviews.data.join(labels, on="station", how="left")
     for h in des.names:
         ids = by_label[h]

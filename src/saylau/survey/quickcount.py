@@ -75,12 +75,14 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from .._exceptions import EmptyInputError, SaylauInputError, UnknownNameError
+from .._exceptions import EmptyInputError, UnknownNameError
+from ..domain.checks import STATUS_FAILED, validate
 from ..domain.table import ProtocolTable
 from ..results import Result
 from .estimates import IntervalMethod, ShareEstimates
 from .frame import SamplingFrame, frame_from_table
 from .sample import SampleDraw
+from .variance import collapse_singletons, stratified_cov, stratum_factor, two_phase_scores
 
 __all__ = [
     "ExcludedReport",
@@ -214,18 +216,11 @@ def stratified_ratio(
         yy = yy[:, None]
     xx = np.asarray(x, dtype=float)
     w = np.asarray(weights, dtype=float)
-    g = np.asarray(groups, dtype=np.intp)
-    fac = np.asarray(factor, dtype=float)
     x_hat = float(w @ xx)
     r = (w @ yy) / x_hat
     u = w[:, None] * (yy - xx[:, None] * r[None, :]) / x_hat
-    n_groups = len(fac)
-    counts = np.bincount(g, minlength=n_groups).astype(float)
-    sums = np.zeros((n_groups, yy.shape[1]))
-    np.add.at(sums, g, u)
-    means = sums / np.maximum(counts, 1.0)[:, None]
-    centred = (u - means[g]) * np.sqrt(fac[g])[:, None]
-    return r, centred.T @ centred
+    cov, _ = stratified_cov(u, np.asarray(groups, dtype=np.intp), factor)
+    return r, cov
 
 
 # ====================================================================== inputs
@@ -273,6 +268,16 @@ class _Design:
     sample_weight_sum: dict[str, float] | None
     excluded: list[ExcludedReport]
     pps: bool
+    ids: npt.NDArray[np.object_]
+    #: every sampled station (with a sample): id, stratum, design weight 1/π, certainty
+    sampled_ids: tuple[str, ...] = ()
+    sampled_stratum: tuple[str, ...] = ()
+    sampled_weight: FloatArray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    sampled_certain: npt.NDArray[np.bool_] = dataclasses.field(
+        default_factory=lambda: np.zeros(0, dtype=bool)
+    )
+    #: Satterthwaite df per choice of the last fit (variance.stratified_cov)
+    satterthwaite: FloatArray = dataclasses.field(default_factory=lambda: np.zeros(0))
 
 
 def _resolve(
@@ -282,6 +287,7 @@ def _resolve(
     strata: Sequence[str] | None,
     denominator: FloatArray,
     votes: FloatArray,
+    check_copies: bool = True,
 ) -> _Design:
     excluded = [
         ExcludedReport(p.station, p.message, p.row, f"{p.field}: found {p.found}")
@@ -312,6 +318,27 @@ def _resolve(
                         row + 1,
                     )
                 )
+    # copies that fail a strict control relation of their profile (domain.checks.validate)
+    if check_copies:
+        report = validate(reports)
+        status = report.status_frame().get_column("status").to_numpy()
+        why: dict[str, str] = {}
+        for v in report.violations:
+            if v.strict:
+                why.setdefault(
+                    v.station,
+                    f"{v.relation}: {v.description} (found {v.found}, expected {v.expected})",
+                )
+        for i in np.flatnonzero((status == STATUS_FAILED) & keep):
+            keep[i] = False
+            excluded.append(
+                ExcludedReport(
+                    str(ids[i]),
+                    "copy fails a strict control relation of its protocol (kept out)",
+                    int(i) + 1,
+                    why.get(str(ids[i])),
+                )
+            )
     # missing figures
     choice_null = reports.frame.select(
         pl.any_horizontal([pl.col(c.id).is_null() for c in reports.choices])
@@ -383,7 +410,24 @@ def _resolve(
             counts[h] = counts.get(h, 0) + 1
         for i in np.flatnonzero(keep):
             base[i] = population[stratum[i]] / counts[stratum[i]]
-    return _Design(keep, stratum, base, certain, population, sampled, wsum, excluded, pps)
+    if sample is None:
+        return _Design(keep, stratum, base, certain, population, sampled, wsum, excluded, pps, ids)
+    return _Design(
+        keep,
+        stratum,
+        base,
+        certain,
+        population,
+        sampled,
+        wsum,
+        excluded,
+        pps,
+        ids,
+        tuple(sample.stations),
+        tuple(sample.stratum),
+        1.0 / np.asarray(sample.prob, dtype=float),
+        np.asarray(sample.certainty, dtype=bool) & pps,
+    )
 
 
 def _fit(
@@ -436,42 +480,39 @@ def _fit(
         assert target is not None
         merged[h] = target
     group_of = {h: merged.get(h, h) for h in labels}
-    # weighting: non-response adjustment within (merged) weighting groups
-    w = design.base_weight[keep].copy()
+    gnames = sorted(set(group_of.values()))
+    gcode = {g_: i for i, g_ in enumerate(gnames)}
+    pop_g: dict[str, int] = dict.fromkeys(gnames, 0)
+    for h in labels:
+        pop_g[group_of[h]] += design.population[h]
+    # weighting: the non-response factor a_g within (merged) weighting groups (variance.py)
+    d = design.base_weight[keep].copy()
     wg = np.array([group_of[h] for h in st.tolist()], dtype=object)
+    wcode = np.array([gcode[g_] for g_ in wg.tolist()], dtype=np.intp)
+    cert = design.certain[keep]
+    kept_ids = {str(i) for i in design.ids[keep].tolist()}
     if design.sample_weight_sum is not None:
-        sampled_w: dict[str, float] = {}
-        for h, s in design.sample_weight_sum.items():
-            sampled_w[group_of[h]] = sampled_w.get(group_of[h], 0.0) + s
-        # strata of the frame that had no sampled station at all
+        s_code = np.array(
+            [gcode[group_of[h]] for h in design.sampled_stratum], dtype=np.intp
+        ).reshape(-1)
+        s_rep = np.array([sid in kept_ids for sid in design.sampled_ids], dtype=bool)
+        # strata of the frame that had no sampled station at all: their stations count
+        extra = np.zeros(len(gnames))
         for h in labels:
             if h not in design.sample_weight_sum:
-                sampled_w[group_of[h]] = sampled_w.get(group_of[h], 0.0) + float(
-                    design.population[h]
-                )
-        rep_w: dict[str, float] = {}
-        for g_, wi in zip(wg.tolist(), w.tolist(), strict=True):
-            rep_w[g_] = rep_w.get(g_, 0.0) + wi
-        w = w * np.array([sampled_w[g_] / rep_w[g_] for g_ in wg.tolist()])
+                extra[gcode[group_of[h]]] += float(design.population[h])
+        sampled_w = np.bincount(s_code, weights=design.sampled_weight, minlength=len(gnames))
+        rep_w = np.bincount(wcode, weights=d, minlength=len(gnames))
+        a = (sampled_w + extra) / np.where(rep_w > 0, rep_w, 1.0)
+        w = d * a[wcode]
     else:
-        pop_g: dict[str, int] = {}
-        for h in labels:
-            pop_g[group_of[h]] = pop_g.get(group_of[h], 0) + design.population[h]
-        rep_g: dict[str, int] = {}
-        for g_ in wg.tolist():
-            rep_g[g_] = rep_g.get(g_, 0) + 1
-        w = np.array([pop_g[g_] / rep_g[g_] for g_ in wg.tolist()])
+        rep_n = np.bincount(wcode, minlength=len(gnames)).astype(float)
+        w = np.array([pop_g[g_] for g_ in gnames], dtype=float)[wcode] / rep_n[wcode]
     # variance groups: weighting groups, singletons merged (or made certainty)
-    pop_v: dict[str, int] = {}
-    for h in labels:
-        pop_v[group_of[h]] = pop_v.get(group_of[h], 0) + design.population[h]
-    cert = design.certain[keep]
     rep_v: dict[str, int] = {}
     for g_, c in zip(wg.tolist(), cert.tolist(), strict=True):
         if not c:
             rep_v[g_] = rep_v.get(g_, 0) + 1
-    var_of = {g_: g_ for g_ in pop_v}
-    single = [g_ for g_ in sorted(rep_v) if rep_v[g_] == 1 and pop_v[g_] > 1]
     if singleton not in ("collapse", "certainty"):
         raise UnknownNameError(
             "unknown single-station rule",
@@ -479,38 +520,57 @@ def _fit(
             expected="collapse | certainty",
             found=singleton,
         )
-    zero_var: set[str] = set()
-    if single and singleton == "collapse":
-        ok = [g_ for g_ in sorted(rep_v) if rep_v[g_] >= 2]
-        for g_ in single:
-            target = _adjacent(sorted(rep_v), ok or sorted(rep_v), g_)
-            if target is None or target == g_:
-                zero_var.add(g_)
-            else:
-                var_of[g_] = target
-    elif single:
-        zero_var.update(single)
-    vlabels = np.array(
-        [
-            "\x00certainty" if c else var_of[g_]
-            for g_, c in zip(wg.tolist(), cert.tolist(), strict=True)
-        ],
-        dtype=object,
-    )
-    vnames = sorted(set(vlabels.tolist()))
-    vcode = np.array([vnames.index(v) for v in vlabels.tolist()], dtype=np.intp)
+    lone = [g_ for g_ in sorted(rep_v) if rep_v[g_] == 1 and pop_g[g_] > 1]
+    # with a single variance group nothing can be merged: its lone report adds no variance
+    moved = collapse_singletons(rep_v, singleton, population=pop_g) if len(rep_v) > 1 else {}
+    var_of = {g_: moved.get(g_, g_) for g_ in gnames}
+    zero_var = {g_ for g_ in lone if g_ not in moved}
+    # the estimate, then its linearised variables (variance.py)
+    yk, xk = y[keep], x[keep]
+    x_hat = float(w @ xk)
+    est = (w @ yk) / x_hat
+    resid = yk - xk[:, None] * est[None, :]
+    u = w[:, None] * resid / x_hat
+    rows_z = [u[~cert]]
+    rows_g = [wg[~cert]]
+    twophase: set[str] = set()
+    if design.pps and design.sample_weight_sum is not None:
+        # unequal weights within a group and some sampled station missing: the factor a_g is
+        # estimated from the draw and its variance counts (two-phase scores, variance.py)
+        s_ok = ~design.sampled_certain
+        for g_ in gnames:
+            m = s_ok & (s_code == gcode[g_])
+            if m.any() and not s_rep[m].all() and np.ptp(design.sampled_weight[m]) > 0:
+                twophase.add(g_)
+        if twophase:
+            pos = {sid: i for i, sid in enumerate(design.ids[keep].tolist())}
+            sel = s_ok & np.array([gnames[c] in twophase for c in s_code], dtype=bool)
+            t = np.zeros((int(sel.sum()), yk.shape[1]))
+            rep_sel = s_rep[sel]
+            for j, sid in enumerate(np.asarray(design.sampled_ids, dtype=object)[sel].tolist()):
+                if rep_sel[j]:
+                    t[j] = d[pos[sid]] * resid[pos[sid]] / x_hat
+            z2 = two_phase_scores(t, design.sampled_weight[sel], s_code[sel], rep_sel, len(gnames))
+            in_two = np.array([g_ in twophase for g_ in wg.tolist()], dtype=bool)
+            rows_z = [u[~cert & ~in_two], z2]
+            rows_g = [wg[~cert & ~in_two], np.array([gnames[c] for c in s_code[sel]], dtype=object)]
+    zrows = np.vstack(rows_z) if rows_z else np.zeros((0, yk.shape[1]))
+    vrow = [var_of[g_] for g_ in np.concatenate(rows_g).tolist()]
+    vnames = sorted(set(vrow))
+    vcode = np.array([vnames.index(v) for v in vrow], dtype=np.intp)
     vpop: dict[str, int] = {}
     for g_, v in var_of.items():
-        vpop[v] = vpop.get(v, 0) + pop_v[g_]
-    factor = np.zeros(len(vnames))
+        vpop[v] = vpop.get(v, 0) + pop_g[g_]
+    counts = np.bincount(vcode, minlength=len(vnames))
+    factor = stratum_factor(
+        counts, None if design.pps else np.array([vpop[v] for v in vnames], dtype=float)
+    )
     for k, v in enumerate(vnames):
-        r = int((vcode == k).sum())
-        if v == "\x00certainty" or v in zero_var or r < 2:
-            continue
-        fpc = 1.0 if design.pps else max(1.0 - r / vpop[v], 0.0)
-        factor[k] = fpc * r / (r - 1)
-    est, cov = stratified_ratio(y[keep], x[keep], w, vcode, factor)
-    n_var = int(sum(1 for k, v in enumerate(vnames) if v != "\x00certainty" and factor[k] > 0))
+        if v in zero_var:
+            factor[k] = 0.0
+    cov, satt = stratified_cov(zrows, vcode, factor)
+    design.satterthwaite = satt
+    n_var = int((factor > 0).sum())
     n_psu = int((~cert).sum())
     status = [
         StratumStatus(
@@ -532,7 +592,7 @@ def _fit(
             g_: f"single report: variance with {var_of[g_]}"
             if g_ not in zero_var
             else "single report: treated as certainty (no variance)"
-            for g_ in single
+            for g_ in lone
         }
     )
     return est, cov, w, wg, n_psu, n_var, status, rules
@@ -548,6 +608,7 @@ def quick_count(
     empty: EmptyRule = "error",
     singleton: SingletonRule = "collapse",
     by_stratum: bool = False,
+    check_copies: bool = True,
 ) -> QuickCountResult:
     """Estimate every choice's national share (and turnout) from the reports of a quick count.
 
@@ -571,6 +632,10 @@ def quick_count(
     by_stratum : bool
         Also estimate the shares within each stratum (weighting group) with two or more
         reports, for comparisons stratum by stratum.
+    check_copies : bool
+        Check every copy against the strict control relations of its profile
+        (:func:`saylau.domain.checks.validate`) and keep out, listed, those that fail
+        (default). An empty cell is a missing figure (the copy is kept out), never a zero.
 
     Returns
     -------
@@ -586,7 +651,7 @@ def quick_count(
         raise EmptyInputError("no reports", file=reports.source, expected="at least one report")
     votes = reports.vote_matrix().astype(float)
     x = _denominator(reports, votes, denominator)
-    design = _resolve(reports, fr, sample, strata, x, votes)
+    design = _resolve(reports, fr, sample, strata, x, votes, check_copies)
     est, cov, w, wg, n_psu, n_var, status, merge_rules = _fit(
         votes, x, design, empty=empty, singleton=singleton
     )
@@ -602,7 +667,17 @@ def quick_count(
         for g_ in sorted(set(wg.tolist())):
             m = wg == g_
             r = int(m.sum())
-            if r < 2:
+            if r < 2:  # one report: no variance; listed so the comparison says "not tested"
+                per_stratum[g_] = ShareEstimates(
+                    choices=choices,
+                    estimate=(w[m] @ yk[m]) / float(w[m] @ xk[m]),
+                    cov=np.zeros((len(choices), len(choices))),
+                    df=0.0,
+                    method="a single report: no variance",
+                    nobs=r,
+                    n_psu=r,
+                    n_strata=1,
+                )
                 continue
             fpc = 1.0 if design.pps else max(1.0 - r / pop_g[g_], 0.0)
             e_g, c_g = stratified_ratio(
@@ -634,7 +709,11 @@ def quick_count(
         n_psu=n_psu,
         n_strata=n_var,
         deff=deff,
-        extra={"denominator": denominator, "ballots_in_sample": ballots},
+        extra={
+            "denominator": denominator,
+            "ballots_in_sample": ballots,
+            "df_satterthwaite": dict(zip(choices, design.satterthwaite.tolist(), strict=True)),
+        },
     )
     turnout = None
     if "voters_on_list" in reports:
@@ -665,7 +744,10 @@ def quick_count(
         "not_in_sample": "kept out" if sample is not None else "cannot be checked (no sample)",
         "conflicting_duplicates": "all copies kept out; identical copies: first kept",
         "zero_denominator": "kept out",
-        "missing_figures": "kept out",
+        "missing_figures": "kept out (an empty cell is missing, never zero)",
+        "failing_copies": "kept out: a copy that fails a strict control relation of its profile"
+        if check_copies
+        else "not checked",
         "empty_stratum": empty,
         "single_report_stratum": singleton,
         "non_response": "missing at random within stratum (weights re-scaled per stratum)",
@@ -684,108 +766,4 @@ def quick_count(
     )
 
 
-# ====================================================================== progress
-@dataclasses.dataclass(frozen=True)
-class ProgressPoint:
-    """The estimate after the first ``reports`` reports arrived (``None`` if not estimable)."""
-
-    reports: int
-    estimate: FloatArray | None
-    std_err: FloatArray | None
-    ci_low: FloatArray | None
-    ci_high: FloatArray | None
-    note: str | None = None
-
-
-@dataclasses.dataclass(frozen=True, eq=False)
-class QuickCountProgress(Result):
-    """How the estimate moved as reports arrived."""
-
-    choices: tuple[str, ...]
-    points: tuple[ProgressPoint, ...]
-    empty_rule: str
-
-    def to_frame(self) -> pl.DataFrame:
-        """Long table: reports, choice, estimate, std_err, ci_low, ci_high."""
-        rows = []
-        for p in self.points:
-            for k, c in enumerate(self.choices):
-                rows.append(
-                    {
-                        "reports": p.reports,
-                        "choice": c,
-                        "estimate": None if p.estimate is None else float(p.estimate[k]),
-                        "std_err": None if p.std_err is None else float(p.std_err[k]),
-                        "ci_low": None if p.ci_low is None else float(p.ci_low[k]),
-                        "ci_high": None if p.ci_high is None else float(p.ci_high[k]),
-                    }
-                )
-        return pl.DataFrame(rows)
-
-
-def quick_count_progress(
-    reports: ProtocolTable,
-    *,
-    frame: SamplingFrame | ProtocolTable,
-    sample: SampleDraw | None = None,
-    order: npt.ArrayLike | None = None,
-    checkpoints: Sequence[int] | int = 10,
-    empty: EmptyRule = "collapse",
-    alpha: float = 0.05,
-    **options: Any,
-) -> QuickCountProgress:
-    """Re-estimate after the first reports to arrive, at several checkpoints.
-
-    Parameters
-    ----------
-    reports, frame, sample
-        As in :func:`quick_count`.
-    order : array_like, optional
-        Arrival key per report row (a time or a sequence number); default the row order.
-    checkpoints : int or sequence of int
-        Number of evenly spaced checkpoints, or the report counts to stop at.
-    empty : {"collapse", "error"}
-        Early on some strata have no report yet; with ``"error"`` such a point is left empty
-        with a note, with ``"collapse"`` (default) it is estimated with the strata merged.
-    options
-        Passed to :func:`quick_count` (``denominator``, ``singleton``, ``strata``).
-
-    Returns
-    -------
-    QuickCountProgress
-
-    Examples
-    --------
-    >>> import polars as pl
-    >>> t = ProtocolTable.from_frame(pl.DataFrame({
-    ...     "station": [str(i) for i in range(6)], "region": ["N", "N", "N", "S", "S", "S"],
-    ...     "voters_on_list": [200] * 6,
-    ...     "A": [60, 50, 55, 30, 35, 40], "B": [40, 50, 45, 70, 65, 60]}),
-    ...     profile="plain", choices=["A", "B"], levels=["region"])
-    >>> pr = quick_count_progress(t, frame=t, strata=["region"], checkpoints=[2, 6])
-    >>> [p.reports for p in pr.points], [round(float(p.estimate[0]), 3) for p in pr.points]
-    ([2, 6], [0.55, 0.45])
-    """
-    n = reports.stations
-    if n == 0:
-        raise EmptyInputError("no reports", file=reports.source)
-    idx = np.arange(n) if order is None else np.argsort(np.asarray(order), kind="stable")
-    if isinstance(checkpoints, int):
-        cps = sorted({max(1, round(n * (i + 1) / checkpoints)) for i in range(checkpoints)})
-    else:
-        cps = sorted({int(c) for c in checkpoints if 0 < int(c) <= n})
-    points = []
-    choices = tuple(c.id for c in reports.choices)
-    for k in cps:
-        mask = np.zeros(n, dtype=bool)
-        mask[idx[:k]] = True
-        sub = reports.filter(mask)
-        sub = dataclasses.replace(sub, rejected=())
-        try:
-            res = quick_count(sub, frame=frame, sample=sample, empty=empty, **options)
-        except SaylauInputError as exc:
-            points.append(ProgressPoint(k, None, None, None, None, note=exc.message))
-            continue
-        lo, hi = res.shares.conf_int(alpha)
-        points.append(ProgressPoint(k, res.shares.estimate, res.shares.std_err, lo, hi))
-    return QuickCountProgress(choices=choices, points=tuple(points), empty_rule=empty)
+from .progress import ProgressPoint, QuickCountProgress, quick_count_progress  # noqa: E402
