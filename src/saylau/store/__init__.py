@@ -1,0 +1,1 @@
+"""The observer service's storage: schema, migrations and repositories."""
