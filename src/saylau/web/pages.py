@@ -14,13 +14,14 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ..domain.profiles import get_profile
 from . import i18n
@@ -86,6 +87,7 @@ IMPORT_KINDS: tuple[tuple[str, str], ...] = (
     ("official", N_("Official results")),
 )
 
+_HERE = Path(__file__).resolve().parent
 AGE_BANDS = ("18-29", "30-44", "45-59", "60+")
 LANG_COOKIE = "lang"
 
@@ -95,7 +97,7 @@ router = APIRouter(include_in_schema=False)
 # ------------------------------------------------------------------ rendering
 def _environment() -> Environment:
     env = Environment(
-        loader=PackageLoader("saylau.web", "templates"),
+        loader=FileSystemLoader(_HERE / "templates"),
         autoescape=select_autoescape(["html"]),
         extensions=["jinja2.ext.i18n"],
     )
@@ -184,7 +186,7 @@ def language(code: str, request: Request, next: str | None = None) -> Response:
 
 def install(app: FastAPI) -> None:
     """Add the pages and their static files to an application."""
-    app.mount("/static", StaticFiles(packages=[("saylau.web", "static")]), name="static")
+    app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
     app.include_router(router)
 
 
