@@ -80,9 +80,9 @@ def consensus(
     decided = dict(choices or {})
     by_station: dict[str, dict[tuple[tuple[str, int | None], ...], list[str]]] = {}
     figures: dict[tuple[tuple[str, int | None], ...], Mapping[str, int | None]] = {}
-    for cid, station, lines in copies:
-        key = tuple(sorted(lines.items()))
-        figures[key] = lines
+    for cid, station, figs in copies:
+        key = tuple(sorted(figs.items()))
+        figures[key] = figs
         by_station.setdefault(station, {}).setdefault(key, []).append(cid)
     out = []
     for station in sorted(by_station, key=lambda s: (len(s), s)):
@@ -195,14 +195,29 @@ def compare_copies(
             cv, ov = rec[c], rec[c + "__of"]
             if cv != ov:
                 diff = None if cv is None or ov is None else int(ov) - int(cv)
-                rows.append({"station": rec["station"], "region": rec["__region"], "line": c,
-                             "kind": "choice" if c in choice_ids else "line", "copy": cv,
-                             "official": ov, "difference": diff})  # fmt: skip
+                rows.append(
+                    {
+                        "station": rec["station"],
+                        "region": rec["__region"],
+                        "line": c,
+                        "kind": "choice" if c in choice_ids else "line",
+                        "copy": cv,
+                        "official": ov,
+                        "difference": diff,
+                    }
+                )
     differences = pl.DataFrame(
         rows,
-        schema={"station": pl.Utf8, "region": pl.Utf8, "line": pl.Utf8, "kind": pl.Utf8,
-                "copy": pl.Int64, "official": pl.Int64, "difference": pl.Int64},
-    )  # fmt: skip
+        schema={
+            "station": pl.Utf8,
+            "region": pl.Utf8,
+            "line": pl.Utf8,
+            "kind": pl.Utf8,
+            "copy": pl.Int64,
+            "official": pl.Int64,
+            "difference": pl.Int64,
+        },
+    )
     delta = both.select(
         "station",
         "__region",

@@ -193,8 +193,13 @@ def import_commissions(session: Session, path: str | Path, *, actor: str) -> Imp
                 "parent commission unknown", file=file, row=row, field="parent", found=parent
             )
         if parent == v["code"]:
-            raise DataFormatError("a commission cannot be its own parent", file=file, row=row,
-                                  field="parent", found=parent)  # fmt: skip
+            raise DataFormatError(
+                "a commission cannot be its own parent",
+                file=file,
+                row=row,
+                field="parent",
+                found=parent,
+            )
     records = {
         v["code"]: {"name": v["name"], "level": v["level"], "parent": v.get("parent") or None}
         for _, v in rows
@@ -206,11 +211,18 @@ def _int(file: str, row: int, field: str, text: str) -> int:
     try:
         value = int(text.replace(" ", "").replace("\u00a0", ""))
     except ValueError:
-        raise DataFormatError("not a whole number", file=file, row=row, field=field,
-                              expected="integer >= 0", found=text) from None  # fmt: skip
+        raise DataFormatError(
+            "not a whole number",
+            file=file,
+            row=row,
+            field=field,
+            expected="integer >= 0",
+            found=text,
+        ) from None
     if value < 0:
-        raise DataFormatError("negative number", file=file, row=row, field=field,
-                              expected="integer >= 0", found=text)  # fmt: skip
+        raise DataFormatError(
+            "negative number", file=file, row=row, field=field, expected="integer >= 0", found=text
+        )
     return value
 
 
@@ -241,8 +253,13 @@ def import_stations(session: Session, path: str | Path, *, actor: str) -> Import
     records = {}
     for row, v in rows:
         if v["commission"] not in comms:
-            raise DataFormatError("commission unknown (import the commissions first)", file=file,
-                                  row=row, field="commission", found=v["commission"])  # fmt: skip
+            raise DataFormatError(
+                "commission unknown (import the commissions first)",
+                file=file,
+                row=row,
+                field="commission",
+                found=v["commission"],
+            )
         records[v["code"]] = {
             "name": v.get("name") or v["code"],
             "commission": v["commission"],
@@ -275,8 +292,13 @@ def set_profile(session: Session, name: str, *, actor: str) -> None:
         session.add(Setting(key="profile", value={"name": name}))
     else:
         row.value = {"name": name}
-    append_audit(session, actor=actor, action="election.profile", target=name,
-                 detail={"old": old, "known": sorted(PROFILES)})  # fmt: skip
+    append_audit(
+        session,
+        actor=actor,
+        action="election.profile",
+        target=name,
+        detail={"old": old, "known": sorted(PROFILES)},
+    )
 
 
 def import_sample(
@@ -285,15 +307,21 @@ def import_sample(
     """Load a sample drawn by ``saylau sample`` (its ``draw.json``) as the quick-count or
     exit-poll sample; every sampled station must be a known station."""
     if kind not in ("quick_count", "exit_poll"):
-        raise DataFormatError("unknown sample kind", field="kind",
-                              expected="quick_count | exit_poll", found=kind)  # fmt: skip
+        raise DataFormatError(
+            "unknown sample kind", field="kind", expected="quick_count | exit_poll", found=kind
+        )
     draw = read_draw(path)
     file = str(path)
     known = set(session.scalars(select(Station.code)))
     for i, st in enumerate(draw.stations, start=1):
         if st not in known:
-            raise DataFormatError("sampled station unknown (import the stations first)",
-                                  file=file, row=i, field="stations", found=st)  # fmt: skip
+            raise DataFormatError(
+                "sampled station unknown (import the stations first)",
+                file=file,
+                row=i,
+                field="stations",
+                found=st,
+            )
     old = set(session.scalars(select(SampleStation.station).where(SampleStation.kind == kind)))
     session.execute(delete(SampleStation).where(SampleStation.kind == kind))
     for st, stratum, prob in zip(draw.stations, draw.stratum, draw.prob.tolist(), strict=True):
@@ -305,10 +333,21 @@ def import_sample(
     else:
         row.value = record
     new = set(draw.stations)
-    report = ImportReport(f"sample:{kind}", file, tuple(sorted(new - old)), {},
-                          len(new & old), tuple(sorted(old - new)))  # fmt: skip
-    append_audit(session, actor=actor, action=f"import.sample.{kind}", target=Path(file).name,
-                 detail={"stations": len(new), "seed": draw.seed})  # fmt: skip
+    report = ImportReport(
+        f"sample:{kind}",
+        file,
+        tuple(sorted(new - old)),
+        {},
+        len(new & old),
+        tuple(sorted(old - new)),
+    )
+    append_audit(
+        session,
+        actor=actor,
+        action=f"import.sample.{kind}",
+        target=Path(file).name,
+        detail={"stations": len(new), "seed": draw.seed},
+    )
     return report, draw
 
 
@@ -331,21 +370,39 @@ def import_people(session: Session, path: str | Path, *, actor: str) -> ImportRe
     for row, v in rows:
         role = v["role"].casefold()
         if role not in ROLES:
-            raise DataFormatError("unknown role", file=file, row=row, field="role",
-                                  expected=" | ".join(ROLES), found=v["role"])  # fmt: skip
+            raise DataFormatError(
+                "unknown role",
+                file=file,
+                row=row,
+                field="role",
+                expected=" | ".join(ROLES),
+                found=v["role"],
+            )
         locale = (v.get("locale") or "kk").casefold()
         if locale not in LOCALES:
-            raise DataFormatError("unknown locale", file=file, row=row, field="locale",
-                                  expected=" | ".join(LOCALES), found=locale)  # fmt: skip
+            raise DataFormatError(
+                "unknown locale",
+                file=file,
+                row=row,
+                field="locale",
+                expected=" | ".join(LOCALES),
+                found=locale,
+            )
         commission = v.get("commission") or None
         if role == "coordinator" and commission not in comms:
-            raise DataFormatError("a coordinator needs a known commission", file=file, row=row,
-                                  field="commission", found=commission)  # fmt: skip
+            raise DataFormatError(
+                "a coordinator needs a known commission",
+                file=file,
+                row=row,
+                field="commission",
+                found=commission,
+            )
         sts = tuple(s for s in re.split(r"[;,\s]+", v.get("stations", "")) if s)
         for s in sts:
             if s not in stations:
-                raise DataFormatError("station unknown", file=file, row=row, field="stations",
-                                      found=s)  # fmt: skip
+                raise DataFormatError(
+                    "station unknown", file=file, row=row, field="stations", found=s
+                )
         parsed[v["username"]] = {
             "role": role,
             "full_name": v.get("full_name", ""),
@@ -359,14 +416,25 @@ def import_people(session: Session, path: str | Path, *, actor: str) -> ImportRe
         acc = existing.get(username)
         if acc is None:
             password = generate_password()
-            create_account(session, username=username, password=password, actor=actor,
-                           role=p["role"], full_name=p["full_name"], commission=p["commission"],
-                           locale=p["locale"], stations=p["stations"])  # fmt: skip
+            create_account(
+                session,
+                username=username,
+                password=password,
+                actor=actor,
+                role=p["role"],
+                full_name=p["full_name"],
+                commission=p["commission"],
+                locale=p["locale"],
+                stations=p["stations"],
+            )
             secrets[username] = password
             added.append(username)
             continue
-        old_st = tuple(sorted(session.scalars(
-            select(Assignment.station).where(Assignment.account_id == acc.id))))  # fmt: skip
+        old_st = tuple(
+            sorted(
+                session.scalars(select(Assignment.station).where(Assignment.account_id == acc.id))
+            )
+        )
         diff: dict[str, tuple[Any, Any]] = {}
         for f in ("role", "full_name", "commission", "locale"):
             if getattr(acc, f) != p[f]:
@@ -379,13 +447,23 @@ def import_people(session: Session, path: str | Path, *, actor: str) -> ImportRe
                 session.add(Assignment(account_id=acc.id, station=s))
         if diff:
             changed[username] = diff
-            append_audit(session, actor=actor, action="account.change", target=username,
-                         detail={f: [str(a), str(b)] for f, (a, b) in diff.items()})  # fmt: skip
+            append_audit(
+                session,
+                actor=actor,
+                action="account.change",
+                target=username,
+                detail={f: [str(a), str(b)] for f, (a, b) in diff.items()},
+            )
         else:
             same += 1
     absent = tuple(sorted(set(existing) - set(parsed)))
-    append_audit(session, actor=actor, action="import.people", target=Path(file).name,
-                 detail={"added": added, "changed": sorted(changed)})  # fmt: skip
+    append_audit(
+        session,
+        actor=actor,
+        action="import.people",
+        target=Path(file).name,
+        detail={"added": added, "changed": sorted(changed)},
+    )
     return ImportReport("people", file, tuple(added), changed, same, absent, secrets)
 
 
@@ -447,8 +525,15 @@ def import_incident_categories(
             "label": r["category"].strip(),
             "examples": (r.get("examples") or "").strip(),
         }
-    return _upsert(session, IncidentCategory, "code", records, kind="incident_categories",
-                   file=file, actor=actor)  # fmt: skip
+    return _upsert(
+        session,
+        IncidentCategory,
+        "code",
+        records,
+        kind="incident_categories",
+        file=file,
+        actor=actor,
+    )
 
 
 Loader = Callable[..., ImportReport]

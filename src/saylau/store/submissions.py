@@ -174,24 +174,32 @@ def _check_protocol(body: Mapping[str, Any], ballot: Ballot, *, photo: bool) -> 
     if not lines and photo:
         return {}
     if not ballot.choices:
-        raise DataFormatError("the election has no choices yet (admin: import the ballot)",
-                              field="lines")  # fmt: skip
+        raise DataFormatError(
+            "the election has no choices yet (admin: import the ballot)", field="lines"
+        )
     unknown = sorted(set(lines) - set(ballot.keys))
     if unknown:
-        raise DataFormatError("unknown protocol line", field=f"lines.{unknown[0]}",
-                              expected=" | ".join(ballot.keys), found=unknown[0])  # fmt: skip
+        raise DataFormatError(
+            "unknown protocol line",
+            field=f"lines.{unknown[0]}",
+            expected=" | ".join(ballot.keys),
+            found=unknown[0],
+        )
     out: dict[str, int] = {}
     for key in ballot.keys:
         v = lines.get(key)
         if v is None:
-            raise DataFormatError("protocol line missing", field=f"lines.{key}",
-                                  expected="integer >= 0")  # fmt: skip
+            raise DataFormatError(
+                "protocol line missing", field=f"lines.{key}", expected="integer >= 0"
+            )
         if isinstance(v, bool) or not isinstance(v, int):
-            raise DataFormatError("not a whole number", field=f"lines.{key}",
-                                  expected="integer >= 0", found=repr(v))  # fmt: skip
+            raise DataFormatError(
+                "not a whole number", field=f"lines.{key}", expected="integer >= 0", found=repr(v)
+            )
         if v < 0 or v > 10**9:
-            raise DataFormatError("out of range", field=f"lines.{key}",
-                                  expected="integer >= 0", found=v)  # fmt: skip
+            raise DataFormatError(
+                "out of range", field=f"lines.{key}", expected="integer >= 0", found=v
+            )
         out[key] = v
     return out
 
@@ -221,16 +229,25 @@ def _check_incident(session: Session, body: Mapping[str, Any]) -> None:
         try:
             dt.datetime.fromisoformat(str(observed))
         except ValueError:
-            raise DataFormatError("not a date-time", field="observed_at",
-                                  expected="ISO 8601", found=observed) from None  # fmt: skip
+            raise DataFormatError(
+                "not a date-time", field="observed_at", expected="ISO 8601", found=observed
+            ) from None
     complaint = body.get("complaint", "not_filed")
     if complaint not in COMPLAINT_STATUSES:
-        raise DataFormatError("unknown complaint status", field="complaint",
-                              expected=" | ".join(COMPLAINT_STATUSES), found=complaint)  # fmt: skip
+        raise DataFormatError(
+            "unknown complaint status",
+            field="complaint",
+            expected=" | ".join(COMPLAINT_STATUSES),
+            found=complaint,
+        )
     role = body.get("reporter_role", "observer")
     if role not in REPORTER_ROLES:
-        raise DataFormatError("unknown reporter role", field="reporter_role",
-                              expected=" | ".join(REPORTER_ROLES), found=role)  # fmt: skip
+        raise DataFormatError(
+            "unknown reporter role",
+            field="reporter_role",
+            expected=" | ".join(REPORTER_ROLES),
+            found=role,
+        )
     media = body.get("media", [])
     if not isinstance(media, list) or not all(isinstance(m, str) for m in media):
         raise DataFormatError("media must be a list of photo hashes", field="media")
@@ -244,8 +261,12 @@ def _check_interviews(body: Mapping[str, Any], ballot: Ballot, station: str) -> 
     if not isinstance(records, list) or not records:
         raise DataFormatError("records must be a non-empty list", field="records")
     if len(records) > MAX_INTERVIEWS:
-        raise DataFormatError("too many records in one batch", field="records",
-                              expected=f"<= {MAX_INTERVIEWS}", found=len(records))  # fmt: skip
+        raise DataFormatError(
+            "too many records in one batch",
+            field="records",
+            expected=f"<= {MAX_INTERVIEWS}",
+            found=len(records),
+        )
     columns: set[str] = set()
     for i, r in enumerate(records, start=1):
         if not isinstance(r, Mapping):
@@ -256,15 +277,20 @@ def _check_interviews(body: Mapping[str, Any], ballot: Ballot, station: str) -> 
                 raise DataFormatError("values must be text", row=i, field=str(k))
     bad = identifying_columns(columns)
     if bad:
-        raise DataFormatError("field identifies a respondent: never collected", field=bad[0],
-                              expected="station, band, choice, gender, age_band")  # fmt: skip
+        raise DataFormatError(
+            "field identifies a respondent: never collected",
+            field=bad[0],
+            expected="station, band, choice, gender, age_band",
+        )
     if "choice" not in columns:
         raise DataFormatError("every record needs a choice", field="choice")
     frame = pl.DataFrame(
-        [{**{k: None if v is None else str(v) for k, v in r.items()}, "station": station}
-         for r in records],
+        [
+            {**{k: None if v is None else str(v) for k, v in r.items()}, "station": station}
+            for r in records
+        ],
         infer_schema_length=None,
-    )  # fmt: skip
+    )
     interviews_from_frame(frame, choices=list(ballot.choices) or None, source="batch")
 
 
@@ -279,32 +305,48 @@ def _existing(session: Session, user: User, key: str, digest: str) -> Submission
     )
     if old is not None and old.body_hash != digest:
         raise IdempotencyConflict(
-            "idempotency key already used with a different body", field="idempotency_key",
-            found=key, expected="a new key for a new submission",
-        )  # fmt: skip
+            "idempotency key already used with a different body",
+            field="idempotency_key",
+            found=key,
+            expected="a new key for a new submission",
+        )
     return old
 
 
 def _stored(session: Session, sub: Submission, created: bool) -> Stored:
     check = session.get(ProtocolCheck, sub.id)
-    return Stored(sub.id, sub.kind, sub.station, created, None if check is None else check.status,
-                  sub.replaces, sub.received_at.isoformat(), sub.photo,
-                  tuple(check.violations) if check is not None else ())  # fmt: skip
+    return Stored(
+        sub.id,
+        sub.kind,
+        sub.station,
+        created,
+        None if check is None else check.status,
+        sub.replaces,
+        sub.received_at.isoformat(),
+        sub.photo,
+        tuple(check.violations) if check is not None else (),
+    )
 
 
 def put_blob(session: Session, data: bytes, *, max_bytes: int) -> str:
     """Store an image content-addressed; return its SHA-256 (idempotent)."""
     if len(data) > max_bytes:
-        raise PayloadTooLarge("upload too large", field="photo", expected=f"<= {max_bytes} bytes",
-                              found=f"{len(data)} bytes")  # fmt: skip
+        raise PayloadTooLarge(
+            "upload too large",
+            field="photo",
+            expected=f"<= {max_bytes} bytes",
+            found=f"{len(data)} bytes",
+        )
     media = sniff_image(data)
     if media is None:
-        raise DataFormatError("not an image (JPEG, PNG, GIF, WebP or HEIC)", field="photo",
-                              found=data[:8].hex())  # fmt: skip
+        raise DataFormatError(
+            "not an image (JPEG, PNG, GIF, WebP or HEIC)", field="photo", found=data[:8].hex()
+        )
     sha = hashlib.sha256(data).hexdigest()
     if session.get(Blob, sha) is None:
-        session.add(Blob(sha256=sha, media_type=media, size=len(data), content=data,
-                         created_at=_now()))  # fmt: skip
+        session.add(
+            Blob(sha256=sha, media_type=media, size=len(data), content=data, created_at=_now())
+        )
         session.flush()
     return sha
 
@@ -325,8 +367,11 @@ def submit(
     if kind not in KINDS:
         raise DataFormatError("unknown kind", field="kind", expected=" | ".join(KINDS), found=kind)
     if not idem_key or len(idem_key) > 100:
-        raise DataFormatError("idempotency key missing or too long", field="idempotency_key",
-                              expected="1..100 characters")  # fmt: skip
+        raise DataFormatError(
+            "idempotency key missing or too long",
+            field="idempotency_key",
+            expected="1..100 characters",
+        )
     photo_sha = hashlib.sha256(photo).hexdigest() if photo is not None else None
     digest = _canonical({"station": station, "kind": kind, "replaces": replaces, **body}, photo_sha)
     for attempt in range(2):
@@ -335,8 +380,18 @@ def submit(
                 old = _existing(session, user, idem_key, digest)
                 if old is not None:
                     return _stored(session, old, created=False)
-                return _insert(session, user, kind, station, idem_key, digest, body, photo,
-                               replaces, max_photo_bytes)  # fmt: skip
+                return _insert(
+                    session,
+                    user,
+                    kind,
+                    station,
+                    idem_key,
+                    digest,
+                    body,
+                    photo,
+                    replaces,
+                    max_photo_bytes,
+                )
         except IntegrityError:
             # a concurrent retry with the same key won the race: answer with what it stored
             if attempt:
@@ -358,8 +413,12 @@ def _insert(
 ) -> Stored:
     if session.get(Station, station) is None:
         raise NotFound("unknown station", field="station", found=station)
-    allowed = {"protocol": ("observer",), "incident": ("observer",),
-               "interviews": ("interviewer",), "transcription": ("transcriber",)}[kind]  # fmt: skip
+    allowed = {
+        "protocol": ("observer",),
+        "incident": ("observer",),
+        "interviews": ("interviewer",),
+        "transcription": ("transcriber",),
+    }[kind]
     if user.role not in allowed:
         raise AccessDenied(f"role {user.role} cannot submit {kind}", field="kind", found=kind)
     if kind != "transcription":
@@ -389,12 +448,23 @@ def _insert(
             or prev.kind != kind
             or prev.station != station
         ):
-            raise NotFound("the submission to replace is not one of yours for this station",
-                           field="replaces", found=replaces)  # fmt: skip
+            raise NotFound(
+                "the submission to replace is not one of yours for this station",
+                field="replaces",
+                found=replaces,
+            )
     photo_sha = put_blob(session, photo, max_bytes=max_photo_bytes) if photo is not None else None
-    sub = Submission(kind=kind, account_id=user.id, idem_key=idem_key, body_hash=digest,
-                     station=station, body=dict(body), photo=photo_sha, replaces=replaces,
-                     received_at=_now())  # fmt: skip
+    sub = Submission(
+        kind=kind,
+        account_id=user.id,
+        idem_key=idem_key,
+        body_hash=digest,
+        station=station,
+        body=dict(body),
+        photo=photo_sha,
+        replaces=replaces,
+        received_at=_now(),
+    )
     session.add(sub)
     session.flush()  # stored raw first: the judgement below is a separate row
     status: str | None = None
@@ -407,9 +477,13 @@ def _insert(
         session.add(ProtocolCheck(submission_id=sub.id, status=status, violations=violations))
     elif kind == "transcription":
         after_transcription(session, int(body["of"]))
-    append_audit(session, actor=user.username, action=f"submit.{kind}", target=f"{kind}:{sub.id}",
-                 detail={"station": station, "replaces": replaces, "status": status,
-                         "body_sha256": digest})  # fmt: skip
+    append_audit(
+        session,
+        actor=user.username,
+        action=f"submit.{kind}",
+        target=f"{kind}:{sub.id}",
+        detail={"station": station, "replaces": replaces, "status": status, "body_sha256": digest},
+    )
     return _stored(session, sub, created=True)
 
 
