@@ -73,3 +73,71 @@ def live_server(app: Any) -> Iterator[str]:
 
 def temp_dir() -> Path:
     return Path(tempfile.mkdtemp(prefix="saylau-pg-"))
+
+
+# ---------------------------------------------------------------- a small Kazakh election
+COMMISSIONS = """code,name,level,parent
+CEC,Орталық сайлау комиссиясы,central,
+ALA,Алматы қаласы,territorial,CEC
+AST,Astana qalasy,territorial,CEC
+ALA-1,№1 учаскелік комиссия,precinct,ALA
+ALA-2,№2 учаскелік комиссия,precinct,ALA
+ALA-3,№3 учаскелік комиссия,precinct,ALA
+AST-1,№1 uchaskelik komissiya,precinct,AST
+AST-2,№2 uchaskelik komissiya,precinct,AST
+AST-3,№3 uchaskelik komissiya,precinct,AST
+"""
+STATIONS = """code,name,commission,registered
+ALA-1,Мектеп №12,ALA-1,1500
+ALA-2,Мектеп №40,ALA-2,1200
+ALA-3,Колледж,ALA-3,900
+AST-1,Mektep №5,AST-1,1100
+AST-2,Mektep №7,AST-2,1300
+AST-3,Universitet,AST-3,1000
+"""
+CHOICES = """name
+Amanat
+Ақ жол
+Барлығына қарсы
+"""
+PEOPLE = """username,role,full_name,commission,stations,locale
+obs1,observer,Әсел Қайратқызы,,ALA-1;ALA-2,kk
+obs2,observer,Ержан Өмірұлы,,ALA-1,ru
+obs3,observer,Ivan Petrov,,AST-1,en
+coord_ala,coordinator,Гүлнар,ALA,,kk
+coord_ast,coordinator,Dana,AST,,kk
+int1,interviewer,Нұрлан,,ALA-1,kk
+tr1,transcriber,Т1,,,kk
+tr2,transcriber,Т2,,,kk
+tr3,transcriber,Т3,,,kk
+analyst1,analyst,Analyst,,,en
+"""
+ADMIN_PASSWORD = "ädmin-Қ-" + "x" * 8  # typed by the test, never a default
+
+
+def protocol(a: int = 400, b: int = 150, against: int = 40, *, invalid: int = 10) -> dict[str, int]:
+    """A kz protocol that satisfies every control relation for the given votes."""
+    votes = a + b + against
+    in_boxes = votes + invalid
+    return {"voters_on_list": 1500, "ballots_received": in_boxes + 100, "issued": in_boxes,
+            "cancelled": 100, "in_boxes": in_boxes, "invalid": invalid, "Amanat": a,
+            "Ақ жол": b, "Барлығына қарсы": against}  # fmt: skip
+
+
+def setup_election(db: Any, folder: Path) -> dict[str, str]:
+    """Load the small election into ``db``; return every account's password."""
+    from saylau.store import masterdata
+    from saylau.store.accounts import create_account
+
+    for name, text in (("commissions.csv", COMMISSIONS), ("stations.csv", STATIONS),
+                       ("choices.csv", CHOICES), ("people.csv", PEOPLE)):  # fmt: skip
+        (folder / name).write_text(text, encoding="utf-8")
+    with db.write() as s:
+        create_account(s, username="admin", password=ADMIN_PASSWORD, role="admin", actor="test")
+        masterdata.set_profile(s, "kz", actor="admin")
+        masterdata.import_incident_categories(s, actor="admin")
+        masterdata.import_commissions(s, folder / "commissions.csv", actor="admin")
+        masterdata.import_stations(s, folder / "stations.csv", actor="admin")
+        masterdata.import_choices(s, folder / "choices.csv", actor="admin")
+        report = masterdata.import_people(s, folder / "people.csv", actor="admin")
+    return {"admin": ADMIN_PASSWORD, **report.secrets}

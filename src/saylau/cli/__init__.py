@@ -5,7 +5,7 @@ Each capability registers its commands from its own module on the shared :data:`
 
 from __future__ import annotations
 
-from . import _exitpoll, _forensics, _protocols, _seats, _survey  # noqa: F401  (register commands)
+from . import _exitpoll, _forensics, _protocols, _seats, _service, _survey  # noqa: F401
 from ._app import app
 
 __all__ = ["app", "main"]
