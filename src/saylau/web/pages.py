@@ -12,10 +12,12 @@ as JSON by :func:`profile_json` and evaluated by the generic ``static/relations.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -79,17 +81,20 @@ PHASE_LABELS: Mapping[str, str] = {
 
 #: What an admin can import from a file, in the order of setting an election up.
 IMPORT_KINDS: tuple[tuple[str, str], ...] = (
-    ("stations", N_("Commissions and polling stations")),
+    ("commissions", N_("Commission hierarchy")),
+    ("stations", N_("Polling stations with registered voters")),
     ("choices", N_("Choices on the ballot")),
-    ("profile", N_("Protocol profile")),
-    ("sample", N_("Quick-count or exit-poll sample")),
     ("people", N_("People, roles and assignments")),
+    ("incidents", N_("Incident categories")),
+    ("sample-quick_count", N_("Quick-count sample")),
+    ("sample-exit_poll", N_("Exit-poll sample")),
     ("official", N_("Official results")),
 )
 
 _HERE = Path(__file__).resolve().parent
 AGE_BANDS = ("18-29", "30-44", "45-59", "60+")
 LANG_COOKIE = "lang"
+LOGIN_CSRF_COOKIE = "saylau_login_csrf"
 
 router = APIRouter(include_in_schema=False)
 
@@ -164,15 +169,81 @@ def new_key() -> str:
     return str(uuid.uuid4())
 
 
+# ------------------------------------------------------------------ who is asking
+def page_user(request: Request) -> Any:
+    """The signed-in person of a page request, or None (sessions live in the database)."""
+    from ..store.accounts import lookup_session
+    from .auth import SESSION_COOKIE, get_db
+
+    if hasattr(request.state, "user"):
+        return request.state.user
+    token = request.cookies.get(SESSION_COOKIE)
+    info = None
+    if token:
+        with get_db(request).read() as session:
+            info = lookup_session(session, token, kind="cookie")
+    request.state.user = None if info is None else info.user
+    request.state.csrf = None if info is None else info.csrf
+    return request.state.user
+
+
+async def check_csrf(request: Request) -> None:
+    """Refuse a form post whose CSRF token is not the session's (403, audited)."""
+    import hmac
+
+    from ..store.accounts import AccessDenied
+
+    form = await request.form()
+    sent = form.get("csrf_token")
+    expected = getattr(request.state, "csrf", None)
+    if not isinstance(sent, str) or not expected or not hmac.compare_digest(sent, expected):
+        raise AccessDenied("CSRF token missing or wrong", field="csrf_token")
+
+
+def signed_in(request: Request, roles: tuple[str, ...]) -> Any:
+    """The person if their role may see this page; else a redirect to the login or a 403 page."""
+    user = page_user(request)
+    if user is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+    if user.role not in roles:
+        tr = gettext_for(request_locale(request, user.locale))
+        return render(
+            request,
+            "message.html",
+            {"title": tr("Not allowed"), "text": tr("Your role cannot open this page.")},
+            user=user,
+            csrf_token=request.state.csrf,
+            status_code=403,
+        )
+    return user
+
+
+#: The page each role lands on after signing in.
+HOME: Mapping[str, str] = {
+    "admin": "/admin",
+    "coordinator": "/dashboard",
+    "analyst": "/dashboard",
+    "observer": "/observer",
+    "interviewer": "/interviewer",
+    "transcriber": "/transcribe",
+}
+
+
+def roles_of(*roles: str) -> dict[str, Any]:
+    """Route keywords declaring who may open a page (read by the route-walking test)."""
+    return {"openapi_extra": {"x-roles": list(roles)}}
+
+
 # ------------------------------------------------------------------ routes without a session
-@router.get("/pages/profiles/{name}.json", name="page_profile_json")
+@router.get("/pages/profiles/{name}.json", name="page_profile_json", **roles_of("public"))
 def profile_json(name: str, request: Request) -> JSONResponse:
     """A protocol profile's lines and control relations, line labels in the request's language."""
     doc = profile_document(get_profile(name), gettext_for(request_locale(request)))
     return JSONResponse(doc, headers={"Cache-Control": "public, max-age=300"})
 
 
-@router.get("/lang/{code}", name="page_language")
+@router.get("/lang/{code}", name="page_language", **roles_of("public"))
 def language(code: str, request: Request, next: str | None = None) -> Response:
     """Switch the interface language (a cookie; a signed-in person's preference is kept too)."""
     response = RedirectResponse(_safe_next(next), status_code=303)
@@ -180,19 +251,137 @@ def language(code: str, request: Request, next: str | None = None) -> Response:
         response.set_cookie(
             LANG_COOKIE, code, max_age=365 * 24 * 3600, samesite="lax", httponly=True
         )
-        _remember_locale(request, code)
+        user = page_user(request)
+        if user is not None:
+            from .page_queries import set_locale
+
+            with _db(request).write() as session:
+                set_locale(session, user.id, code)
     return response
+
+
+@router.get("/", name="page_home", **roles_of("public"))
+def home(request: Request) -> Response:
+    user = page_user(request)
+    if user is None:
+        return RedirectResponse("/login", status_code=303)
+    return RedirectResponse(HOME.get(user.role, "/login"), status_code=303)
+
+
+@router.get("/login", name="page_login", **roles_of("public"))
+def login_form(request: Request, next: str | None = None) -> Response:
+    return _login_page(request, _safe_next(next, ""))
+
+
+def _login_page(
+    request: Request, next_url: str, error: str | None = None, status_code: int = 200
+) -> Response:
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
+    flash = {"kind": "error", "text": error} if error else None
+    response = render(
+        request,
+        "login.html",
+        {"next_url": next_url, "flash": flash},
+        csrf_token=token,
+        status_code=status_code,
+    )
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict")
+    return response
+
+
+@router.post("/login", name="page_login_post", **roles_of("public"))
+async def login(request: Request) -> Response:
+    """Check the password (throttled, audited) and open a cookie session."""
+    from ..store.accounts import LoginThrottled, User, authenticate
+    from .auth import start_cookie_session
+
+    form = await request.form()
+    tr = gettext_for(request_locale(request))
+    next_url = _safe_next(_text(form, "next"), "")
+    sent, cookie = _text(form, "csrf_token"), request.cookies.get(LOGIN_CSRF_COOKIE)
+    if not cookie or not secrets.compare_digest(sent, cookie):
+        return _login_page(request, next_url, tr("The form expired: sign in again."), 403)
+    address = request.client.host if request.client else "-"
+    with _db(request).write() as session:
+        result = authenticate(
+            session,
+            username=_text(form, "username").strip(),
+            password=_text(form, "password"),
+            address=address,
+        )
+    if not isinstance(result, User):
+        if isinstance(result, LoginThrottled):
+            msg = tr("Too many failed attempts: wait 15 minutes and try again.")
+            return _login_page(request, next_url, msg, 429)
+        return _login_page(request, next_url, tr("Wrong user name or password."), 401)
+    response = RedirectResponse(next_url or HOME.get(result.role, "/"), status_code=303)
+    start_cookie_session(request, response, result)
+    response.delete_cookie(LOGIN_CSRF_COOKIE)
+    return response
+
+
+@router.post("/logout", name="page_logout", **roles_of(*HOME))
+async def logout(request: Request) -> Response:
+    from .auth import end_cookie_session
+
+    user = signed_in(request, tuple(HOME))
+    if isinstance(user, Response):
+        return user
+    await check_csrf(request)
+    response = RedirectResponse("/login", status_code=303)
+    end_cookie_session(request, response)
+    return response
+
+
+# ------------------------------------------------------------------ helpers
+def _db(request: Request) -> Any:
+    from .auth import get_db
+
+    return get_db(request)
+
+
+def _text(form: Any, name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def _refused(request: Request, user: Any, exc: Exception) -> str:
+    """Audit a refused form (as the API does) and say why in the person's language."""
+    from ..store.audit import append_audit
+
+    field = getattr(exc, "field", None)
+    message = getattr(exc, "message", str(exc))
+    with _db(request).write() as session:
+        append_audit(
+            session,
+            actor=user.username if user is not None else "-",
+            action="refused",
+            target=f"{request.method} {request.url.path}",
+            detail={"error": type(exc).__name__, "message": message, "field": field},
+        )
+    tr = gettext_for(request_locale(request, getattr(user, "locale", None)))
+    where = f" ({field})" if field else ""
+    return tr("Not saved: %(reason)s") % {"reason": f"{message}{where}"}
+
+
+def status_of(exc: Exception) -> int:
+    from .._exceptions import SaylauInputError
+    from .errors import status_of as api_status
+
+    return api_status(exc) if isinstance(exc, SaylauInputError) else 400
 
 
 def install(app: FastAPI) -> None:
     """Add the pages and their static files to an application."""
+    from . import pages_admin, pages_dashboard, pages_field
+
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
     app.include_router(router)
+    app.include_router(pages_field.router)
+    app.include_router(pages_dashboard.router)
+    app.include_router(pages_admin.router)
 
 
-def _remember_locale(request: Request, code: str) -> None:
-    """Store a signed-in person's language (wired to the store once sessions exist)."""
-
-
-def _now_local() -> str:
+def now_local() -> str:
+    """The time now, for a datetime-local field's default."""
     return dt.datetime.now().strftime("%Y-%m-%dT%H:%M")
