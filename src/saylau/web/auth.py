@@ -176,7 +176,7 @@ def end_cookie_session(request: Request, response: Response) -> None:
 def subtree(session: Session, root: str) -> set[str]:
     """Commission codes at and under ``root``."""
     children: dict[str | None, list[str]] = {}
-    for code, parent in session.execute(select(Commission.code, Commission.parent)).tuples():
+    for code, parent in session.execute(select(Commission.code, Commission.parent)).all():
         children.setdefault(parent, []).append(code)
     out, todo = set(), [root]
     while todo:
