@@ -119,9 +119,17 @@ def protocol(a: int = 400, b: int = 150, against: int = 40, *, invalid: int = 10
     """A kz protocol that satisfies every control relation for the given votes."""
     votes = a + b + against
     in_boxes = votes + invalid
-    return {"voters_on_list": 1500, "ballots_received": in_boxes + 100, "issued": in_boxes,
-            "cancelled": 100, "in_boxes": in_boxes, "invalid": invalid, "Amanat": a,
-            "Ақ жол": b, "Барлығына қарсы": against}  # fmt: skip
+    return {
+        "voters_on_list": 1500,
+        "ballots_received": in_boxes + 100,
+        "issued": in_boxes,
+        "cancelled": 100,
+        "in_boxes": in_boxes,
+        "invalid": invalid,
+        "Amanat": a,
+        "Ақ жол": b,
+        "Барлығына қарсы": against,
+    }
 
 
 def setup_election(db: Any, folder: Path) -> dict[str, str]:
@@ -129,8 +137,12 @@ def setup_election(db: Any, folder: Path) -> dict[str, str]:
     from saylau.store import masterdata
     from saylau.store.accounts import create_account
 
-    for name, text in (("commissions.csv", COMMISSIONS), ("stations.csv", STATIONS),
-                       ("choices.csv", CHOICES), ("people.csv", PEOPLE)):  # fmt: skip
+    for name, text in (
+        ("commissions.csv", COMMISSIONS),
+        ("stations.csv", STATIONS),
+        ("choices.csv", CHOICES),
+        ("people.csv", PEOPLE),
+    ):
         (folder / name).write_text(text, encoding="utf-8")
     with db.write() as s:
         create_account(s, username="admin", password=ADMIN_PASSWORD, role="admin", actor="test")

@@ -58,10 +58,12 @@ def test_inserted_entry_is_named(db: Database) -> None:
             GENESIS, last + 1, "2024-03-19T20:00:00+00:00", "x", "resolve", "-", body
         )
         c.execute(
-            text("INSERT INTO audit_log (seq, at, actor, action, target, detail, prev_hash, hash) "
-                 "VALUES (:s, '2024-03-19T20:00:00+00:00', 'x', 'resolve', '-', :d, :p, :h)"),
+            text(
+                "INSERT INTO audit_log (seq, at, actor, action, target, detail, prev_hash, hash) "
+                "VALUES (:s, '2024-03-19T20:00:00+00:00', 'x', 'resolve', '-', :d, :p, :h)"
+            ),
             {"s": last + 1, "d": body, "p": GENESIS, "h": forged},
-        )  # fmt: skip
+        )
     check = _check(db)
     assert not check.ok
     assert check.first_bad == last + 1
@@ -75,10 +77,12 @@ def test_inserted_in_the_middle_is_caught(db: Database) -> None:
         prev = c.execute(text("SELECT hash FROM audit_log WHERE seq = 2")).scalar_one()
         h = entry_hash(prev, 3, "2024-03-19T20:00:00+00:00", "x", "resolve", "-", "{}")
         c.execute(
-            text("INSERT INTO audit_log (seq, at, actor, action, target, detail, prev_hash, hash) "
-                 "VALUES (3, '2024-03-19T20:00:00+00:00', 'x', 'resolve', '-', '{}', :p, :h)"),
+            text(
+                "INSERT INTO audit_log (seq, at, actor, action, target, detail, prev_hash, hash) "
+                "VALUES (3, '2024-03-19T20:00:00+00:00', 'x', 'resolve', '-', '{}', :p, :h)"
+            ),
             {"p": prev, "h": h},
-        )  # fmt: skip
+        )
     check = _check(db)
     assert not check.ok
     assert check.first_bad == 4  # the renumbered entry after the inserted one no longer matches

@@ -54,8 +54,14 @@ def serve(
 
     Database.open(db).close()  # create or migrate once, before the workers start
     os.environ["SAYLAU_DB"] = db
-    uvicorn.run("saylau.web._serve:app_from_environment", factory=True, host=host, port=port,
-                workers=workers, log_level="warning")  # fmt: skip
+    uvicorn.run(
+        "saylau.web._serve:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )
 
 
 @app.command()
@@ -80,11 +86,18 @@ def init(
             if getpass.getpass("again: ") != password:
                 raise SaylauInputError("the two passwords differ", field="password")
             if len(password) < MIN_PASSWORD:
-                raise SaylauInputError("password too short", field="password",
-                                       expected=f">= {MIN_PASSWORD} characters")  # fmt: skip
+                raise SaylauInputError(
+                    "password too short", field="password", expected=f">= {MIN_PASSWORD} characters"
+                )
         with database.write() as session:
-            create_account(session, username=username, password=password, role="admin",
-                           actor="saylau init", full_name="administrator")  # fmt: skip
+            create_account(
+                session,
+                username=username,
+                password=password,
+                role="admin",
+                actor="saylau init",
+                full_name="administrator",
+            )
             masterdata.import_incident_categories(session, actor="saylau init")
         out_console.print(f"admin account {username} created")
         if generate:
@@ -122,40 +135,45 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print the report as JSON
 
 @load_app.command("commissions")
 @guarded
-def load_commissions(file: Path, db: DbOption = DEFAULT_URL, actor: Actor = "admin",
-                     as_json: JsonFlag = False) -> None:  # fmt: skip
+def load_commissions(
+    file: Path, db: DbOption = DEFAULT_URL, actor: Actor = "admin", as_json: JsonFlag = False
+) -> None:
     """Commission hierarchy: code, name, level, parent."""
     _load("commissions", db, file, actor, as_json)
 
 
 @load_app.command("stations")
 @guarded
-def load_stations(file: Path, db: DbOption = DEFAULT_URL, actor: Actor = "admin",
-                  as_json: JsonFlag = False) -> None:  # fmt: skip
+def load_stations(
+    file: Path, db: DbOption = DEFAULT_URL, actor: Actor = "admin", as_json: JsonFlag = False
+) -> None:
     """Polling stations: code, name, commission, registered[, region]."""
     _load("stations", db, file, actor, as_json)
 
 
 @load_app.command("choices")
 @guarded
-def load_choices(file: Path, db: DbOption = DEFAULT_URL, actor: Actor = "admin",
-                 as_json: JsonFlag = False) -> None:  # fmt: skip
+def load_choices(
+    file: Path, db: DbOption = DEFAULT_URL, actor: Actor = "admin", as_json: JsonFlag = False
+) -> None:
     """The ballot in order: name[, code]; Against all recognised by name."""
     _load("choices", db, file, actor, as_json)
 
 
 @load_app.command("people")
 @guarded
-def load_people(file: Path, db: DbOption = DEFAULT_URL, actor: Actor = "admin",
-                as_json: JsonFlag = False) -> None:  # fmt: skip
+def load_people(
+    file: Path, db: DbOption = DEFAULT_URL, actor: Actor = "admin", as_json: JsonFlag = False
+) -> None:
     """People: username, role[, full_name, commission, stations, locale]."""
     _load("people", db, file, actor, as_json)
 
 
 @load_app.command("incidents")
 @guarded
-def load_incidents(file: Path, db: DbOption = DEFAULT_URL, actor: Actor = "admin",
-                   as_json: JsonFlag = False) -> None:  # fmt: skip
+def load_incidents(
+    file: Path, db: DbOption = DEFAULT_URL, actor: Actor = "admin", as_json: JsonFlag = False
+) -> None:
     """Incident categories: code, phase, category[, examples] (table or Markdown)."""
     _load("incidents", db, file, actor, as_json)
 
@@ -188,8 +206,9 @@ def load_profile(name: str, db: DbOption = DEFAULT_URL, actor: Actor = "admin") 
 
 @app.command("import-official")
 @guarded
-def import_official(file: Path, db: DbOption = DEFAULT_URL, actor: Actor = "admin",
-                    as_json: JsonFlag = False) -> None:  # fmt: skip
+def import_official(
+    file: Path, db: DbOption = DEFAULT_URL, actor: Actor = "admin", as_json: JsonFlag = False
+) -> None:
     """Import official results (any file saylau reads) as a dated snapshot; show what changed.
 
     Example: saylau import-official cec-2024-03-19.csv --db sqlite:///election.db

@@ -49,7 +49,7 @@ def _fingerprint(session: Any) -> str:
 
 
 def _frame(session: Any) -> SamplingFrame:
-    rows = session.execute(select(Station.code, Station.registered, Station.region)).tuples().all()
+    rows = session.execute(select(Station.code, Station.registered, Station.region)).all()
     frame = pl.DataFrame(
         rows, schema={"station": pl.Utf8, "registered": pl.Int64, "region": pl.Utf8}, orient="row"
     )

@@ -116,7 +116,7 @@ def table_of(
 
 
 def _regions(session: Session) -> dict[str, str]:
-    return dict(session.execute(select(Station.code, Station.region)).tuples().all())
+    return dict(session.execute(select(Station.code, Station.region)).all())
 
 
 def consensus_table(session: Session, stations: Collection[str] | None = None) -> ProtocolTable:

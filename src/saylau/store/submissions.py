@@ -517,9 +517,7 @@ def hand_out(session: Session, photo_id: int, n: int) -> list[int]:
         session.scalars(select(Handout.account_id).where(Handout.submission_id == photo_id))
     )
     load = dict(
-        session.execute(
-            select(Handout.account_id, func.count()).group_by(Handout.account_id)
-        ).tuples()
+        session.execute(select(Handout.account_id, func.count()).group_by(Handout.account_id)).all()
     )
     people = [
         a.id

@@ -349,7 +349,7 @@ def list_protocols(db: DB, user: ME, station: str | None = None) -> list[dict[st
                 "replaces": s.replaces,
                 "received_at": s.received_at.isoformat(),
             }
-            for s, st in session.execute(q.order_by(Submission.id)).tuples()
+            for s, st in session.execute(q.order_by(Submission.id)).all()
         ]
 
 
@@ -653,7 +653,7 @@ def dashboard(db: DB, user: ME) -> dict[str, Any]:
     with db.read() as session:
         scope = scope_stations(session, user)
         q = select(Station.code, Station.region)
-        rows = [(c, r) for c, r in session.execute(q).tuples() if scope is None or c in scope]
+        rows = [(c, r) for c, r in session.execute(q).all() if scope is None or c in scope]
         cons = reconcile.station_consensus(session, [c for c, _ in rows])
         reported = {c.station for c in cons}
         by_region: dict[str, dict[str, int]] = {}

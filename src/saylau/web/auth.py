@@ -13,10 +13,11 @@ Pages use :func:`current_user` (or :func:`optional_user`), :func:`require_role`,
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
+from fastapi.routing import APIRoute
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -37,6 +38,7 @@ __all__ = [
     "PUBLIC",
     "SESSION_COOKIE",
     "allow",
+    "api_routes",
     "csrf_token",
     "current_user",
     "end_cookie_session",
@@ -144,6 +146,20 @@ def allow(*roles: str) -> dict[str, Any]:
     }
 
 
+def api_routes(routes: Iterable[Any], prefix: str = "") -> Iterator[tuple[str, APIRoute]]:
+    """Every API route of an app with its full path, through included routers.
+
+    FastAPI keeps included routers as nested route objects in recent versions; this walks them.
+    """
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield prefix + route.path, route
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            ctx = getattr(route, "include_context", None)
+            yield from api_routes(inner.routes, prefix + (getattr(ctx, "prefix", "") or ""))
+
+
 def csrf_token(request: Request) -> str:
     """The CSRF token of the request's cookie session (empty without one); call after auth."""
     return getattr(request.state, "csrf", None) or ""
@@ -176,7 +192,7 @@ def end_cookie_session(request: Request, response: Response) -> None:
 def subtree(session: Session, root: str) -> set[str]:
     """Commission codes at and under ``root``."""
     children: dict[str | None, list[str]] = {}
-    for code, parent in session.execute(select(Commission.code, Commission.parent)).tuples():
+    for code, parent in session.execute(select(Commission.code, Commission.parent)).all():
         children.setdefault(parent, []).append(code)
     out, todo = set(), [root]
     while todo:
