@@ -2,8 +2,9 @@
 
 The messages are extracted with Babel from the templates and the Python modules of
 ``saylau.web`` (the mapping in ``web/babel.cfg``), plus the messages chosen at run time: the line
-labels of every shipped protocol profile. Each catalogue must translate every one of them, not
-fuzzily, with the same placeholders.
+labels of every shipped protocol profile and the categories of the shipped incident
+taxonomy. Each catalogue must translate every one of them, not fuzzily, with the same
+placeholders.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from saylau.domain.profiles import LINE_LABELS, PROFILES
+from saylau.store.masterdata import default_incident_categories
 from saylau.web import i18n
 
 WEB = Path(i18n.__file__).parent
@@ -43,6 +45,8 @@ def extracted_messages() -> dict[str | tuple[str, str], list[str]]:
     ):
         key = message if isinstance(message, str) else (message[0], message[1])
         found.setdefault(key, []).append(f"{filename}:{lineno}")
+    for cat in default_incident_categories():  # the shipped taxonomy, shown translated
+        found.setdefault(cat["category"], []).append(f"incident category {cat['code']}")
     for profile in PROFILES.values():
         for line in profile.lines:
             label = line.label or LINE_LABELS[line.key]

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.routing import APIRoute
-import httpx
 
 from saylau.store.accounts import ROLES
 from saylau.web import Settings, create_app

@@ -53,6 +53,7 @@ def estimate_view(
     dict or None
         None while nothing can be shown yet.
     """
+    _ = gettext
     if not live or live.get("status") != "ok":
         return None
     result = live["result"]
@@ -93,7 +94,7 @@ def estimate_view(
             )
         finding = {
             "alarm": False,
-            "text": gettext("No official result to compare with yet."),
+            "text": _("No official result to compare with yet."),
             "caveats": [],
         }
     strata = [

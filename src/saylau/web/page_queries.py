@@ -70,7 +70,7 @@ def stations(session: Session, codes: Collection[str] | None = None) -> list[Sta
     q = select(Station.code, Station.name, Station.region)
     if codes is not None:
         q = q.where(Station.code.in_(list(codes)))
-    rows = [StationRow(*r) for r in session.execute(q).tuples()]
+    rows = [StationRow(*r) for r in session.execute(q).all()]
     return sorted(rows, key=lambda r: (len(r.code), r.code))
 
 
@@ -79,7 +79,7 @@ def reported_by_region(session: Session, scope: Collection[str] | None) -> list[
     q = select(Station.code, Station.region)
     if scope is not None:
         q = q.where(Station.code.in_(list(scope)))
-    region_of = dict(session.execute(q).tuples().all())
+    region_of = dict(session.execute(q).all())
     seen = set(
         session.scalars(select(Submission.station).where(Submission.kind == "protocol").distinct())
     )
@@ -93,17 +93,13 @@ def reported_by_region(session: Session, scope: Collection[str] | None) -> list[
 
 def my_submissions(session: Session, account_id: int, kind: str) -> list[dict[str, Any]]:
     """What one person sent, newest first, with the check status of protocol copies."""
-    rows = (
-        session.execute(
-            select(Submission, ProtocolCheck.status)
-            .outerjoin(ProtocolCheck, ProtocolCheck.submission_id == Submission.id)
-            .where(Submission.account_id == account_id, Submission.kind == kind)
-            .order_by(Submission.id.desc())
-            .limit(50)
-        )
-        .tuples()
-        .all()
-    )
+    rows = session.execute(
+        select(Submission, ProtocolCheck.status)
+        .outerjoin(ProtocolCheck, ProtocolCheck.submission_id == Submission.id)
+        .where(Submission.account_id == account_id, Submission.kind == kind)
+        .order_by(Submission.id.desc())
+        .limit(50)
+    ).all()
     return [
         {
             "id": s.id,
@@ -118,15 +114,11 @@ def my_submissions(session: Session, account_id: int, kind: str) -> list[dict[st
 
 def categories(session: Session) -> list[dict[str, str]]:
     """The incident taxonomy (code, phase, label)."""
-    rows = (
-        session.execute(
-            select(IncidentCategory.code, IncidentCategory.phase, IncidentCategory.label).order_by(
-                IncidentCategory.code
-            )
+    rows = session.execute(
+        select(IncidentCategory.code, IncidentCategory.phase, IncidentCategory.label).order_by(
+            IncidentCategory.code
         )
-        .tuples()
-        .all()
-    )
+    ).all()
     return [{"code": c, "phase": p, "label": label} for c, p, label in rows]
 
 
@@ -142,7 +134,7 @@ def incidents(
 ) -> list[IncidentRow]:
     """The incident feed (current versions, newest first) with the latest verification."""
     subs = current_versions(session, "incident", None if scope is None else list(scope))
-    region_of = dict(session.execute(select(Station.code, Station.region)).tuples().all())
+    region_of = dict(session.execute(select(Station.code, Station.region)).all())
     cats = {c["code"]: c for c in categories(session)}
     latest: dict[int, str] = {}
     for v in session.scalars(select(Verification).order_by(Verification.id)):
@@ -179,7 +171,7 @@ def incidents(
 def accounts(session: Session) -> list[dict[str, Any]]:
     """Every account with its scope (commission, or assigned stations)."""
     assigned: dict[int, list[str]] = {}
-    for acc_id, st in session.execute(select(Assignment.account_id, Assignment.station)).tuples():
+    for acc_id, st in session.execute(select(Assignment.account_id, Assignment.station)).all():
         assigned.setdefault(acc_id, []).append(st)
     out = []
     for a in session.scalars(select(Account).order_by(Account.username)):

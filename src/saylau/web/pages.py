@@ -14,13 +14,14 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -29,7 +30,7 @@ from ..domain.profiles import get_profile
 from . import i18n
 from .relations import profile_document
 
-__all__ = ["N_", "install", "router"]
+__all__ = ["N_", "PageRoute", "install", "router"]
 
 
 def N_(message: str) -> str:
@@ -96,7 +97,25 @@ AGE_BANDS = ("18-29", "30-44", "45-59", "60+")
 LANG_COOKIE = "lang"
 LOGIN_CSRF_COOKIE = "saylau_login_csrf"
 
-router = APIRouter(include_in_schema=False)
+
+class PageRoute(APIRoute):
+    """A page route that closes the uploaded files of the form it read (no leaked temp file)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def run(request: Request) -> Response:
+            try:
+                return await handler(request)
+            finally:
+                form = getattr(request, "_form", None)  # Starlette's cache of request.form()
+                if form is not None:
+                    await form.close()
+
+        return run
+
+
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 
 # ------------------------------------------------------------------ rendering
@@ -132,21 +151,21 @@ def render(
     context: dict[str, Any],
     *,
     user: Any = None,
-    csrf_token: str = "",
+    csrf_token: str | None = "",
     status_code: int = 200,
 ) -> HTMLResponse:
     """Draw a template in the request's language with the common context."""
     locale = request_locale(request, getattr(user, "locale", None))
-    tr = gettext_for(locale)
+    _ = gettext_for(locale)
     ctx: dict[str, Any] = {
         "locale": locale,
         "locale_names": i18n.LOCALE_NAMES,
         "user": user,
-        "role_label": tr(ROLE_LABELS[user.role]) if user is not None else "",
-        "csrf_token": csrf_token,
+        "role_label": _(ROLE_LABELS[user.role]) if user is not None else "",
+        "csrf_token": csrf_token or "",
         "home_url": "/",
         "static_url": lambda path: str(request.url_for("static", path=path)),
-        "status_labels": {k: tr(v) for k, v in STATUS_LABELS.items()},
+        "status_labels": {k: _(v) for k, v in STATUS_LABELS.items()},
         "flash": None,
         **i18n.template_functions(locale),
         **context,
@@ -171,28 +190,37 @@ def new_key() -> str:
 
 # ------------------------------------------------------------------ who is asking
 def page_user(request: Request) -> Any:
-    """The signed-in person of a page request, or None (sessions live in the database)."""
+    """The person behind a page request (session cookie, or a bearer token), or None."""
     from ..store.accounts import lookup_session
     from .auth import SESSION_COOKIE, get_db
 
     if hasattr(request.state, "user"):
         return request.state.user
-    token = request.cookies.get(SESSION_COOKIE)
+    scheme, _sp, bearer = request.headers.get("authorization", "").partition(" ")
+    token, kind = request.cookies.get(SESSION_COOKIE), "cookie"
+    if scheme.lower() == "bearer" and bearer.strip():
+        token, kind = bearer.strip(), "bearer"
     info = None
     if token:
         with get_db(request).read() as session:
-            info = lookup_session(session, token, kind="cookie")
+            info = lookup_session(session, token, kind=kind)
     request.state.user = None if info is None else info.user
-    request.state.csrf = None if info is None else info.csrf
+    request.state.csrf = None if info is None or kind != "cookie" else info.csrf
+    request.state.auth_kind = kind
     return request.state.user
 
 
 async def check_csrf(request: Request) -> None:
-    """Refuse a form post whose CSRF token is not the session's (403, audited)."""
+    """Refuse a cookie-session form post whose CSRF token is not the session's (403, audited).
+
+    A bearer token is not sent by the browser on its own, so it needs no CSRF token.
+    """
     import hmac
 
     from ..store.accounts import AccessDenied
 
+    if getattr(request.state, "auth_kind", "cookie") == "bearer":
+        return
     form = await request.form()
     sent = form.get("csrf_token")
     expected = getattr(request.state, "csrf", None)
@@ -200,20 +228,39 @@ async def check_csrf(request: Request) -> None:
         raise AccessDenied("CSRF token missing or wrong", field="csrf_token")
 
 
+def _wants_html(request: Request) -> bool:
+    return "text/html" in request.headers.get("accept", "")
+
+
 def signed_in(request: Request, roles: tuple[str, ...]) -> Any:
-    """The person if their role may see this page; else a redirect to the login or a 403 page."""
+    """The person if their role may open this page.
+
+    A browser without a session is sent to the login page and a browser of another role gets
+    a 403 page; any other client gets the API's answers (401, 403 naming the role).
+    """
+    from ..store.accounts import AccessDenied, NotAuthenticated
+
     user = page_user(request)
     if user is None:
+        if not _wants_html(request):
+            raise NotAuthenticated("sign in first (session cookie or bearer token)")
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
     if user.role not in roles:
-        tr = gettext_for(request_locale(request, user.locale))
+        if not _wants_html(request):
+            raise AccessDenied(
+                f"not allowed for role {user.role}",
+                field="role",
+                expected=" | ".join(roles),
+                found=user.role,
+            )
+        _ = gettext_for(request_locale(request, user.locale))
         return render(
             request,
             "message.html",
-            {"title": tr("Not allowed"), "text": tr("Your role cannot open this page.")},
+            {"title": _("Not allowed"), "text": _("Your role cannot open this page.")},
             user=user,
-            csrf_token=request.state.csrf,
+            csrf_token=request.state.csrf or "",
             status_code=403,
         )
     return user
@@ -296,11 +343,11 @@ async def login(request: Request) -> Response:
     from .auth import start_cookie_session
 
     form = await request.form()
-    tr = gettext_for(request_locale(request))
+    _ = gettext_for(request_locale(request))
     next_url = _safe_next(_text(form, "next"), "")
     sent, cookie = _text(form, "csrf_token"), request.cookies.get(LOGIN_CSRF_COOKIE)
     if not cookie or not secrets.compare_digest(sent, cookie):
-        return _login_page(request, next_url, tr("The form expired: sign in again."), 403)
+        return _login_page(request, next_url, _("The form expired: sign in again."), 403)
     address = request.client.host if request.client else "-"
     with _db(request).write() as session:
         result = authenticate(
@@ -311,9 +358,9 @@ async def login(request: Request) -> Response:
         )
     if not isinstance(result, User):
         if isinstance(result, LoginThrottled):
-            msg = tr("Too many failed attempts: wait 15 minutes and try again.")
+            msg = _("Too many failed attempts: wait 15 minutes and try again.")
             return _login_page(request, next_url, msg, 429)
-        return _login_page(request, next_url, tr("Wrong user name or password."), 401)
+        return _login_page(request, next_url, _("Wrong user name or password."), 401)
     response = RedirectResponse(next_url or HOME.get(result.role, "/"), status_code=303)
     start_cookie_session(request, response, result)
     response.delete_cookie(LOGIN_CSRF_COOKIE)
@@ -322,14 +369,20 @@ async def login(request: Request) -> Response:
 
 @router.post("/logout", name="page_logout", **roles_of(*HOME))
 async def logout(request: Request) -> Response:
-    from .auth import end_cookie_session
+    """End the cookie session (a bearer token is ended through the API, not here)."""
+    from ..store.accounts import end_session
+    from .auth import SESSION_COOKIE
 
     user = signed_in(request, tuple(HOME))
     if isinstance(user, Response):
         return user
     await check_csrf(request)
     response = RedirectResponse("/login", status_code=303)
-    end_cookie_session(request, response)
+    token = request.cookies.get(SESSION_COOKIE)
+    if token and getattr(request.state, "auth_kind", "") == "cookie":
+        with _db(request).write() as session:
+            end_session(session, token)
+        response.delete_cookie(SESSION_COOKIE)
     return response
 
 
@@ -359,9 +412,9 @@ def _refused(request: Request, user: Any, exc: Exception) -> str:
             target=f"{request.method} {request.url.path}",
             detail={"error": type(exc).__name__, "message": message, "field": field},
         )
-    tr = gettext_for(request_locale(request, getattr(user, "locale", None)))
+    _ = gettext_for(request_locale(request, getattr(user, "locale", None)))
     where = f" ({field})" if field else ""
-    return tr("Not saved: %(reason)s") % {"reason": f"{message}{where}"}
+    return _("Not saved: %(reason)s") % {"reason": f"{message}{where}"}
 
 
 def status_of(exc: Exception) -> int:

@@ -16,6 +16,7 @@ from .pages import (
     IMPORT_KINDS,
     PHASE_LABELS,
     ROLE_LABELS,
+    PageRoute,
     check_csrf,
     gettext_for,
     render,
@@ -30,7 +31,7 @@ from .pages import _text as text_of
 
 __all__ = ["router"]
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
 ADMIN = ("admin",)
 
 
@@ -46,7 +47,7 @@ def _admin_page(
     from ..store.audit import verify_chain
     from ..store.models import Setting
 
-    tr = gettext_for(request_locale(request, user.locale))
+    _ = gettext_for(request_locale(request, user.locale))
     with db_of(request).read() as session:
         accounts = q.accounts(session)
         cats = q.categories(session)
@@ -55,9 +56,9 @@ def _admin_page(
         profile_row = session.get(Setting, "profile")
     context = {
         "accounts": accounts,
-        "role_labels": {k: tr(v) for k, v in ROLE_LABELS.items()},
-        "import_kinds": [(k, tr(v)) for k, v in IMPORT_KINDS],
-        "phase_labels": {k: tr(v) for k, v in PHASE_LABELS.items()},
+        "role_labels": {k: _(v) for k, v in ROLE_LABELS.items()},
+        "import_kinds": [(k, _(v)) for k, v in IMPORT_KINDS],
+        "phase_labels": {k: _(v) for k, v in PHASE_LABELS.items()},
         "profiles": sorted(PROFILES),
         "profile": profile_row.value["name"] if profile_row is not None else "plain",
         "categories": cats,
@@ -129,7 +130,7 @@ async def add_account(request: Request) -> Response:
 
 
 @router.post("/admin/accounts/{account_id}/role", name="page_admin_role", **roles_of(*ADMIN))
-async def change_role(account_id: int, request: Request) -> Response:
+async def change_role(account_id: str, request: Request) -> Response:
     user = signed_in(request, ADMIN)
     if isinstance(user, Response):
         return user
@@ -137,7 +138,12 @@ async def change_role(account_id: int, request: Request) -> Response:
     form = await request.form()
     try:
         with db_of(request).write() as session:
-            q.change_role(session, user, account_id, text_of(form, "role"))
+            q.change_role(
+                session,
+                user,
+                int(account_id) if account_id.isdigit() else -1,
+                text_of(form, "role"),
+            )
     except SaylauInputError as exc:
         return _failed(request, user, exc)
     return RedirectResponse("/admin#people", status_code=303)
@@ -156,9 +162,9 @@ async def import_file(request: Request) -> Response:
     form = await request.form()
     kind = text_of(form, "kind")
     upload = form.get("file")
-    tr = gettext_for(request_locale(request, user.locale))
+    _ = gettext_for(request_locale(request, user.locale))
     if kind not in dict(IMPORT_KINDS) or upload is None or isinstance(upload, str):
-        flash = {"kind": "error", "text": tr("Choose what the file holds and the file.")}
+        flash = {"kind": "error", "text": _("Choose what the file holds and the file.")}
         return _admin_page(request, user, flash=flash, status_code=422)
     name = Path(upload.filename or "upload").name
     data = await upload.read()

@@ -17,6 +17,7 @@ from .live_view import estimate_view
 from .pages import (
     PHASE_LABELS,
     VERIFICATION_LABELS,
+    PageRoute,
     check_csrf,
     gettext_for,
     render,
@@ -31,7 +32,7 @@ from .pages import _text as text_of
 
 __all__ = ["router"]
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 VIEWERS = ("coordinator", "analyst", "admin")
 RESOLVERS = ("coordinator", "admin")
@@ -49,18 +50,12 @@ def _failing(session: Any, scope: Any, profile: Any) -> list[dict[str, Any]]:
     }
     if not subs:
         return []
-    checks = (
-        session.execute(
-            select(
-                ProtocolCheck.submission_id, ProtocolCheck.status, ProtocolCheck.violations
-            ).where(
-                ProtocolCheck.submission_id.in_(list(subs)),
-                ProtocolCheck.status.in_(["soft", "failed"]),
-            )
+    checks = session.execute(
+        select(ProtocolCheck.submission_id, ProtocolCheck.status, ProtocolCheck.violations).where(
+            ProtocolCheck.submission_id.in_(list(subs)),
+            ProtocolCheck.status.in_(["soft", "failed"]),
         )
-        .tuples()
-        .all()
-    )
+    ).all()
     formulas = {r.name: r.formula(profile.numbers) for r in profile.relations}
     out = []
     for sid, status, violations in checks:
@@ -95,9 +90,7 @@ def _conflicts(session: Any, scope: Any, labels: dict[str, str]) -> list[dict[st
                 select(Submission.id, Account.username)
                 .join(Account, Account.id == Submission.account_id)
                 .where(Submission.id.in_(ids))
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         copies = [
             {"id": int(ids_[0]), "sender": ", ".join(senders.get(int(i), "?") for i in ids_)}
@@ -134,14 +127,14 @@ def dashboard(
     user = signed_in(request, VIEWERS)
     if isinstance(user, Response):
         return user
-    tr = gettext_for(request_locale(request, user.locale))
+    _ = gettext_for(request_locale(request, user.locale))
     db = db_of(request)
     with db.read() as session:
         scope = scope_stations(session, user)
         ballot = load_ballot(session)
-        names = dict(session.execute(select(Choice.code, Choice.name)).tuples().all())
+        names = dict(session.execute(select(Choice.code, Choice.name)).all())
         labels = {
-            line.key: tr(line.label or LINE_LABELS.get(line.key, line.key))
+            line.key: _(line.label or LINE_LABELS.get(line.key, line.key))
             for line in ballot.profile.lines
         } | names
         reported = q.reported_by_region(session, scope)
@@ -178,10 +171,10 @@ def dashboard(
             for c, v in comparison.moved.items()
             if v
         ]
-    cat_labels = {c["code"]: tr(c["label"]) for c in cats}
+    cat_labels = {c["code"]: _(c["label"]) for c in cats}
     flash = None
     if saved:
-        flash = {"kind": "ok", "text": tr("Saved.")}
+        flash = {"kind": "ok", "text": _("Saved.")}
     context = {
         "scope": user.commission if user.role == "coordinator" else "",
         "read_only": user.role not in RESOLVERS,
@@ -196,8 +189,8 @@ def dashboard(
         "official_imported": comparison is not None,
         "differences": differences,
         "moved": moved,
-        "quick_count": estimate_view(live.get("quick_count"), names, tr),
-        "exit_poll": estimate_view(live.get("exit_poll"), names, tr),
+        "quick_count": estimate_view(live.get("quick_count"), names, _),
+        "exit_poll": estimate_view(live.get("exit_poll"), names, _),
         "incidents": [
             {**i.__dict__, "category": cat_labels.get(i.category, i.category)} for i in incidents
         ],
@@ -209,10 +202,10 @@ def dashboard(
         },
         "filter_options": {
             "regions": regions,
-            "phases": [(k, tr(v)) for k, v in PHASE_LABELS.items()],
+            "phases": [(k, _(v)) for k, v in PHASE_LABELS.items()],
             "categories": sorted(cat_labels.items()),
         },
-        "verification_labels": {k: tr(v) for k, v in VERIFICATION_LABELS.items()},
+        "verification_labels": {k: _(v) for k, v in VERIFICATION_LABELS.items()},
         "flash": flash,
     }
     return render(request, "dashboard.html", context, user=user, csrf_token=request.state.csrf)
@@ -252,7 +245,7 @@ async def resolve_conflict(station: str, request: Request) -> Response:
 
 
 @router.post("/dashboard/incidents/{incident_id}", name="page_verify", **roles_of(*RESOLVERS))
-async def verify_incident(incident_id: int, request: Request) -> Response:
+async def verify_incident(incident_id: str, request: Request) -> Response:
     """A coordinator's verification of an incident report (audited)."""
     from .page_queries import verify_incident as verify
 
@@ -266,7 +259,7 @@ async def verify_incident(incident_id: int, request: Request) -> Response:
             verify(
                 session,
                 user,
-                incident_id,
+                int(incident_id) if incident_id.isdigit() else -1,
                 status=text_of(form, "status"),
                 reason=text_of(form, "reason"),
             )
@@ -277,11 +270,11 @@ async def verify_incident(incident_id: int, request: Request) -> Response:
 
 def _error(request: Request, user: Any, exc: SaylauInputError) -> Response:
     text = refused(request, user, exc)
-    tr = gettext_for(request_locale(request, user.locale))
+    _ = gettext_for(request_locale(request, user.locale))
     return render(
         request,
         "message.html",
-        {"title": tr("Not saved"), "text": text},
+        {"title": _("Not saved"), "text": text},
         user=user,
         csrf_token=request.state.csrf,
         status_code=status_of(exc),

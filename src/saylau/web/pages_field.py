@@ -20,6 +20,7 @@ from .pages import (
     AGE_BANDS,
     COMPLAINT_LABELS,
     PHASE_LABELS,
+    PageRoute,
     check_csrf,
     gettext_for,
     new_key,
@@ -36,7 +37,7 @@ from .pages import _text as text_of
 
 __all__ = ["router"]
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 INTERVIEW_ROWS = 8
 
@@ -54,7 +55,7 @@ def _ballot_choices(session: Any) -> tuple[Any, list[dict[str, Any]]]:
     from ..store.submissions import load_ballot
 
     ballot = load_ballot(session)
-    names = dict(session.execute(select(Choice.code, Choice.name)).tuples().all())
+    names = dict(session.execute(select(Choice.code, Choice.name)).all())
     return ballot, [{"id": c, "name": names.get(c, c)} for c in ballot.choices]
 
 
@@ -78,7 +79,7 @@ def _observer_page(
     status_code: int = 200,
 ) -> Response:
     locale = request_locale(request, user.locale)
-    tr = gettext_for(locale)
+    _ = gettext_for(locale)
     with db_of(request).read() as session:
         assigned = q.stations(session, user.stations)
         station = next((s for s in assigned if s.code == station_code), None) or (
@@ -92,7 +93,7 @@ def _observer_page(
     numbers = profile.numbers
     from .relations import profile_document
 
-    doc = profile_document(profile, tr)
+    doc = profile_document(profile, _)
     context = {
         "stations": assigned,
         "station": station,
@@ -108,12 +109,12 @@ def _observer_page(
         "categories": [
             {
                 "code": c["code"],
-                "label": tr(c["label"]),
-                "phase_label": tr(PHASE_LABELS.get(c["phase"], c["phase"])),
+                "label": _(c["label"]),
+                "phase_label": _(PHASE_LABELS.get(c["phase"], c["phase"])),
             }
             for c in cats
         ],
-        "complaint_statuses": [(k, tr(v)) for k, v in COMPLAINT_LABELS.items()],
+        "complaint_statuses": [(k, _(v)) for k, v in COMPLAINT_LABELS.items()],
         "now_local": now_local(),
         "mine": mine,
         "flash": flash,
@@ -137,16 +138,16 @@ def observer(request: Request, station: str | None = None, saved: int | None = N
         return user
     flash = None
     if saved is not None:
-        tr = gettext_for(request_locale(request, user.locale))
+        _ = gettext_for(request_locale(request, user.locale))
         mine = {s["id"]: s for s in _mine(request, user, "protocol")}
         incident = saved not in mine
         if incident:
-            flash = {"kind": "ok", "text": tr("Report received. Thank you.")}
+            flash = {"kind": "ok", "text": _("Report received. Thank you.")}
         else:
-            status = tr(_status_label(mine[saved]["status"]))
+            status = _(_status_label(mine[saved]["status"]))
             flash = {
                 "kind": "ok" if mine[saved]["status"] in ("ok", "photo_only") else "error",
-                "text": tr("Protocol copy received (%(status)s).") % {"status": status},
+                "text": _("Protocol copy received (%(status)s).") % {"status": status},
             }
     return _observer_page(request, user, station, flash=flash)
 
@@ -293,8 +294,8 @@ def interviewer(request: Request, saved: int | None = None) -> Response:
         return user
     flash = None
     if saved is not None:
-        tr = gettext_for(request_locale(request, user.locale))
-        flash = {"kind": "ok", "text": tr("Batch received. Thank you.")}
+        _ = gettext_for(request_locale(request, user.locale))
+        flash = {"kind": "ok", "text": _("Batch received. Thank you.")}
     return _interviewer_page(request, user, flash=flash)
 
 
