@@ -59,10 +59,12 @@ def moscow(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], Path]]:
     (tmp_path / "people.csv").write_text(people, encoding="utf-8")
     # the official file in saylau's normalised format (station, line keys, one column per party)
     (tmp_path / "official.csv").write_text(
-        "station," + ",".join(KEYS) + "\n" + "".join(f"{r[0]}," + ",".join(r[4:29]) + "\n"
-                                                    for r in official),
+        "station,"
+        + ",".join(KEYS)
+        + "\n"
+        + "".join(f"{r[0]}," + ",".join(r[4:29]) + "\n" for r in official),
         encoding="utf-8",
-    )  # fmt: skip
+    )
     app = create_app(Settings(db_url=f"sqlite:///{tmp_path / 'moscow.db'}"))
     db = app.state.db
     with db.write() as s:
@@ -78,8 +80,9 @@ def moscow(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], Path]]:
 
 
 def _client(base: str, user: str, password: str) -> httpx.Client:
-    token = httpx.post(f"{base}/api/v1/auth/token",
-                       json={"username": user, "password": password}).json()["token"]  # fmt: skip
+    token = httpx.post(
+        f"{base}/api/v1/auth/token", json={"username": user, "password": password}
+    ).json()["token"]
     return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60)
 
 
@@ -95,30 +98,43 @@ def test_moscow_copies_against_official(moscow: tuple[str, dict[str, str], Path]
             for row in copies:
                 if row[0] not in stations[i::5]:
                     continue
-                r = obs.post("/api/v1/protocols", json={
-                    "station": row[0], "idempotency_key": f"gn-{row[0]}", "lines": _figures(row)})  # fmt: skip
+                r = obs.post(
+                    "/api/v1/protocols",
+                    json={
+                        "station": row[0],
+                        "idempotency_key": f"gn-{row[0]}",
+                        "lines": _figures(row),
+                    },
+                )
                 assert r.status_code == 201, r.text
                 statuses[row[0]] = r.json()["status"]
     with _client(base, "admin", passwords["admin"]) as admin:
-        up = admin.post("/api/v1/official", files={"file": ("official.csv",
-                                                            (folder / "official.csv").read_bytes())})  # fmt: skip
+        up = admin.post(
+            "/api/v1/official",
+            files={"file": ("official.csv", (folder / "official.csv").read_bytes())},
+        )
         assert up.status_code == 201, up.text
         assert up.json()["stations"] == len(official)
         comp = admin.get("/api/v1/official/comparison").json()
 
     # independent computation on the raw files: a figure differs when the copy has one
-    differing = {r[0] for r in copies
-                 if any(r[i] != "" and r[i] != official[r[0]][i] for i in range(4, 29))}  # fmt: skip
-    moved = {p: sum(int(official[r[0]][22 + j]) - int(r[22 + j]) for r in copies
-                    if r[22 + j] != "")  # an unreadable cell is not compared
-             for j, p in enumerate(PARTIES)}  # fmt: skip
+    differing = {
+        r[0] for r in copies if any(r[i] != "" and r[i] != official[r[0]][i] for i in range(4, 29))
+    }
+    moved = {
+        p: sum(
+            int(official[r[0]][22 + j]) - int(r[22 + j]) for r in copies if r[22 + j] != ""
+        )  # an unreadable cell is not compared
+        for j, p in enumerate(PARTIES)
+    }
     assert len(differing) == 19  # ../shared/data/README.md
     assert comp["stations_compared"] == 97
     assert comp["stations_differing"] == 19
     assert {d["station"] for d in comp["differences"]} == differing
     assert comp["moved"] == moved
-    assert sum(moved.values()) == sum(d["difference"] for d in comp["differences"]
-                                      if d["kind"] == "choice")  # fmt: skip
+    assert sum(moved.values()) == sum(
+        d["difference"] for d in comp["differences"] if d["kind"] == "choice"
+    )
     assert comp["moved"]["ER"] > 0  # the copies' votes moved to United Russia, not away
 
     # strict relations, as the README counts them (empty cells as 0): 7+8=9+10, 10=Σ19..25,
@@ -126,10 +142,13 @@ def test_moscow_copies_against_official(moscow: tuple[str, dict[str, str], Path]
     def n(r: list[str], line: int) -> int:
         return int(r[3 + line] or 0)
 
-    strict_bad = {r[0] for r in copies
-                  if n(r, 7) + n(r, 8) != n(r, 9) + n(r, 10)
-                  or n(r, 10) != sum(n(r, k) for k in range(19, 26))
-                  or n(r, 2) != n(r, 3) + n(r, 4) + n(r, 5) + n(r, 6) + n(r, 17) - n(r, 18)}  # fmt: skip
+    strict_bad = {
+        r[0]
+        for r in copies
+        if n(r, 7) + n(r, 8) != n(r, 9) + n(r, 10)
+        or n(r, 10) != sum(n(r, k) for k in range(19, 26))
+        or n(r, 2) != n(r, 3) + n(r, 4) + n(r, 5) + n(r, 6) + n(r, 17) - n(r, 18)
+    }
     assert len(strict_bad) == 12  # ../shared/data/README.md
     failed = {s for s, st in statuses.items() if st == "failed"}
     with_blank = {r[0] for r in copies if "" in r[4:29]}
