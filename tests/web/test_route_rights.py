@@ -18,8 +18,14 @@ from saylau.web import Settings, create_app
 from saylau.web.auth import PUBLIC, api_routes
 from tests._service import live_server, setup_election
 
-USERS = {"admin": "admin", "coordinator": "coord_ala", "observer": "obs1",
-         "interviewer": "int1", "transcriber": "tr1", "analyst": "analyst1"}  # fmt: skip
+USERS = {
+    "admin": "admin",
+    "coordinator": "coord_ala",
+    "observer": "obs1",
+    "interviewer": "int1",
+    "transcriber": "tr1",
+    "analyst": "analyst1",
+}
 
 
 @pytest.fixture(scope="module")

@@ -118,7 +118,8 @@ class CopyComparison(Result):
     stations_differing : int
     differences : polars.DataFrame
         One row per differing line: ``station``, ``region``, ``line``, ``kind`` (``line`` or
-        ``choice``), ``copy``, ``official``, ``difference`` (official − copy).
+        ``choice``), ``copy``, ``official``, ``difference`` (official − copy). A figure missing
+        on either side (not legible on the copy, not published) is not compared.
     moved : mapping
         For each choice, Σ (official − copy) over the compared stations: votes it gained (+) or
         lost (−) between the copies and the official result.
@@ -193,8 +194,10 @@ def compare_copies(
     for rec in both.iter_rows(named=True):
         for c in cols:
             cv, ov = rec[c], rec[c + "__of"]
+            if cv is None or ov is None:
+                continue  # a figure not read on the copy (or not published) is not compared
             if cv != ov:
-                diff = None if cv is None or ov is None else int(ov) - int(cv)
+                diff = int(ov) - int(cv)
                 rows.append(
                     {
                         "station": rec["station"],

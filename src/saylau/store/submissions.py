@@ -167,7 +167,9 @@ def _check_text(value: Any, field: str, *, required: bool = False) -> str:
     return value
 
 
-def _check_protocol(body: Mapping[str, Any], ballot: Ballot, *, photo: bool) -> dict[str, int]:
+def _check_protocol(
+    body: Mapping[str, Any], ballot: Ballot, *, photo: bool
+) -> dict[str, int | None]:
     lines = body.get("lines") or {}
     if not isinstance(lines, Mapping):
         raise DataFormatError("lines must be an object", field="lines", expected="{line: count}")
@@ -185,13 +187,18 @@ def _check_protocol(body: Mapping[str, Any], ballot: Ballot, *, photo: bool) -> 
             expected=" | ".join(ballot.keys),
             found=unknown[0],
         )
-    out: dict[str, int] = {}
+    out: dict[str, int | None] = {}
     for key in ballot.keys:
-        v = lines.get(key)
-        if v is None:
+        if key not in lines:
             raise DataFormatError(
-                "protocol line missing", field=f"lines.{key}", expected="integer >= 0"
+                "protocol line missing",
+                field=f"lines.{key}",
+                expected="integer >= 0, or null when not legible",
             )
+        v = lines[key]
+        if v is None:  # sent explicitly: the observer could not read it
+            out[key] = None
+            continue
         if isinstance(v, bool) or not isinstance(v, int):
             raise DataFormatError(
                 "not a whole number", field=f"lines.{key}", expected="integer >= 0", found=repr(v)
@@ -205,11 +212,11 @@ def _check_protocol(body: Mapping[str, Any], ballot: Ballot, *, photo: bool) -> 
 
 
 def judge(
-    ballot: Ballot, station: str, lines: Mapping[str, int]
+    ballot: Ballot, station: str, lines: Mapping[str, int | None]
 ) -> tuple[str, list[dict[str, Any]]]:
     """Validate one copy by the profile's control relations: (status, violations)."""
     schema = {"station": pl.Utf8, **dict.fromkeys(ballot.keys, pl.Int64)}
-    data = {"station": [station], **{k: [int(lines[k])] for k in ballot.keys}}
+    data = {"station": [station], **{k: [lines[k]] for k in ballot.keys}}
     frame = pl.DataFrame(data, schema=schema)
     table = ProtocolTable.from_frame(frame, profile=ballot.profile, choices=list(ballot.choices))
     report = validate(table)
@@ -424,7 +431,7 @@ def _insert(
     if kind != "transcription":
         _assigned(user, station)
     ballot = load_ballot(session)
-    lines: dict[str, int] = {}
+    lines: dict[str, int | None] = {}
     if kind == "transcription":
         of = body.get("of")
         if not isinstance(of, int) or of not in handed_to(session, user.id):

@@ -69,7 +69,9 @@ class Credentials(_Model):
 class ProtocolIn(_Model):
     station: str = Field(min_length=1, max_length=64)
     idempotency_key: str = Field(min_length=1, max_length=100)
-    lines: dict[str, int] = Field(description="every line of the profile and every choice")
+    lines: dict[str, int | None] = Field(
+        description="every line of the profile and every choice; null: not legible"
+    )
     note: str | None = Field(default=None, max_length=10_000)
     replaces: int | None = None
 
