@@ -47,6 +47,7 @@ MAX_POSTS = 6000
 STATIONS = 3000
 OBSERVERS = 100
 KILL_AFTER = 4.0
+REPLAY_EVERY = 5  # every 5th acknowledged copy is sent again with the same key
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -191,6 +192,7 @@ async def load(
     acknowledged: set[tuple[int, str]] = set()
     failures = retries = 0
     sent = 0
+    replays = {True: 0, False: 0}
     start = time.monotonic()
     limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
 
@@ -216,6 +218,14 @@ async def load(
                     if attempt == 0:
                         latencies.append(dt)
                     acknowledged.add((o, key))
+                    if sent % REPLAY_EVERY == 0:  # a phone that lost the answer sends again
+                        again = await http.post(
+                            "/api/v1/protocols",
+                            json=body,
+                            headers={"Authorization": f"Bearer {token}"},
+                        )
+                        same = again.status_code == 200 and again.json()["id"] == r.json()["id"]
+                        replays[same] += 1
                     break
                 failures += 1
                 retries += 1
@@ -236,6 +246,8 @@ async def load(
         "failures": failures,
         "retries": retries,
         "acknowledged": acknowledged,
+        "replays answered with the stored copy": replays[True],
+        "replays answered otherwise": replays[False],
     }
 
 
@@ -330,7 +342,9 @@ def main() -> int:
                 f"{workers} worker(s): {res['rate']:.0f} submissions/s "
                 f"({res['posts']} in {res['seconds']:.1f} s, {CLIENTS} clients), "
                 f"p50 {res['p50_ms']:.1f} ms, p99 {res['p99_ms']:.1f} ms, "
-                f"{res['failures']} failed attempts; raw INSERT+COMMIT baseline "
+                f"{res['failures']} failed attempts, "
+                f"{res['replays answered otherwise']} replays not answered with the stored copy; "
+                f"raw INSERT+COMMIT baseline "
                 f"{raw:.0f} rows/s on {workers} connection(s), ratio {raw / res['rate']:.1f}"
             )
 
@@ -365,12 +379,16 @@ def main() -> int:
         )
         for k, v in check.items():
             print(f"  {k}: {v}")
+        for k in ("replays answered with the stored copy", "replays answered otherwise"):
+            print(f"  {k}: {res[k]}")
         ok = (
             bool(killed)
             and alive_after == before
             and check["duplicates"] == 0
             and check["acknowledged and stored once"] == check["acknowledged"]
             and check["stored without acknowledgement"] == 0
+            and res["replays answered otherwise"] == 0
+            and res["replays answered with the stored copy"] > 0
         )
         print("every acknowledged submission stored exactly once, no duplicate:", ok)
     finally:

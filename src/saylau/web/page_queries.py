@@ -281,3 +281,13 @@ def change_role(session: Session, actor: Any, account_id: int, role: str) -> Non
         target=acc.username,
         detail={"before": before, "after": role},
     )
+
+
+def transcribed_photos(session: Session, account_id: int) -> set[int]:
+    """The photo copies this transcriber has already typed."""
+    bodies = session.scalars(
+        select(Submission.body).where(
+            Submission.account_id == account_id, Submission.kind == "transcription"
+        )
+    )
+    return {int(b["of"]) for b in bodies if isinstance(b, dict) and "of" in b}

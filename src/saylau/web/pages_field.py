@@ -343,3 +343,94 @@ async def interviewer_batch(request: Request) -> Response:
         flash = {"kind": "error", "text": refused(request, user, exc)}
         return _interviewer_page(request, user, flash=flash, status_code=status_of(exc))
     return RedirectResponse(f"/interviewer?saved={stored.id}", status_code=303)
+
+
+# ------------------------------------------------------------------ transcriber
+def _transcribe_page(
+    request: Request, user: Any, *, flash: dict[str, str] | None = None, status_code: int = 200
+) -> Response:
+    """The next photo handed to this transcriber (never who sent it) and the lines to type."""
+    from ..store.models import Submission
+    from ..store.submissions import handed_to
+
+    _ = gettext_for(request_locale(request, user.locale))
+    with db_of(request).read() as session:
+        mine_of = q.transcribed_photos(session, user.id)
+        waiting = [i for i in handed_to(session, user.id) if i not in mine_of]
+        task = None
+        if waiting:
+            sub = session.get(Submission, waiting[0])
+            if sub is not None and sub.photo:
+                task = {
+                    "id": sub.id,
+                    "station": sub.station,
+                    "photo_url": f"/api/v1/photos/{sub.photo}",
+                }
+        ballot, choices = _ballot_choices(session)
+    from .relations import profile_document
+
+    doc = profile_document(ballot.profile, _)
+    context = {
+        "task": task,
+        "waiting": len(waiting),
+        "key": new_key(),
+        "lines": doc["lines"],
+        "relations": doc["relations"],
+        "choices": choices,
+        "choice_ids": [c["id"] for c in choices],
+        "profile_url": str(request.url_for("page_profile_json", name=ballot.profile.name)),
+        "values": {},
+        "flash": flash,
+    }
+    return render(
+        request, "transcribe.html", context, user=user, csrf_token=request.state.csrf,
+        status_code=status_code,
+    )  # fmt: skip
+
+
+@router.get("/transcribe", name="page_transcribe", **roles_of("transcriber"))
+def transcribe(request: Request, saved: int | None = None) -> Response:
+    """Type the figures of a photographed protocol (double entry)."""
+    user = signed_in(request, ("transcriber",))
+    if isinstance(user, Response):
+        return user
+    flash = None
+    if saved is not None:
+        _ = gettext_for(request_locale(request, user.locale))
+        flash = {"kind": "ok", "text": _("Transcription received. Thank you.")}
+    return _transcribe_page(request, user, flash=flash)
+
+
+@router.post("/transcribe", name="page_transcribe_post", **roles_of("transcriber"))
+async def transcribe_post(request: Request) -> Response:
+    from ..store.accounts import AccessDenied
+    from ..store.submissions import handed_to, submit
+
+    user = signed_in(request, ("transcriber",))
+    if isinstance(user, Response):
+        return user
+    await check_csrf(request)
+    form = await request.form()
+    of = text_of(form, "of")
+    try:
+        with db_of(request).read() as session:
+            from ..store.models import Submission
+
+            photo = session.get(Submission, int(of)) if of.isdigit() else None
+            if photo is None or photo.id not in handed_to(session, user.id):
+                raise AccessDenied("photo not handed to you", field="of", found=of)
+            station = photo.station
+        values = {k.split(":", 1)[1]: v for k, v in form.items() if ":" in k and isinstance(v, str)}
+        lines = {k: n for k, v in values.items() if (n := _count(v, f"lines.{k}")) is not None}
+        stored = submit(
+            db_of(request),
+            user,
+            kind="transcription",
+            station=station,
+            idem_key=text_of(form, "idempotency_key"),
+            body={"of": int(of), "lines": lines},
+        )
+    except SaylauInputError as exc:
+        flash = {"kind": "error", "text": refused(request, user, exc)}
+        return _transcribe_page(request, user, flash=flash, status_code=status_of(exc))
+    return RedirectResponse(f"/transcribe?saved={stored.id}", status_code=303)
