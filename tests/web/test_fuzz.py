@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -46,6 +45,29 @@ def _operations(app: Any) -> list[Any]:
     return [op for op in ops if not op.path.endswith("/auth/logout")]
 
 
+def _checker(op: Any, base: str, headers: dict[str, str], seen: dict[int, int]) -> Any:
+    @given(case=op.as_strategy())
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
+    def check(case: Any) -> None:
+        response = case.call(base_url=base, headers=headers)
+        where = f"{case.method} {case.formatted_path}: {response.status_code}"
+        seen[response.status_code] = seen.get(response.status_code, 0) + 1
+        assert response.status_code < 500, where + response.text[:300]
+        assert "Traceback" not in response.text, where
+        if response.status_code >= 400:
+            body = response.json()
+            assert set(body) == set(ERROR_FIELDS), where
+            assert body["status"] == response.status_code, where
+
+    return check
+
+
 def test_fuzz_every_operation(served: tuple[Any, str, dict[str, str]]) -> None:
     app, base, tokens = served
     ops = _operations(app)
@@ -53,26 +75,5 @@ def test_fuzz_every_operation(served: tuple[Any, str, dict[str, str]]) -> None:
     seen: dict[int, int] = {}
     for op in ops:
         for user in ("admin", "obs1"):
-            headers = {"Authorization": f"Bearer {tokens[user]}"}
-
-            @given(case=op.as_strategy())
-            @settings(
-                max_examples=EXAMPLES,
-                deadline=None,
-                database=None,
-                derandomize=True,
-                suppress_health_check=list(HealthCheck),
-            )
-            def check(case: Any) -> None:
-                response = case.call(base_url=base, headers=headers)
-                where = f"{case.method} {case.formatted_path}: {response.status_code}"
-                seen[response.status_code] = seen.get(response.status_code, 0) + 1
-                assert response.status_code < 500, where + response.text[:300]
-                assert "Traceback" not in response.text, where
-                if response.status_code >= 400:
-                    body = response.json()
-                    assert set(body) == set(ERROR_FIELDS), where
-                    assert body["status"] == response.status_code, where
-
-            check()
+            _checker(op, base, {"Authorization": f"Bearer {tokens[user]}"}, seen)()
     assert any(400 <= s < 500 for s in seen) and any(s < 300 for s in seen), seen
