@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from .._exceptions import SaylauError
 from ..results import to_jsonable
+from ..survey.compare import compare_with_official
 from ..survey.exitpoll import estimate_exitpoll
 from ..survey.frame import SamplingFrame
 from ..survey.interviews import interviews_from_frame
@@ -63,7 +64,17 @@ def _draw(session: Any, kind: str) -> SampleDraw | None:
 
 def _official_totals(session: Any) -> dict[str, int] | None:
     table = official_table(session)
-    return None if table is None else {k: int(v) for k, v in table.totals().items()}
+    if table is None:
+        return None
+    totals = table.totals()
+    return {c.id: int(totals[c.id]) for c in table.choices}
+
+
+def _compare(session: Any, est: Any) -> dict[str, Any] | None:
+    official = _official_totals(session)
+    if official is None:
+        return None
+    return to_jsonable(compare_with_official(est, official))  # type: ignore[no-any-return]
 
 
 def _quick(session: Any) -> dict[str, Any]:
@@ -73,11 +84,18 @@ def _quick(session: Any) -> dict[str, Any]:
     reports = consensus_table(session, list(draw.stations))
     if reports.stations == 0:
         return {"status": "no sampled station reported yet", "sampled": len(draw.stations)}
-    result = quick_count(reports, frame=_frame(session), sample=draw, empty="collapse")
+    qc = quick_count(reports, frame=_frame(session), sample=draw, empty="collapse")
     return {
         "status": "ok",
-        "result": to_jsonable(result),
-        "official_totals": _official_totals(session),
+        "shares": qc.table(),
+        "turnout": None if qc.turnout is None else qc.turnout.table()[0],
+        "stations_sampled": qc.stations_sampled,
+        "stations_reported": qc.stations_reported,
+        "strata": to_jsonable(qc.strata),
+        "excluded": to_jsonable(qc.excluded),
+        "rules": dict(qc.rules),
+        "official": _official_totals(session),
+        "comparison": _compare(session, qc.shares),
     }
 
 

@@ -31,6 +31,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -66,8 +67,20 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timestamp that comes back timezone-aware (UTC) on SQLite too, which drops the zone."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Any) -> dt.datetime | None:
+        if isinstance(value, dt.datetime) and value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value  # type: ignore[no-any-return]
+
+
 def _ts() -> Mapped[dt.datetime]:
-    return mapped_column(DateTime(timezone=True))
+    return mapped_column(UTCDateTime())
 
 
 class Commission(Base):
