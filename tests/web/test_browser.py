@@ -165,6 +165,12 @@ def test_election_night(
     page.wait_for_load_state()
     flash = page.inner_text(".flash")
     assert "тексерістен өтті" in flash, flash  # received, checks pass
+    # ... and reports an incident at the same station
+    page.select_option("#category", "VOTE.STUFFING")
+    page.fill("#description", "Жәшікке бір топ бюллетень салынды, 14:20")
+    page.click("#incident button[type=submit]")
+    page.wait_for_load_state()
+    assert "Хабар қабылданды" in page.inner_text(".flash")
     phone.close()
 
     # 2. a second observer (in Russian) sends a different copy of the same station
@@ -193,6 +199,8 @@ def test_election_night(
     assert page.locator(".conflict[data-station='101']").count() == 0
     assert "2 of 3 stations" not in page.inner_text("#reported")  # 1 of 3 reported
     assert "1 of 3 stations" in page.inner_text("#reported")
+    feed = page.inner_text("#incidents")
+    assert "ballot stuffing" in feed and "Жәшікке бір топ бюллетень салынды" in feed
 
     # 4. the admin imports the official file through the page; the difference shows
     admin = chromium.new_context(**DESKTOP, locale="en-GB")
