@@ -36,7 +36,7 @@ def estimate_view(
     live: Mapping[str, Any] | None,
     names: Mapping[str, str],
     gettext: Callable[[str], str],
-) -> dict[str, Any] | None:
+) -> dict[str, Any]:
     """Rows (choice, estimate, interval, official), coverage per stratum and the finding.
 
     Parameters
@@ -50,12 +50,19 @@ def estimate_view(
 
     Returns
     -------
-    dict or None
-        None while nothing can be shown yet.
+    dict
+        ``rows`` is None (and ``note`` says why) while nothing can be shown yet.
     """
     _ = gettext
-    if not live or live.get("status") != "ok":
-        return None
+    status = (live or {}).get("status")
+    if status != "ok":
+        if live is None or "sample imported" in str(status):
+            note = _("No sample imported yet.")
+        elif "reason" in (live or {}):
+            note = _("Not estimable yet: %(reason)s") % {"reason": live["reason"]}
+        else:
+            note = _("Not computed yet: no report from the sample has arrived.")
+        return {"rows": None, "note": note}
     result = live["result"]
     shares_data = result.get("shares", result)
     est = _shares(shares_data)
