@@ -54,11 +54,12 @@ def estimate_view(
         ``rows`` is None (and ``note`` says why) while nothing can be shown yet.
     """
     _ = gettext
-    status = (live or {}).get("status")
+    live = live or {}
+    status = live.get("status")
     if status != "ok":
-        if live is None or "sample imported" in str(status):
+        if not live or "sample imported" in str(status):
             note = _("No sample imported yet.")
-        elif "reason" in (live or {}):
+        elif "reason" in live:
             note = _("Not estimable yet: %(reason)s") % {"reason": live["reason"]}
         else:
             note = _("Not computed yet: no report from the sample has arrived.")
