@@ -300,6 +300,21 @@ def worker_pids(master: int) -> list[int]:
     return out
 
 
+def sockets_of(pid: int) -> int:
+    """Open sockets of a process (its clients' connections, its database connections)."""
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return 0
+    count = 0
+    for fd in fds:
+        try:
+            count += os.readlink(fd).startswith("socket:")
+        except OSError:
+            continue
+    return count
+
+
 def check_stored(url: str, acknowledged: set[tuple[int, str]]) -> dict[str, int]:
     dsn = url.replace("postgresql+psycopg", "postgresql")
     with psycopg.connect(dsn) as conn:
@@ -357,9 +372,10 @@ def main() -> int:
         def tick(elapsed: float) -> None:
             if not killed and elapsed > KILL_AFTER:
                 pids = worker_pids(proc.pid)
-                if pids:
-                    os.kill(pids[0], signal.SIGKILL)
-                    killed.append(pids[0])
+                if pids:  # the busiest worker: the one holding the most sockets
+                    victim = max(pids, key=sockets_of)
+                    os.kill(victim, signal.SIGKILL)
+                    killed.append(victim)
 
         try:
             before = len(worker_pids(proc.pid))
