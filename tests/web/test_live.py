@@ -16,7 +16,7 @@ from saylau.store.accounts import create_account
 from saylau.survey.frame import SamplingFrame
 from saylau.survey.sample import draw_sample
 from saylau.web import Settings, create_app
-from tests._service import live_server, protocol, setup_election
+from tests._service import live_server, protocol
 
 ALL = ["ALA-1", "ALA-2", "ALA-3", "AST-1", "AST-2", "AST-3"]
 VOTES = {
@@ -30,10 +30,12 @@ VOTES = {
 
 
 @pytest.fixture
-def served(db_url: str, tmp_path: Path) -> Iterator[tuple[str, dict[str, str], tuple[str, ...]]]:
-    app = create_app(Settings(db_url=db_url))
+def served(
+    election: tuple[str, dict[str, str]], tmp_path: Path
+) -> Iterator[tuple[str, dict[str, str], tuple[str, ...]]]:
+    app = create_app(Settings(db_url=election[0]))
     db = app.state.db
-    passwords = setup_election(db, tmp_path)
+    passwords = election[1]
     # the quick-count sample: 2 of 3 stations in each region, drawn by the survey module
     frame = SamplingFrame.from_frame(
         pl.DataFrame(
