@@ -169,3 +169,19 @@ def setup_election(db: Any, folder: Path) -> dict[str, str]:
         masterdata.import_choices(s, folder / "choices.csv", actor="admin")
         report = masterdata.import_people(s, folder / "people.csv", actor="admin")
     return {"admin": ADMIN_PASSWORD, **report.secrets}
+
+
+def clone_sqlite(template: Path, target: Path) -> None:
+    """Copy a closed SQLite database file (its WAL was checkpointed when the engine closed)."""
+    import shutil
+
+    shutil.copyfile(template, target)
+
+
+def clone_postgres(url_base: str, template: str) -> str:
+    """A new database copied from ``template`` (which must have no open connection)."""
+    name = "t_" + secrets.token_hex(6)
+    admin = url_base.format(db="postgres").replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    return url_base.format(db=name)

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy import text
 
 from saylau.store.audit import GENESIS, entry_hash, verify_chain
 from saylau.store.db import Database
-from tests._service import setup_election
 
 
 @pytest.fixture
-def db(db_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
-    database = Database.open(db_url)
-    setup_election(database, tmp_path)
+def db(election: tuple[str, dict[str, str]]):  # type: ignore[no-untyped-def]
+    database = Database.open(election[0])
     yield database
     database.close()
 

@@ -14,14 +14,13 @@ from saylau.store import masterdata
 from saylau.store.accounts import verify_password
 from saylau.store.db import Database
 from saylau.store.models import Account, Assignment, Choice, Station
-from tests._service import STATIONS, setup_election
+from tests._service import STATIONS
 
 
 @pytest.fixture
-def db(db_url: str, tmp_path: Path) -> Iterator[tuple[Database, dict[str, str]]]:
-    database = Database.open(db_url)
-    passwords = setup_election(database, tmp_path)
-    yield database, passwords
+def db(election: tuple[str, dict[str, str]]) -> Iterator[tuple[Database, dict[str, str]]]:
+    database = Database.open(election[0])
+    yield database, election[1]
     database.close()
 
 

@@ -17,7 +17,7 @@ from saylau.store.db import Database
 from saylau.store.models import AuditEntry, Submission
 from saylau.web import Settings, create_app
 from saylau.web.errors import ERROR_FIELDS
-from tests._service import live_server, protocol, setup_election
+from tests._service import live_server, protocol
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -57,11 +57,11 @@ class Env:
 
 
 @pytest.fixture
-def env(db_url: str, tmp_path: Path) -> Iterator[Env]:
-    settings = Settings(db_url=db_url, max_photo_bytes=4096, max_body_bytes=64 * 1024)
+def env(election: tuple[str, dict[str, str]]) -> Iterator[Env]:
+    url, passwords = election
+    settings = Settings(db_url=url, max_photo_bytes=4096, max_body_bytes=64 * 1024)
     app = create_app(settings)
     db = app.state.db
-    passwords = setup_election(db, tmp_path)
     with live_server(app) as base:
         e = Env(base, db, passwords)
         yield e

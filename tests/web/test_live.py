@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import numpy as np
 import polars as pl
 import pytest
 
@@ -16,7 +17,7 @@ from saylau.store.accounts import create_account
 from saylau.survey.frame import SamplingFrame
 from saylau.survey.sample import draw_sample
 from saylau.web import Settings, create_app
-from tests._service import live_server, protocol, setup_election
+from tests._service import live_server, protocol
 
 ALL = ["ALA-1", "ALA-2", "ALA-3", "AST-1", "AST-2", "AST-3"]
 VOTES = {
@@ -30,10 +31,12 @@ VOTES = {
 
 
 @pytest.fixture
-def served(db_url: str, tmp_path: Path) -> Iterator[tuple[str, dict[str, str], tuple[str, ...]]]:
-    app = create_app(Settings(db_url=db_url))
+def served(
+    election: tuple[str, dict[str, str]], tmp_path: Path
+) -> Iterator[tuple[str, dict[str, str], tuple[str, ...]]]:
+    app = create_app(Settings(db_url=election[0]))
     db = app.state.db
-    passwords = setup_election(db, tmp_path)
+    passwords = election[1]
     # the quick-count sample: 2 of 3 stations in each region, drawn by the survey module
     frame = SamplingFrame.from_frame(
         pl.DataFrame(
@@ -48,6 +51,15 @@ def served(db_url: str, tmp_path: Path) -> Iterator[tuple[str, dict[str, str], t
     (tmp_path / "draw.json").write_text(json.dumps(draw.to_record()), encoding="utf-8")
     with db.write() as s:
         masterdata.import_sample(s, tmp_path / "draw.json", kind="quick_count", actor="admin")
+        masterdata.import_sample(s, tmp_path / "draw.json", kind="exit_poll", actor="admin")
+        create_account(
+            s,
+            username="iv",
+            password="iv-password-1",
+            role="interviewer",
+            actor="admin",
+            stations=tuple(ALL),
+        )
         create_account(
             s,
             username="pvt",
@@ -57,7 +69,7 @@ def served(db_url: str, tmp_path: Path) -> Iterator[tuple[str, dict[str, str], t
             stations=tuple(ALL),
         )
     with live_server(app) as base:
-        yield base, {**passwords, "pvt": "pvt-password-1"}, draw.stations
+        yield base, {**passwords, "pvt": "pvt-password-1", "iv": "iv-password-1"}, draw.stations
     db.close()
 
 
@@ -110,6 +122,58 @@ def test_quick_count_live_and_cached(served: tuple[str, dict[str, str], tuple[st
         assert later["computed_at"] != first["computed_at"]
         shares = {row["choice"]: row for row in later["shares"]}
         assert shares["Amanat"]["estimate"] == pytest.approx((amanat + 10) / valid, rel=1e-12)
-        assert coord.get("/api/v1/live").json()["exit_poll"]["status"] == (
-            "no exit-poll sample imported"
-        )
+        assert later["comparison"] is None  # no official results yet
+
+
+def test_exit_poll_live_is_the_survey_module_on_the_batches(
+    served: tuple[str, dict[str, str], tuple[str, ...]],
+) -> None:
+    from saylau.survey.exitpoll import estimate_exitpoll
+    from saylau.survey.interviews import interviews_from_frame
+
+    base, passwords, sampled = served
+    rng = np.random.default_rng(11)
+    answers = ["Amanat", "Ақ жол", "Барлығына қарсы", "бас тартты", "Aq jol"]
+    batches = {
+        st: [
+            {
+                "choice": str(rng.choice(answers, p=[0.45, 0.3, 0.1, 0.1, 0.05])),
+                "gender": str(rng.choice(["әйел", "ер"])),
+            }
+            for _ in range(30)
+        ]
+        for st in sampled
+    }
+    with (
+        _client(base, "iv", passwords["iv"]) as iv,
+        _client(base, "analyst1", passwords["analyst1"]) as an,
+    ):
+        assert an.get("/api/v1/live").json()["exit_poll"]["status"] == "no interview batch yet"
+        for st, records in batches.items():
+            r = iv.post(
+                "/api/v1/interviews",
+                json={"station": st, "idempotency_key": st, "records": records},
+            )
+            assert r.status_code == 201, r.text
+        got = an.get("/api/v1/live").json()["exit_poll"]
+    assert got["status"] == "ok" and got["interviews"] == 30 * len(sampled)
+    # the same records handed to the survey module directly
+    frame = pl.DataFrame([{**rec, "station": st} for st, recs in batches.items() for rec in recs])
+    interviews = interviews_from_frame(frame, choices=["Amanat", "Ақ жол", "Барлығына қарсы"])
+    stations = pl.DataFrame(
+        {
+            "station": ALL,
+            "registered": [1500, 1200, 900, 1100, 1300, 1000],
+            "region": ["Алматы қаласы"] * 3 + ["Astana qalasy"] * 3,
+        }
+    )
+    direct = estimate_exitpoll(
+        interviews,
+        SamplingFrame.from_frame(stations),
+        sampled=sampled,
+        strata="region",
+        missing_strata="ignore",
+    )
+    shares = {row["choice"]: row["estimate"] for row in got["shares"]}
+    for choice, est in zip(direct.choices, direct.estimate, strict=True):
+        assert shares[choice] == pytest.approx(float(est), rel=1e-9)

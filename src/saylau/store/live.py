@@ -118,8 +118,13 @@ def _exit(session: Any) -> dict[str, Any]:
     est = estimate_exitpoll(interviews, _frame(session), sample=draw, missing_strata="ignore")
     return {
         "status": "ok",
-        "result": to_jsonable(est),
-        "official_totals": _official_totals(session),
+        "shares": est.table(),
+        "interviews": len(records),
+        "stations_sampled": len(draw.stations),
+        "stations_reported": est.extra.get("stations_reported"),
+        "nonresponse_rate": est.extra.get("nonresponse_rate"),
+        "official": _official_totals(session),
+        "comparison": _compare(session, est),
     }
 
 
