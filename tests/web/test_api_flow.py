@@ -352,7 +352,7 @@ def test_conflict_resolution_in_subtree_and_official_comparison(env: Env, tmp_pa
     _shape(an.post("/api/v1/stations/ALA-1/resolution", json={"chosen": None, "reason": "x"}), 403)
     csv_text = an.get("/api/v1/export/comparison.csv").text
     assert csv_text.splitlines()[0].startswith("station,region,line")
-    assert "ALA-2,Алматы қаласы,Amanat,line," not in csv_text and "ALA-2" in csv_text
+    assert "ALA-2,Алматы қаласы,Amanat,choice,300,325,25" in csv_text
     assert "export.comparison" in env.audit_actions()
     assert admin.get("/api/v1/audit/verify").json()["ok"] is True
 
