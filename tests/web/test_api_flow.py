@@ -271,6 +271,14 @@ def test_login_throttled_per_account_and_audited(env: Env) -> None:
     assert env.audit_actions().count("login.failure") == 5
     # another account from the same address is not locked out by obs2's failures
     assert env.client("obs1").get("/api/v1/me").status_code == 200
+    # per address: many failures on many names lock the address out, even for a right password
+    for i in range(25):
+        httpx.post(f"{env.base}/api/v1/auth/token", json={"username": f"u{i}", "password": "x"})
+    r = httpx.post(
+        f"{env.base}/api/v1/auth/token",
+        json={"username": "obs3", "password": env.passwords["obs3"]},
+    )
+    _shape(r, 429)
 
 
 def test_conflict_resolution_in_subtree_and_official_comparison(env: Env, tmp_path: Path) -> None:

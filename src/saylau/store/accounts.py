@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import secrets
 from typing import Any
@@ -108,6 +109,11 @@ def verify_password(stored: str, password: str) -> bool:
         return _hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return hash_password(secrets.token_urlsafe(16))
 
 
 def generate_password() -> str:
@@ -218,7 +224,9 @@ def authenticate(
         )
         return LoginThrottled("too many failed logins; wait 15 minutes", field="username")
     acc = session.scalar(select(Account).where(Account.username == username))
-    ok = acc is not None and acc.active and verify_password(acc.password_hash, password)
+    # the same work whether the account exists or not: no username probing by timing
+    stored = acc.password_hash if acc is not None else _dummy_hash()
+    ok = verify_password(stored, password) and acc is not None and acc.active
     session.add(LoginAttempt(username=username[:100], address=address[:64], ok=ok, at=_now()))
     if not ok or acc is None:
         append_audit(
