@@ -58,6 +58,8 @@ def test_kazakh_text_in_every_field(election: tuple[str, dict[str, str]]) -> Non
         for path, route in api_routes(app.routes):
             if "POST" not in route.methods or path.endswith("/logout"):
                 continue
+            if path not in doc["paths"]:
+                continue  # pages' form posts: not in the API document (tested with the pages)
             op = doc["paths"][path]["post"]
             content = op.get("requestBody", {}).get("content", {})
             if "application/json" not in content:
