@@ -271,6 +271,14 @@ def test_login_throttled_per_account_and_audited(env: Env) -> None:
     assert env.audit_actions().count("login.failure") == 5
     # another account from the same address is not locked out by obs2's failures
     assert env.client("obs1").get("/api/v1/me").status_code == 200
+    # per address: many failures on many names lock the address out, even for a right password
+    for i in range(25):
+        httpx.post(f"{env.base}/api/v1/auth/token", json={"username": f"u{i}", "password": "x"})
+    r = httpx.post(
+        f"{env.base}/api/v1/auth/token",
+        json={"username": "obs3", "password": env.passwords["obs3"]},
+    )
+    _shape(r, 429)
 
 
 def test_conflict_resolution_in_subtree_and_official_comparison(env: Env, tmp_path: Path) -> None:
@@ -350,6 +358,10 @@ def test_conflict_resolution_in_subtree_and_official_comparison(env: Env, tmp_pa
     an = env.client("analyst1")
     assert an.get("/api/v1/official/comparison").status_code == 200
     _shape(an.post("/api/v1/stations/ALA-1/resolution", json={"chosen": None, "reason": "x"}), 403)
+    csv_text = an.get("/api/v1/export/comparison.csv").text
+    assert csv_text.splitlines()[0].startswith("station,region,line")
+    assert "ALA-2,Алматы қаласы,Amanat,choice,300,325,25" in csv_text
+    assert "export.comparison" in env.audit_actions()
     assert admin.get("/api/v1/audit/verify").json()["ok"] is True
 
 
@@ -450,3 +462,38 @@ def test_audit_tampering_seen_through_the_api(env: Env) -> None:
         c.execute(text("UPDATE audit_log SET detail = '{}' WHERE action = 'submit.protocol'"))
     check = admin.get("/api/v1/audit/verify").json()
     assert check["ok"] is False and "altered" in check["problem"]
+
+
+def test_admin_manages_people_and_role_changes_are_audited(env: Env) -> None:
+    admin = env.client("admin")
+    r = admin.post(
+        "/api/v1/admin/people",
+        json={
+            "username": "жаңа",
+            "role": "observer",
+            "full_name": "Жаңа бақылаушы",
+            "stations": ["AST-2"],
+            "locale": "kk",
+        },
+    )
+    assert r.status_code == 201, r.text
+    env.passwords["жаңа"] = r.json()["one_time_password"]
+    new = env.client("жаңа")
+    assert new.get("/api/v1/me").json()["stations"] == ["AST-2"]
+    _shape(
+        admin.post(
+            "/api/v1/admin/people", json={"username": "x", "role": "observer", "stations": ["NOPE"]}
+        ),
+        404,
+    )
+    # a change of rights ends the person's sessions; the change is in the audit log
+    r = admin.post("/api/v1/admin/people/жаңа", json={"role": "analyst", "stations": []})
+    assert r.json()["changed"] == ["role", "stations"]
+    _shape(new.get("/api/v1/me"), 401)
+    assert "account.change" in env.audit_actions()
+    people = {p["username"]: p for p in admin.get("/api/v1/admin/people").json()}
+    assert people["жаңа"]["role"] == "analyst"
+    assert all("password" not in k for p in people.values() for k in p)
+    # an export is a write in the audit sense
+    _shape(admin.get("/api/v1/export/comparison.csv"), 404)  # nothing official yet
+    _shape(env.client("obs1").post("/api/v1/admin/people/obs2", json={"role": "admin"}), 403)

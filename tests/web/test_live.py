@@ -123,6 +123,29 @@ def test_quick_count_live_and_cached(served: tuple[str, dict[str, str], tuple[st
         shares = {row["choice"]: row for row in later["shares"]}
         assert shares["Amanat"]["estimate"] == pytest.approx((amanat + 10) / valid, rel=1e-12)
         assert later["comparison"] is None  # no official results yet
+        # the official results arrive: the live count is set against them
+        keys = list(protocol())
+        off = (
+            "station,"
+            + ",".join(keys)
+            + "\n"
+            + "".join(
+                st + "," + ",".join(str(v) for v in protocol(*VOTES[st]).values()) + "\n"
+                for st in ALL
+            )
+        )
+        with _client(base, "admin", passwords["admin"]) as admin:
+            up = admin.post("/api/v1/official", files={"file": ("official.csv", off.encode())})
+            assert up.status_code == 201, up.text
+        final = coord.get("/api/v1/live").json()["quick_count"]
+        official = {
+            c: sum(VOTES[s][i] for s in ALL)
+            for i, c in enumerate(["Amanat", "Ақ жол", "Барлығына қарсы"])
+        }
+        assert final["official"] == official
+        rows = {r["choice"]: r for r in final["comparison"]["rows"]}
+        assert set(rows) == set(official)
+        assert final["comparison"]["joint"] is not None
 
 
 def test_exit_poll_live_is_the_survey_module_on_the_batches(

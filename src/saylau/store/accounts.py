@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import secrets
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -36,10 +38,12 @@ __all__ = [
     "SessionInfo",
     "User",
     "authenticate",
+    "change_account",
     "create_account",
     "end_session",
     "generate_password",
     "hash_password",
+    "list_accounts",
     "load_user",
     "lookup_session",
     "new_session",
@@ -105,6 +109,11 @@ def verify_password(stored: str, password: str) -> bool:
         return _hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return hash_password(secrets.token_urlsafe(16))
 
 
 def generate_password() -> str:
@@ -215,7 +224,9 @@ def authenticate(
         )
         return LoginThrottled("too many failed logins; wait 15 minutes", field="username")
     acc = session.scalar(select(Account).where(Account.username == username))
-    ok = acc is not None and acc.active and verify_password(acc.password_hash, password)
+    # the same work whether the account exists or not: no username probing by timing
+    stored = acc.password_hash if acc is not None else _dummy_hash()
+    ok = verify_password(stored, password) and acc is not None and acc.active
     session.add(LoginAttempt(username=username[:100], address=address[:64], ok=ok, at=_now()))
     if not ok or acc is None:
         append_audit(
@@ -263,3 +274,80 @@ def end_session(session: Session, token: str) -> None:
             WebSession.token_hash == hashlib.sha256(token.encode()).hexdigest()
         )
     )
+
+
+def change_account(
+    session: Session,
+    username: str,
+    *,
+    actor: str,
+    role: str | None = None,
+    commission: str | None = None,
+    stations: tuple[str, ...] | None = None,
+    active: bool | None = None,
+    reset_password: bool = False,
+) -> tuple[dict[str, tuple[Any, Any]], str | None]:
+    """Change a person's role, subtree, stations or status (audited); sessions of a person whose
+    rights changed are ended. Returns the changes and, on a reset, the new one-time password."""
+    acc = session.scalar(select(Account).where(Account.username == username))
+    if acc is None:
+        raise SaylauInputError("unknown account", field="username", found=username)
+    diff: dict[str, tuple[Any, Any]] = {}
+    if role is not None and role != acc.role:
+        if role not in ROLES:
+            raise SaylauInputError(
+                "unknown role", field="role", expected=" | ".join(ROLES), found=role
+            )
+        diff["role"] = (acc.role, role)
+        acc.role = role
+    if commission is not None and commission != (acc.commission or ""):
+        diff["commission"] = (acc.commission, commission or None)
+        acc.commission = commission or None
+    if active is not None and active != acc.active:
+        diff["active"] = (acc.active, active)
+        acc.active = active
+    if stations is not None:
+        old = tuple(
+            sorted(
+                session.scalars(select(Assignment.station).where(Assignment.account_id == acc.id))
+            )
+        )
+        if old != tuple(sorted(stations)):
+            diff["stations"] = (old, tuple(sorted(stations)))
+            session.execute(delete(Assignment).where(Assignment.account_id == acc.id))
+            for st in stations:
+                session.add(Assignment(account_id=acc.id, station=st))
+    password = None
+    if reset_password:
+        password = generate_password()
+        acc.password_hash = hash_password(password)
+        diff["password"] = ("-", "reset")
+    if diff:
+        session.execute(delete(WebSession).where(WebSession.account_id == acc.id))
+        append_audit(
+            session,
+            actor=actor,
+            action="account.change",
+            target=username,
+            detail={k: [str(a), str(b)] for k, (a, b) in diff.items()},
+        )
+    return diff, password
+
+
+def list_accounts(session: Session) -> list[dict[str, Any]]:
+    """Every person: username, name, role, subtree, stations, locale, active (no secrets)."""
+    stations: dict[int, list[str]] = {}
+    for acc_id, st in session.execute(select(Assignment.account_id, Assignment.station)).all():
+        stations.setdefault(acc_id, []).append(st)
+    return [
+        {
+            "username": a.username,
+            "full_name": a.full_name,
+            "role": a.role,
+            "commission": a.commission,
+            "stations": sorted(stations.get(a.id, [])),
+            "locale": a.locale,
+            "active": a.active,
+        }
+        for a in session.scalars(select(Account).order_by(Account.username))
+    ]

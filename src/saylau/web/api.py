@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from .._exceptions import DataFormatError
 from ..results import to_jsonable
-from ..store import live, masterdata, reconcile
+from ..store import accounts, live, masterdata, reconcile
 from ..store.accounts import AccessDenied, User, authenticate, new_session
 from ..store.audit import append_audit, verify_chain
 from ..store.db import Database
@@ -118,6 +118,25 @@ class CategoryIn(_Model):
     phase: str = Field(min_length=1, max_length=64)
     category: str = Field(min_length=1, max_length=300)
     examples: str = Field(default="", max_length=2000)
+
+
+class PersonIn(_Model):
+    username: str = Field(min_length=1, max_length=100)
+    role: str = Field(pattern="^(admin|coordinator|observer|interviewer|transcriber|analyst)$")
+    full_name: str = Field(default="", max_length=300)
+    commission: str | None = Field(default=None, max_length=64)
+    stations: list[str] = Field(default_factory=list, max_length=1000)
+    locale: str = Field(default="kk", pattern="^(kk|ru|en)$")
+
+
+class PersonChange(_Model):
+    role: str | None = Field(
+        default=None, pattern="^(admin|coordinator|observer|interviewer|transcriber|analyst)$"
+    )
+    commission: str | None = Field(default=None, max_length=64)
+    stations: list[str] | None = Field(default=None, max_length=1000)
+    active: bool | None = None
+    reset_password: bool = False
 
 
 class ProfileIn(_Model):
@@ -622,6 +641,85 @@ async def admin_import(
             fn = getattr(masterdata, f"import_{kind}")
             report = fn(session, path, actor=user.username)
     return to_jsonable(report)  # type: ignore[no-any-return]
+
+
+@router.get("/admin/people", **allow("admin"))
+def admin_people(db: DB) -> list[dict[str, Any]]:
+    """Every person with role, subtree and stations (no secrets)."""
+    with db.read() as session:
+        return accounts.list_accounts(session)
+
+
+def _check_scope_refs(session: Any, commission: str | None, stations: list[str] | None) -> None:
+    from ..store.models import Commission
+
+    if commission and session.get(Commission, commission) is None:
+        raise NotFound("unknown commission", field="commission", found=commission)
+    for st in stations or []:
+        if session.get(Station, st) is None:
+            raise NotFound("unknown station", field="stations", found=st)
+
+
+@router.post("/admin/people", status_code=201, **allow("admin"))
+def admin_add_person(body: PersonIn, db: DB, user: ME) -> dict[str, Any]:
+    """Add a person; the answer carries their one-time password (shown once, never stored)."""
+    password = accounts.generate_password()
+    with db.write() as session:
+        _check_scope_refs(session, body.commission, body.stations)
+        accounts.create_account(
+            session,
+            username=body.username,
+            password=password,
+            role=body.role,
+            actor=user.username,
+            full_name=body.full_name,
+            commission=body.commission,
+            locale=body.locale,
+            stations=tuple(body.stations),
+        )
+    return {"username": body.username, "role": body.role, "one_time_password": password}
+
+
+@router.post("/admin/people/{username}", **allow("admin"))
+def admin_change_person(username: str, body: PersonChange, db: DB, user: ME) -> dict[str, Any]:
+    """Change a role, subtree, stations or status, or reset the password (audited)."""
+    with db.write() as session:
+        _check_scope_refs(session, body.commission, body.stations)
+        diff, password = accounts.change_account(
+            session,
+            username,
+            actor=user.username,
+            role=body.role,
+            commission=body.commission,
+            stations=None if body.stations is None else tuple(body.stations),
+            active=body.active,
+            reset_password=body.reset_password,
+        )
+    out: dict[str, Any] = {"username": username, "changed": sorted(diff)}
+    if password is not None:
+        out["one_time_password"] = password
+    return out
+
+
+@router.get("/export/comparison.csv", **allow(*STAFF))
+def export_comparison(db: DB, user: ME) -> Response:
+    """The official-vs-copy differences as CSV (audited: an export)."""
+    with db.write() as session:
+        result = reconcile.compare_with_official(session, scope_stations(session, user))
+        if result is None:
+            raise NotFound("no official results imported yet", field="official")
+        append_audit(
+            session,
+            actor=user.username,
+            action="export.comparison",
+            target="csv",
+            detail={"rows": result.differences.height},
+        )
+    return Response(
+        result.differences.write_csv(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": "attachment; filename=comparison.csv"},
+    )
 
 
 @router.post("/admin/profile", **allow("admin"))
