@@ -46,8 +46,10 @@ def profile_document(
         ``formula`` in printed line numbers, ``source``).
     """
     prof = get_profile(profile) if isinstance(profile, str) else profile
-    tr = gettext if gettext is not None else (lambda s: s)
+    _ = gettext if gettext is not None else (lambda s: s)
+    tr = _
     numbers = prof.numbers
+    votes = _("Σ votes")  # the term for all choices in a printed formula (see ControlRelation)
     return {
         "name": prof.name,
         "title": prof.title,
@@ -69,7 +71,7 @@ def profile_document(
                 "right": [[coef, key] for coef, key in rel.right],
                 "op": rel.op,
                 "strict": rel.strict,
-                "formula": rel.formula(numbers),
+                "formula": rel.formula(numbers).replace("Σ votes", votes),
                 "source": rel.source,
             }
             for rel in prof.relations
