@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from saylau.store import masterdata
 from saylau.store.accounts import create_account
-from saylau.store.models import AuditEntry, Submission
+from saylau.store.models import Account, AuditEntry, Submission
 from saylau.web import Settings, create_app
 from tests._service import live_server
 
@@ -39,7 +39,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any
         masterdata.import_choices(s, folder / "ch.csv", actor="t")  # profile: plain
         masterdata.import_incident_categories(s, actor="t")
         for name, role, stations in (("obs", "observer", ("7",)), ("int", "interviewer", ("7",)),
-                                     ("tr", "transcriber", ())):  # fmt: skip
+                                     ("tr", "transcriber", ()), ("adm", "admin", ())):  # fmt: skip
             create_account(s, username=name, password=PASSWORD, role=role, actor="t",
                            stations=stations, locale="en")  # fmt: skip
     with live_server(app) as url:
@@ -48,13 +48,13 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any
 
 
 @contextlib.contextmanager
-def _client(base: str, user: str) -> Iterator[httpx.Client]:
+def _client(base: str, user: str, password: str = PASSWORD) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=base, headers={"Accept": "text/html"}) as client:
         page = client.get("/login")
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
         assert token is not None
         r = client.post(
-            "/login", data={"username": user, "password": PASSWORD, "csrf_token": token.group(1)}
+            "/login", data={"username": user, "password": password, "csrf_token": token.group(1)}
         )
         assert r.status_code == 303, r.text[:300]
         yield client
@@ -148,3 +148,29 @@ def test_transcriber_without_photos(service: tuple[str, Any]) -> None:
         r = c.get("/transcribe")
         assert r.status_code == 200 and "No photo is waiting for you" in r.text
         assert c.get("/dashboard").status_code == 403
+
+
+def test_admin_adds_a_person_with_a_one_time_password(service: tuple[str, Any]) -> None:
+    base, db = service
+    with _client(base, "adm") as c:
+        page = c.get("/admin").text
+        form = {"csrf_token": _hidden(page, "csrf_token"), "username": "dana", "role": "observer",
+                "full_name": "Дана Әлиқызы", "scope": "7 8", "locale": "kk"}  # fmt: skip
+        r = c.post("/admin/accounts", data=form)
+        assert r.status_code == 200 and "Дана" in r.text
+        password = re.search(r"<code>([^<]+)</code>", r.text)
+        assert password is not None
+        assert password.group(1) not in c.get("/admin").text  # shown once only
+        with db.read() as s:
+            tr_id = s.scalars(select(Account.id).where(Account.username == "tr")).one()
+        demote = c.post(
+            f"/admin/accounts/{tr_id}/role",
+            data={"csrf_token": form["csrf_token"], "role": "analyst"},
+        )
+        assert demote.status_code == 303
+        with db.read() as s:
+            assert s.get(Account, tr_id).role == "analyst"  # audited role change
+    with _client(base, "dana", password.group(1)) as c:  # the new person signs in with it
+        r = c.get("/observer")
+        assert r.status_code == 200 and '<html lang="kk">' in r.text
+        assert 'value="8"' in r.text  # both assigned stations offered
