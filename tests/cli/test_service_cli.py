@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
@@ -122,3 +123,62 @@ def test_serve_with_nothing_but_sqlite(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=30)
+
+
+def test_two_workers_share_one_postgresql_election(election: tuple[str, dict[str, str]]) -> None:
+    """The server keeps no state of its own: with two worker processes behind one database, a
+    token from one works on the other and retries spread over both store each copy once."""
+    url, passwords = election
+    if not url.startswith("postgresql"):
+        pytest.skip("several workers are a PostgreSQL set-up (SQLite has one writer at a time)")
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "saylau",
+            "serve",
+            "--db",
+            url,
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                httpx.get(f"{base}/api/v1/health", timeout=2)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.3)
+        token = httpx.post(
+            f"{base}/api/v1/auth/token", json={"username": "obs1", "password": passwords["obs1"]}
+        ).json()["token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        ids = set()
+        for i in range(12):
+            # a fresh connection each time: the kernel spreads them over both workers
+            body = {
+                "station": "ALA-1",
+                "idempotency_key": f"k{i % 4}",
+                "lines": protocol(400 + i % 4),
+            }
+            r = httpx.post(f"{base}/api/v1/protocols", json=body, headers=headers)
+            assert r.status_code in (200, 201), r.text
+            ids.add(r.json()["id"])
+        assert len(ids) == 4  # four keys, three tries each: four copies stored
+        mine = httpx.get(f"{base}/api/v1/protocols", headers=headers).json()
+        assert len(mine) == 4
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)

@@ -58,7 +58,9 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # readers never take the write lock (WAL lets them run beside the one writer)
+            read = conn.get_execution_options().get("saylau_read", False)
+            conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
@@ -117,6 +119,7 @@ class Database:
     def read(self) -> Iterator[Session]:
         """A session for reading."""
         with self.sessions() as session:
+            session.connection(execution_options={"saylau_read": True})
             yield session
 
     @property

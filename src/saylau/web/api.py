@@ -6,11 +6,14 @@ Handlers parse, check the caller's scope and call :mod:`saylau.store`; no statis
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
@@ -314,7 +317,8 @@ async def post_protocol_photo(
             raise DataFormatError(
                 "lines is not JSON", field="lines", expected="{line: count}"
             ) from None
-    stored = submit(
+    stored = await run_in_threadpool(
+        submit,
         db,
         user,
         kind="protocol",
@@ -337,8 +341,12 @@ async def post_media(
 
     limit = get_settings(request).max_photo_bytes
     data = await photo.read(limit + 1)
-    with db.write() as session:
-        sha = put_blob(session, data, max_bytes=limit)
+
+    def store() -> str:
+        with db.write() as session:
+            return put_blob(session, data, max_bytes=limit)
+
+    sha = await run_in_threadpool(store)
     return {"sha256": sha}
 
 
@@ -582,15 +590,20 @@ def official_snapshots(db: DB) -> list[dict[str, Any]]:
         ]
 
 
-async def _spool(upload: UploadFile, limit: int) -> Path:
+async def _imported(upload: UploadFile, limit: int, work: Callable[[Path], Any]) -> Any:
+    """Spool an uploaded file (readers detect the format by its name), run ``work`` on it in a
+    worker thread, and delete the copy (people files hold names)."""
     data = await upload.read(limit + 1)
     if len(data) > limit:
         raise PayloadTooLarge("upload too large", field="file", expected=f"<= {limit} bytes")
-    name = Path(upload.filename or "upload.csv").name
+    name = Path(upload.filename or "upload.csv").name or "upload.csv"
     folder = Path(tempfile.mkdtemp(prefix="saylau-upload-"))
-    path = folder / name
-    path.write_bytes(data)
-    return path
+    try:
+        path = folder / name
+        path.write_bytes(data)
+        return await run_in_threadpool(work, path)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @router.post("/official", status_code=201, **allow("admin"))
@@ -598,10 +611,12 @@ async def post_official(
     request: Request, db: DB, user: ME, file: Annotated[UploadFile, File()]
 ) -> dict[str, Any]:
     """Import official results (any file the io readers read) as a new snapshot."""
-    path = await _spool(file, get_settings(request).max_body_bytes)
-    with db.write() as session:
-        result = reconcile.import_official(session, path, actor=user.username)
-    return to_jsonable(result)  # type: ignore[no-any-return]
+
+    def work(path: Path) -> Any:
+        with db.write() as session:
+            return to_jsonable(reconcile.import_official(session, path, actor=user.username))
+
+    return await _imported(file, get_settings(request).max_body_bytes, work)  # type: ignore[no-any-return]
 
 
 @router.get("/live", **allow(*STAFF))
@@ -629,18 +644,22 @@ async def admin_import(
     """Load or update master data from a file; answers what was added and changed."""
     if kind not in _IMPORTS:
         raise NotFound("unknown import", field="kind", expected=" | ".join(_IMPORTS), found=kind)
-    path = await _spool(file, get_settings(request).max_body_bytes)
-    with db.write() as session:
-        if kind.startswith("sample-"):
-            report, _draw = masterdata.import_sample(
-                session, path, kind=kind[7:], actor=user.username
-            )
-        elif kind == "incidents":
-            report = masterdata.import_incident_categories(session, actor=user.username, path=path)
-        else:
-            fn = getattr(masterdata, f"import_{kind}")
-            report = fn(session, path, actor=user.username)
-    return to_jsonable(report)  # type: ignore[no-any-return]
+
+    def work(path: Path) -> Any:
+        with db.write() as session:
+            if kind.startswith("sample-"):
+                report, _draw = masterdata.import_sample(
+                    session, path, kind=kind[7:], actor=user.username
+                )
+            elif kind == "incidents":
+                report = masterdata.import_incident_categories(
+                    session, actor=user.username, path=path
+                )
+            else:
+                report = getattr(masterdata, f"import_{kind}")(session, path, actor=user.username)
+            return to_jsonable(report)
+
+    return await _imported(file, get_settings(request).max_body_bytes, work)  # type: ignore[no-any-return]
 
 
 @router.get("/admin/people", **allow("admin"))

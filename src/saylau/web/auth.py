@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,6 +26,7 @@ from ..store.accounts import (
     ROLES,
     AccessDenied,
     NotAuthenticated,
+    SessionInfo,
     User,
     end_session,
     lookup_session,
@@ -87,8 +89,12 @@ async def optional_user(request: Request) -> User | None:
         token, kind = request.cookies.get(SESSION_COOKIE), "cookie"
     info = None
     if token:
-        with db.read() as session:
-            info = lookup_session(session, token, kind=kind)
+
+        def lookup(token: str = token, kind: str = kind) -> SessionInfo | None:
+            with db.read() as session:
+                return lookup_session(session, token, kind=kind)
+
+        info = await run_in_threadpool(lookup)  # the database is not awaited: off the loop
     request.state.user = None if info is None else info.user
     request.state.csrf = None if info is None else info.csrf
     if info is not None and kind == "cookie" and request.method in _UNSAFE:

@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -90,8 +91,8 @@ def _audit_refusal(request: Request, status: int, body: dict[str, Any]) -> None:
         _log.exception("could not audit a refusal")
 
 
-def _answer(request: Request, status: int, body: dict[str, Any]) -> JSONResponse:
-    _audit_refusal(request, status, body)
+async def _answer(request: Request, status: int, body: dict[str, Any]) -> JSONResponse:
+    await run_in_threadpool(_audit_refusal, request, status, body)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body, status_code=status, headers=headers)
 
@@ -103,7 +104,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _input(request: Request, exc: SaylauInputError) -> JSONResponse:
         status = status_of(exc)
         d = exc.to_dict()
-        return _answer(request, status, {**d, "status": status})
+        return await _answer(request, status, {**d, "status": status})
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -120,18 +121,18 @@ def install_error_handlers(app: FastAPI) -> None:
             found=text,
             expected=first.get("type"),
         )
-        return _answer(request, 422, body)
+        return await _answer(request, 422, body)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = exc.status_code
         name = _NAMES.get(code, "HTTPError")
-        return _answer(request, code, error_body(code, name, str(exc.detail)))
+        return await _answer(request, code, error_body(code, name, str(exc.detail)))
 
     @app.exception_handler(SaylauError)
     async def _saylau(request: Request, exc: SaylauError) -> JSONResponse:
         _log.exception("saylau error")
-        return _answer(
+        return await _answer(
             request, 500, error_body(500, "ServerError", "the server failed; see its log")
         )
 
