@@ -195,6 +195,7 @@ def test_election_night(
     rel = page.locator("li[data-relation='boxes_equal_invalid_plus_votes']")
     assert "violated" in (rel.get_attribute("class") or "")
     assert "909" in rel.inner_text() and "+9" not in rel.inner_text()  # found 909 against 900
+    assert "Σ дауыстар" in rel.inner_text()  # the relation in the person's language
     assert page.get_attribute("#line-in_boxes", "aria-invalid") == "true"
     assert "failed" in (page.get_attribute("#checks-summary", "class") or "")
     page.fill("#line-in_boxes", str(PROTOCOL["in_boxes"]))

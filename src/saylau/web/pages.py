@@ -286,8 +286,10 @@ def roles_of(*roles: str) -> dict[str, Any]:
 @router.get("/pages/profiles/{name}.json", name="page_profile_json", **roles_of("public"))
 def profile_json(name: str, request: Request) -> JSONResponse:
     """A protocol profile's lines and control relations, line labels in the request's language."""
-    doc = profile_document(get_profile(name), gettext_for(request_locale(request)))
-    return JSONResponse(doc, headers={"Cache-Control": "public, max-age=300"})
+    user = page_user(request)
+    locale = request_locale(request, getattr(user, "locale", None))
+    doc = profile_document(get_profile(name), gettext_for(locale))
+    return JSONResponse(doc, headers={"Cache-Control": "private, max-age=300", "Vary": "Cookie"})
 
 
 @router.get("/lang/{code}", name="page_language", **roles_of("public"))
