@@ -138,6 +138,25 @@ def test_interviewer_batch(service: tuple[str, Any]) -> None:
         assert _count(db, "interviews") == 1
         listed = c.get(r.headers["location"]).text
         assert re.search(r'<td class="num">3</td>', listed)  # three interviews in the batch
+        page = c.get("/interviewer").text
+        csv = "band,choice,gender,age_band\n12-14,a,female,30-44\n12-14,Барлығына қарсы,male,60+\n"
+        upload = c.post(
+            "/interviewer/batch",
+            data={"csrf_token": _hidden(page, "csrf_token"), "station": "7",
+                  "idempotency_key": _hidden(page, "idempotency_key")},
+            files={"file": ("batch.csv", csv.encode(), "text/csv")},
+        )  # fmt: skip
+        assert upload.status_code == 303, upload.text[:500]
+        assert _count(db, "interviews") == 2
+        named = "band,choice,name\n12-14,a,Aigerim\n"  # a respondent's name: never accepted
+        refused = c.post(
+            "/interviewer/batch",
+            data={"csrf_token": _hidden(page, "csrf_token"), "station": "7",
+                  "idempotency_key": "k-named"},
+            files={"file": ("named.csv", named.encode(), "text/csv")},
+        )  # fmt: skip
+        assert refused.status_code == 422 and "identifies a respondent" in refused.text
+        assert _count(db, "interviews") == 2
         bad = {**form, "idempotency_key": "k2", "station": "8"}
         assert c.post("/interviewer/batch", data=bad).status_code == 403
 
