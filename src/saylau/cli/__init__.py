@@ -12,6 +12,7 @@ from . import (  # noqa: F401  (register commands)
     _forensics,
     _protocols,
     _seats,
+    _service,
     _survey,
 )
 from ._app import app

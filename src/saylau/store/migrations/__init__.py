@@ -1,0 +1,1 @@
+"""Alembic migrations of the observer service's schema (run by :func:`saylau.store.upgrade`)."""

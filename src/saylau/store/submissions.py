@@ -1,0 +1,571 @@
+"""Submissions as events: stored raw and append-only, keyed by the client's idempotency key.
+
+A submission is written before it is judged. The client sends an idempotency key with each;
+the same key with the same body returns the stored submission (a phone's retry never makes a
+duplicate), the same key with a different body is refused (:class:`IdempotencyConflict`, HTTP
+409, as ODK Central refuses a changed resubmission). A correction is a new submission naming the
+one it ``replaces``; nothing is overwritten. A protocol copy is then judged by the profile's
+control relations (:func:`saylau.domain.checks.validate`) and marked ok / soft / failed; the
+judgement is a row of its own.
+
+Kinds: ``protocol`` (lines and/or a photo), ``incident``, ``interviews`` (exit-poll batch),
+``transcription`` (a transcriber's typing of a photo-only copy).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import polars as pl
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from .._exceptions import DataFormatError, SaylauInputError
+from ..domain.checks import validate
+from ..domain.profiles import ProtocolProfile, get_profile
+from ..domain.table import ProtocolTable
+from ..survey.interviews import identifying_columns, interviews_from_frame
+from .accounts import AccessDenied, User
+from .audit import append_audit
+from .db import Database
+from .models import (
+    Blob,
+    Choice,
+    Handout,
+    IncidentCategory,
+    ProtocolCheck,
+    Setting,
+    Station,
+    Submission,
+)
+
+__all__ = [
+    "COMPLAINT_STATUSES",
+    "KINDS",
+    "Ballot",
+    "IdempotencyConflict",
+    "NotFound",
+    "PayloadTooLarge",
+    "Stored",
+    "load_ballot",
+    "sniff_image",
+    "submit",
+]
+
+KINDS = ("protocol", "incident", "interviews", "transcription")
+COMPLAINT_STATUSES = ("not_filed", "filed", "rejected", "answered")
+REPORTER_ROLES = ("observer", "voter", "commission_member", "journalist", "other")
+MAX_TEXT = 10_000
+MAX_INTERVIEWS = 5_000
+
+
+class IdempotencyConflict(SaylauInputError):
+    """The idempotency key was used before with a different body (HTTP 409)."""
+
+
+class NotFound(SaylauInputError):
+    """A station, submission or category that does not exist (HTTP 404)."""
+
+
+class PayloadTooLarge(SaylauInputError):
+    """An upload over the size limit (HTTP 413)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Stored:
+    """A stored submission as the API reports it."""
+
+    id: int
+    kind: str
+    station: str
+    created: bool
+    status: str | None
+    replaces: int | None
+    received_at: str
+    photo: str | None = None
+    violations: tuple[dict[str, Any], ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Ballot:
+    """The election's protocol profile and ballot, as set up by the admin."""
+
+    profile: ProtocolProfile
+    choices: tuple[str, ...]
+    against_all: tuple[str, ...]
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Every figure a protocol copy carries: the profile's lines, then the choices."""
+        return (*self.profile.line_keys, *self.choices)
+
+
+def load_ballot(session: Session) -> Ballot:
+    """The profile (default ``plain``) and the choices in ballot order."""
+    row = session.get(Setting, "profile")
+    profile = get_profile(row.value["name"] if row is not None else "plain")
+    rows = session.scalars(select(Choice).order_by(Choice.position)).all()
+    return Ballot(
+        profile, tuple(c.code for c in rows), tuple(c.code for c in rows if c.against_all)
+    )
+
+
+_MAGIC: tuple[tuple[bytes, int, str], ...] = (
+    (b"\xff\xd8\xff", 0, "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", 0, "image/png"),
+    (b"GIF87a", 0, "image/gif"),
+    (b"GIF89a", 0, "image/gif"),
+    (b"WEBP", 8, "image/webp"),
+    (b"ftypheic", 4, "image/heic"),
+    (b"ftypheix", 4, "image/heic"),
+    (b"ftypmif1", 4, "image/heif"),
+)
+
+
+def sniff_image(data: bytes) -> str | None:
+    """The image type by magic bytes (JPEG, PNG, GIF, WebP, HEIC), or None.
+
+    >>> sniff_image(b"\\x89PNG\\r\\n\\x1a\\n...."), sniff_image(b"%PDF-1.7")
+    ('image/png', None)
+    """
+    for magic, offset, media in _MAGIC:
+        if data[offset : offset + len(magic)] == magic:
+            if media == "image/webp" and data[:4] != b"RIFF":
+                continue
+            return media
+    return None
+
+
+def _canonical(body: Mapping[str, Any], photo: str | None) -> str:
+    text = json.dumps({"body": body, "photo": photo}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _check_text(value: Any, field: str, *, required: bool = False) -> str:
+    if value is None:
+        if required:
+            raise DataFormatError("missing", field=field, expected="text")
+        return ""
+    if not isinstance(value, str):
+        raise DataFormatError("not text", field=field, expected="text", found=type(value).__name__)
+    if len(value) > MAX_TEXT:
+        raise DataFormatError("text too long", field=field, expected=f"<= {MAX_TEXT} characters")
+    if required and not value.strip():
+        raise DataFormatError("empty", field=field, expected="text")
+    if "\x00" in value:
+        raise DataFormatError("control character in text", field=field)
+    return value
+
+
+def _check_protocol(
+    body: Mapping[str, Any], ballot: Ballot, *, photo: bool
+) -> dict[str, int | None]:
+    lines = body.get("lines") or {}
+    if not isinstance(lines, Mapping):
+        raise DataFormatError("lines must be an object", field="lines", expected="{line: count}")
+    if not lines and photo:
+        return {}
+    if not ballot.choices:
+        raise DataFormatError(
+            "the election has no choices yet (admin: import the ballot)", field="lines"
+        )
+    unknown = sorted(set(lines) - set(ballot.keys))
+    if unknown:
+        raise DataFormatError(
+            "unknown protocol line",
+            field=f"lines.{unknown[0]}",
+            expected=" | ".join(ballot.keys),
+            found=unknown[0],
+        )
+    out: dict[str, int | None] = {}
+    for key in ballot.keys:
+        if key not in lines:
+            raise DataFormatError(
+                "protocol line missing",
+                field=f"lines.{key}",
+                expected="integer >= 0, or null when not legible",
+            )
+        v = lines[key]
+        if v is None:  # sent explicitly: the observer could not read it
+            out[key] = None
+            continue
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise DataFormatError(
+                "not a whole number", field=f"lines.{key}", expected="integer >= 0", found=repr(v)
+            )
+        if v < 0 or v > 10**9:
+            raise DataFormatError(
+                "out of range", field=f"lines.{key}", expected="integer >= 0", found=v
+            )
+        out[key] = v
+    return out
+
+
+def judge(
+    ballot: Ballot, station: str, lines: Mapping[str, int | None]
+) -> tuple[str, list[dict[str, Any]]]:
+    """Validate one copy by the profile's control relations: (status, violations)."""
+    schema = {"station": pl.Utf8, **dict.fromkeys(ballot.keys, pl.Int64)}
+    data = {"station": [station], **{k: [lines[k]] for k in ballot.keys}}
+    frame = pl.DataFrame(data, schema=schema)
+    table = ProtocolTable.from_frame(frame, profile=ballot.profile, choices=list(ballot.choices))
+    report = validate(table)
+    status = str(report.status_frame()["status"][0])
+    return status, [dataclasses.asdict(v) for v in report.violations]
+
+
+def _check_incident(session: Session, body: Mapping[str, Any]) -> None:
+    cat = body.get("category")
+    if not isinstance(cat, str) or session.get(IncidentCategory, cat) is None:
+        raise NotFound("unknown incident category", field="category", found=cat)
+    _check_text(body.get("text"), "text", required=True)
+    for f in ("phase", "police", "reporter_name"):
+        _check_text(body.get(f), f)
+    observed = body.get("observed_at")
+    if observed is not None:
+        try:
+            dt.datetime.fromisoformat(str(observed))
+        except ValueError:
+            raise DataFormatError(
+                "not a date-time", field="observed_at", expected="ISO 8601", found=observed
+            ) from None
+    complaint = body.get("complaint", "not_filed")
+    if complaint not in COMPLAINT_STATUSES:
+        raise DataFormatError(
+            "unknown complaint status",
+            field="complaint",
+            expected=" | ".join(COMPLAINT_STATUSES),
+            found=complaint,
+        )
+    role = body.get("reporter_role", "observer")
+    if role not in REPORTER_ROLES:
+        raise DataFormatError(
+            "unknown reporter role",
+            field="reporter_role",
+            expected=" | ".join(REPORTER_ROLES),
+            found=role,
+        )
+    media = body.get("media", [])
+    if not isinstance(media, list) or not all(isinstance(m, str) for m in media):
+        raise DataFormatError("media must be a list of photo hashes", field="media")
+    for m in media:
+        if session.get(Blob, m) is None:
+            raise NotFound("media not uploaded", field="media", found=m)
+
+
+def _check_interviews(body: Mapping[str, Any], ballot: Ballot, station: str) -> None:
+    records = body.get("records")
+    if not isinstance(records, list) or not records:
+        raise DataFormatError("records must be a non-empty list", field="records")
+    if len(records) > MAX_INTERVIEWS:
+        raise DataFormatError(
+            "too many records in one batch",
+            field="records",
+            expected=f"<= {MAX_INTERVIEWS}",
+            found=len(records),
+        )
+    columns: set[str] = set()
+    for i, r in enumerate(records, start=1):
+        if not isinstance(r, Mapping):
+            raise DataFormatError("a record must be an object", row=i, field="records")
+        for k, v in r.items():
+            columns.add(str(k))
+            if v is not None and not isinstance(v, str | int):
+                raise DataFormatError("values must be text", row=i, field=str(k))
+    bad = identifying_columns(columns)
+    if bad:
+        raise DataFormatError(
+            "field identifies a respondent: never collected",
+            field=bad[0],
+            expected="station, band, choice, gender, age_band",
+        )
+    if "choice" not in columns:
+        raise DataFormatError("every record needs a choice", field="choice")
+    frame = pl.DataFrame(
+        [
+            {**{k: None if v is None else str(v) for k, v in r.items()}, "station": station}
+            for r in records
+        ],
+        infer_schema_length=None,
+    )
+    interviews_from_frame(frame, choices=list(ballot.choices) or None, source="batch")
+
+
+def _assigned(user: User, station: str) -> None:
+    if user.role in ("observer", "interviewer") and station not in user.stations:
+        raise AccessDenied("station not assigned to you", field="station", found=station)
+
+
+def _existing(session: Session, user: User, key: str, digest: str) -> Submission | None:
+    old = session.scalar(
+        select(Submission).where(Submission.account_id == user.id, Submission.idem_key == key)
+    )
+    if old is not None and old.body_hash != digest:
+        raise IdempotencyConflict(
+            "idempotency key already used with a different body",
+            field="idempotency_key",
+            found=key,
+            expected="a new key for a new submission",
+        )
+    return old
+
+
+def _stored(session: Session, sub: Submission, created: bool) -> Stored:
+    check = session.get(ProtocolCheck, sub.id)
+    return Stored(
+        sub.id,
+        sub.kind,
+        sub.station,
+        created,
+        None if check is None else check.status,
+        sub.replaces,
+        sub.received_at.isoformat(),
+        sub.photo,
+        tuple(check.violations) if check is not None else (),
+    )
+
+
+def put_blob(session: Session, data: bytes, *, max_bytes: int) -> str:
+    """Store an image content-addressed; return its SHA-256 (idempotent)."""
+    if len(data) > max_bytes:
+        raise PayloadTooLarge(
+            "upload too large",
+            field="photo",
+            expected=f"<= {max_bytes} bytes",
+            found=f"{len(data)} bytes",
+        )
+    media = sniff_image(data)
+    if media is None:
+        raise DataFormatError(
+            "not an image (JPEG, PNG, GIF, WebP or HEIC)", field="photo", found=data[:8].hex()
+        )
+    sha = hashlib.sha256(data).hexdigest()
+    if session.get(Blob, sha) is None:
+        session.add(
+            Blob(sha256=sha, media_type=media, size=len(data), content=data, created_at=_now())
+        )
+        session.flush()
+    return sha
+
+
+def submit(
+    db: Database,
+    user: User,
+    *,
+    kind: str,
+    station: str,
+    idem_key: str,
+    body: Mapping[str, Any],
+    photo: bytes | None = None,
+    replaces: int | None = None,
+    max_photo_bytes: int = 10 * 2**20,
+) -> Stored:
+    """Store one submission (or return the one stored under the same key); see module docs."""
+    if kind not in KINDS:
+        raise DataFormatError("unknown kind", field="kind", expected=" | ".join(KINDS), found=kind)
+    if not idem_key or len(idem_key) > 100:
+        raise DataFormatError(
+            "idempotency key missing or too long",
+            field="idempotency_key",
+            expected="1..100 characters",
+        )
+    photo_sha = hashlib.sha256(photo).hexdigest() if photo is not None else None
+    digest = _canonical({"station": station, "kind": kind, "replaces": replaces, **body}, photo_sha)
+    for attempt in range(2):
+        try:
+            with db.write() as session:
+                old = _existing(session, user, idem_key, digest)
+                if old is not None:
+                    return _stored(session, old, created=False)
+                return _insert(
+                    session,
+                    user,
+                    kind,
+                    station,
+                    idem_key,
+                    digest,
+                    body,
+                    photo,
+                    replaces,
+                    max_photo_bytes,
+                )
+        except IntegrityError:
+            # a concurrent retry with the same key won the race: answer with what it stored
+            if attempt:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _insert(
+    session: Session,
+    user: User,
+    kind: str,
+    station: str,
+    idem_key: str,
+    digest: str,
+    body: Mapping[str, Any],
+    photo: bytes | None,
+    replaces: int | None,
+    max_photo_bytes: int,
+) -> Stored:
+    if session.get(Station, station) is None:
+        raise NotFound("unknown station", field="station", found=station)
+    allowed = {
+        "protocol": ("observer",),
+        "incident": ("observer",),
+        "interviews": ("interviewer",),
+        "transcription": ("transcriber",),
+    }[kind]
+    if user.role not in allowed:
+        raise AccessDenied(f"role {user.role} cannot submit {kind}", field="kind", found=kind)
+    if kind != "transcription":
+        _assigned(user, station)
+    ballot = load_ballot(session)
+    lines: dict[str, int | None] = {}
+    if kind == "transcription":
+        of = body.get("of")
+        if not isinstance(of, int) or of not in handed_to(session, user.id):
+            raise AccessDenied("photo not handed to you", field="of", found=of)
+        photo_sub = session.get(Submission, of)
+        if photo_sub is None or photo_sub.station != station:
+            raise NotFound("photo copy not found for this station", field="of", found=of)
+        lines = _check_protocol(body, ballot, photo=False)
+    elif kind == "protocol":
+        lines = _check_protocol(body, ballot, photo=photo is not None)
+        _check_text(body.get("note"), "note")
+    elif kind == "incident":
+        _check_incident(session, body)
+    elif kind == "interviews":
+        _check_interviews(body, ballot, station)
+    if replaces is not None:
+        prev = session.get(Submission, replaces)
+        if (
+            prev is None
+            or prev.account_id != user.id
+            or prev.kind != kind
+            or prev.station != station
+        ):
+            raise NotFound(
+                "the submission to replace is not one of yours for this station",
+                field="replaces",
+                found=replaces,
+            )
+    photo_sha = put_blob(session, photo, max_bytes=max_photo_bytes) if photo is not None else None
+    sub = Submission(
+        kind=kind,
+        account_id=user.id,
+        idem_key=idem_key,
+        body_hash=digest,
+        station=station,
+        body=dict(body),
+        photo=photo_sha,
+        replaces=replaces,
+        received_at=_now(),
+    )
+    session.add(sub)
+    session.flush()  # stored raw first: the judgement below is a separate row
+    status: str | None = None
+    if kind == "protocol":
+        if lines:
+            status, violations = judge(ballot, station, lines)
+        else:
+            status, violations = "photo_only", []
+            hand_out(session, sub.id, 2)
+        session.add(ProtocolCheck(submission_id=sub.id, status=status, violations=violations))
+    elif kind == "transcription":
+        after_transcription(session, int(body["of"]))
+    append_audit(
+        session,
+        actor=user.username,
+        action=f"submit.{kind}",
+        target=f"{kind}:{sub.id}",
+        detail={"station": station, "replaces": replaces, "status": status, "body_sha256": digest},
+    )
+    return _stored(session, sub, created=True)
+
+
+def current_versions(
+    session: Session, kind: str, stations: Sequence[str] | None = None
+) -> list[Submission]:
+    """Submissions of a kind that no later submission replaces (corrections applied)."""
+    q = select(Submission).where(Submission.kind == kind)
+    if stations is not None:
+        q = q.where(Submission.station.in_(list(stations)))
+    subs = list(session.scalars(q.order_by(Submission.id)))
+    replaced = {s.replaces for s in subs if s.replaces is not None}
+    return [s for s in subs if s.id not in replaced]
+
+
+def handed_to(session: Session, account_id: int) -> list[int]:
+    """Photo-only copies handed to a transcriber."""
+    return list(
+        session.scalars(select(Handout.submission_id).where(Handout.account_id == account_id))
+    )
+
+
+def hand_out(session: Session, photo_id: int, n: int) -> list[int]:
+    """Hand a photo-only copy to ``n`` more transcribers (the least loaded first).
+
+    The transcriber sees the photo and the station, never who sent it.
+    """
+    from .models import Account
+
+    already = set(
+        session.scalars(select(Handout.account_id).where(Handout.submission_id == photo_id))
+    )
+    load = dict(
+        session.execute(select(Handout.account_id, func.count()).group_by(Handout.account_id)).all()
+    )
+    people = [
+        a.id
+        for a in session.scalars(
+            select(Account).where(Account.role == "transcriber", Account.active)
+        )
+        if a.id not in already
+    ]
+    chosen = sorted(people, key=lambda i: (load.get(i, 0), i))[:n]
+    for acc in chosen:
+        session.add(Handout(submission_id=photo_id, account_id=acc, at=_now()))
+    session.flush()
+    return chosen
+
+
+def transcribed_lines(session: Session, photo_id: int) -> dict[str, int] | None:
+    """The figures two independent transcriptions agree on (None while they do not)."""
+    seen: dict[str, int] = {}
+    figures: dict[str, dict[str, int]] = {}
+    for t in current_versions(session, "transcription"):
+        if t.body.get("of") != photo_id:
+            continue
+        key = json.dumps(t.body.get("lines"), sort_keys=True)
+        seen[key] = seen.get(key, 0) + 1
+        figures[key] = dict(t.body.get("lines") or {})
+        if seen[key] >= 2:
+            return figures[key]
+    return None
+
+
+def after_transcription(session: Session, photo_id: int) -> None:
+    """Double entry: two agreeing transcriptions make a copy; disagreeing ones go to a third."""
+    if transcribed_lines(session, photo_id) is not None:
+        return
+    handed = len(
+        session.scalars(select(Handout.account_id).where(Handout.submission_id == photo_id)).all()
+    )
+    done = {
+        t.account_id
+        for t in current_versions(session, "transcription")
+        if t.body.get("of") == photo_id
+    }
+    if len(done) >= handed:
+        hand_out(session, photo_id, 1)

@@ -1,0 +1,21 @@
+"""The app factory uvicorn's worker processes call (``saylau serve``).
+
+Each worker builds its settings once at start-up from what ``saylau serve`` handed over in the
+environment (``SAYLAU_DB``); nothing is read from the environment after that.
+"""
+
+from __future__ import annotations
+
+import os
+
+from fastapi import FastAPI
+
+from . import create_app
+from .settings import Settings
+
+__all__ = ["app_from_environment"]
+
+
+def app_from_environment() -> FastAPI:
+    """Build the app for one worker process."""
+    return create_app(Settings(db_url=os.environ.get("SAYLAU_DB", Settings.db_url), migrate=False))
