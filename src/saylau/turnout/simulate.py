@@ -254,7 +254,7 @@ def simulate_observer_experiment(
         obs_ids = set(draw.stations)
     else:
         share = previous.votes(previous.choices[0]) / np.maximum(previous.valid(), 1)
-        score = share + gen.normal(0, 0.05, stations)
+        score = share + gen.normal(0, 0.1, stations)
         order = np.argsort(score)
         obs_ids = {str(s) for s in ids[order[:observed]]}
     is_obs = np.array([s in obs_ids for s in ids])
