@@ -22,8 +22,10 @@ reported.
 
 ``turnout_99``    ballots issued ≥ 99% of registered voters;
 ``mobile_share``  ballots issued outside the station ÷ ballots issued, far above the territory's
-                  norm: robust z = (share − territory median) / (1.4826 · MAD, at least 0.01)
-                  above ``share_z``;
+                  norm: robust z = (share − territory median) / (1.4826 · MAD of every
+                  station's deviation from its territory's median, at least 0.01) above
+                  ``share_z`` (the spread is pooled over the country so that a territory
+                  where a third of the stations are inflated cannot widen its own norm);
 ``absentee_share`` voters with absentee certificates ÷ ballots issued (the 2004–2012 Russian
                   layout), the same robust z;
 ``list_jump``     between consecutive elections, log(registered now / registered before) of a
@@ -243,13 +245,14 @@ def match_stations(a: ProtocolTable, b: ProtocolTable) -> StationMatch:
 
 
 def _robust_z(values: pl.Series, territory: pl.Series, floor: float = 0.01) -> FloatArray:
+    """(value − territory median) / pooled robust scale (1.4826 · national MAD of the
+    deviations from each territory's median, at least ``floor``)."""
     df = pl.DataFrame({"v": values, "t": territory})
-    med = pl.col("v").median().over("t")
-    mad = (pl.col("v") - med).abs().median().over("t")
-    out = df.select(
-        ((pl.col("v") - med) / pl.max_horizontal(1.4826 * mad, pl.lit(floor))).alias("z")
-    )
-    return out.get_column("z").fill_null(np.nan).to_numpy().astype(float)
+    dev = df.select((pl.col("v") - pl.col("v").median().over("t")).alias("d")).get_column("d")
+    dev_np = dev.fill_null(np.nan).to_numpy().astype(float)
+    finite = dev_np[np.isfinite(dev_np)]
+    mad = float(np.median(np.abs(finite - np.median(finite)))) if finite.size else 0.0
+    return dev_np / max(1.4826 * mad, floor)
 
 
 def _station_checks(
