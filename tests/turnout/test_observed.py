@@ -108,11 +108,9 @@ def test_moscow_2011_observer_copies_observational() -> None:
     )
     assert same.height == 3374
     observed_uik = set(gn.frame.get_column("uik").to_list())
-    observed = [
-        s
-        for s, u in zip(moscow.frame.get_column("station"), moscow.frame.get_column("uik"))
-        if u in observed_uik
-    ]
+    observed = (
+        moscow.frame.filter(pl.col("uik").is_in(list(observed_uik))).get_column("station").to_list()
+    )
     res = observer_effect(moscow, observed=observed, previous=moscow04, exact=("tik",))
     er = moscow.choice("ЕДИНАЯ РОССИЯ").id
     row = res.rows.filter(pl.col("quantity") == er).row(0, named=True)

@@ -119,8 +119,8 @@ def read_observer_copies(
         data["source"].append(cells[2])
         for name, v in zip((*lines, *choices), numbers, strict=True):
             data[name].append(v)
-    schema = {k: pl.Utf8 for k in ("station", "region", "uik", "source")}
-    schema |= {k: pl.Int64 for k in (*lines, *choices)}
+    schema: dict[str, pl.DataType] = {k: pl.Utf8() for k in ("station", "region", "uik", "source")}
+    schema |= {k: pl.Int64() for k in (*lines, *choices)}
     frame = pl.DataFrame(data, schema=schema)
     table = ProtocolTable.from_frame(
         frame, profile=prof, choices=list(choices), levels=["region", "uik"], source=str(p)
