@@ -57,20 +57,21 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 from scipy import stats
 
-from .._exceptions import SaylauInputError
+from .._exceptions import DataFormatError, SaylauInputError
 from ..domain.table import ProtocolTable
 from ..results import Finding, Result
 from ..survey.frame import SamplingFrame
 from ..survey.sample import SampleDraw, redo_draw
 from ._common import adjust_pvalues, correction_text
 
-__all__ = ["ObserverEffectResult", "observer_effect"]
+__all__ = ["ObserverEffectResult", "observer_effect", "read_station_list"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -312,6 +313,28 @@ def _matched(
         f"{', '.join(cols) or 'the country'} on {rule}, with replacement"
     )
     return rows, len(ti), len(np.unique(ci)), len(np.unique(cell[ti])), evidence, notes
+
+
+def read_station_list(path: str | Path) -> tuple[str, ...]:
+    """Station ids, one per line (a first line ``station`` is a header; blank lines skipped).
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "observed.txt"
+    >>> _ = p.write_text("station\\n12\\n\\n 7 \\n")
+    >>> read_station_list(p)
+    ('12', '7')
+    """
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise DataFormatError("file not found", file=str(p)) from None
+    ids = [line.strip() for line in text.splitlines() if line.strip()]
+    if ids and ids[0].casefold() == "station":
+        ids = ids[1:]
+    if not ids:
+        raise DataFormatError("no station ids in the file", file=str(p), expected="one id a line")
+    return tuple(ids)
 
 
 def observer_effect(
