@@ -5,7 +5,7 @@ process:
 
 1. reading the four zipped files (2004, 2011, 2012, 2021) with :func:`saylau.io.read_protocols`;
 2. :func:`saylau.turnout.voter_list_checks` on the four tables (matching of consecutive
-   elections by three rules, four station screens, 1,194 territory tests with Holm), plus the
+   elections by three rules, four station screens, 994 territory tests with Holm), plus the
    Polish control's calibration;
 3. the baseline: a plain pandas merge of consecutive elections on (region lower-cased with
    ё → е, last number of the station field), on the same tables converted to pandas (no

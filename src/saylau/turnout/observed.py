@@ -70,6 +70,7 @@ from ..results import Finding, Result
 from ..survey.frame import SamplingFrame
 from ..survey.sample import SampleDraw, redo_draw
 from ._common import adjust_pvalues, correction_text
+from .voterlists import match_stations
 
 __all__ = ["ObserverEffectResult", "observer_effect", "read_station_list"]
 
@@ -240,8 +241,6 @@ def _matched(
     if missing:
         notes.append(f"{missing} observed stations are not in the protocol table")
     if previous is not None:
-        from .voterlists import match_stations
-
         m = match_stations(table, previous)
         pairs = m.pairs.select("station_a", "station_b")
         pv = previous.frame.select(pl.col("station").cast(pl.Utf8).alias("station_b")).with_columns(
@@ -254,9 +253,12 @@ def _matched(
             .select("t", "v")
             .to_numpy()
         )
+        agree = sum(m.agreement.get(r, 0.0) * n for r, n in m.by_rule.items())
+        agree /= max(m.matched, 1)
         rule = (
             f"previous election's turnout and {previous.leader().name} share "
-            f"(stations matched across elections: {m.share_a:.1%}, {m.rule})"
+            f"(stations matched across elections: {m.share_a:.1%}, {m.rule}; registered "
+            f"voters within 20% in {agree:.0%} of the matched pairs)"
         )
     else:
         cov = np.log(np.maximum(table.registered(), 1)).astype(float)[:, None]

@@ -30,7 +30,10 @@ reported.
                   layout), the same robust z;
 ``list_jump``     between consecutive elections, log(registered now / registered before) of a
                   matched station, robust z within the territory above ``jump_z`` (lists that
-                  grow beyond the territory's norm).
+                  grow beyond the territory's norm). A territory where more than 5% of the
+                  matched lists *fell* by over 20% is not tested (listed in ``untested``):
+                  stations renumbered between elections pair unrelated lists, which fall as
+                  often as they rise, while padding only adds voters.
 
 Per station these are **screens** (where to look). Per territory they are **tests**: the number
 of flagged stations in a territory against its exact permutation null (territory labels
@@ -124,6 +127,9 @@ class StationMatch(Result):
         Stations of A whose key was not unique (left unmatched).
     region_map : tuple of (str, str)
         Region names paired by closest spelling (A, B).
+    agreement : dict
+        Rule -> share of its pairs whose registered voters differ by less than 20% (a check
+        that a rule pairs the same stations; lists rarely move that much between elections).
     rule : str
         The rules, as text.
     """
@@ -137,6 +143,7 @@ class StationMatch(Result):
     by_rule: dict[str, int]
     ambiguous: int
     region_map: tuple[tuple[str, str], ...]
+    agreement: dict[str, float] = dataclasses.field(default_factory=dict)
     rule: str = "station id, then region + territory + number, then region + number"
 
 
@@ -205,7 +212,7 @@ def match_stations(a: ProtocolTable, b: ProtocolTable) -> StationMatch:
     -------
     StationMatch
     """
-    ka = _keys(a)
+    ka = ka0 = _keys(a)
     kb0 = _keys(b)
     rmap = _region_map(
         ka.get_column("region").unique().to_list(), kb0.get_column("region").unique().to_list()
@@ -231,6 +238,20 @@ def match_stations(a: ProtocolTable, b: ProtocolTable) -> StationMatch:
         kb = kb.filter(~pl.col("station").is_in(j.get_column("station_b").implode()))
     allp = pl.concat(pairs)
     amb = ambiguous.filter(~ambiguous.is_in(allp.get_column("station_a").implode()))
+    agreement: dict[str, float] = {}
+    if a.has_line("voters_on_list") and b.has_line("voters_on_list"):
+        reg_a = pl.DataFrame({"station_a": ka0.get_column("station"), "ra": a.registered()})
+        reg_b = pl.DataFrame({"station_b": kb0.get_column("station"), "rb": b.registered()})
+        close = (
+            allp.join(reg_a, on="station_a")
+            .join(reg_b, on="station_b")
+            .with_columns(
+                ((pl.col("rb") + 1) / (pl.col("ra") + 1)).log().abs().lt(np.log(1.2)).alias("ok")
+            )
+            .group_by("rule")
+            .agg(pl.col("ok").mean())
+        )
+        agreement = {str(r): float(v) for r, v in close.iter_rows()}
     return StationMatch(
         pairs=allp,
         stations_a=a.stations,
@@ -241,6 +262,7 @@ def match_stations(a: ProtocolTable, b: ProtocolTable) -> StationMatch:
         by_rule=by_rule,
         ambiguous=amb.len(),
         region_map=tuple(sorted(rmap.items())),
+        agreement=agreement,
     )
 
 
@@ -294,8 +316,14 @@ def _station_checks(
 
 
 def _jump(
-    a: ProtocolTable, b: ProtocolTable, name: str, by: str, min_registered: int, jump_z: float
-) -> tuple[pl.DataFrame, StationMatch]:
+    a: ProtocolTable,
+    b: ProtocolTable,
+    name: str,
+    by: str,
+    min_registered: int,
+    jump_z: float,
+    max_drop_share: float,
+) -> tuple[pl.DataFrame, StationMatch, pl.DataFrame]:
     m = match_stations(a, b)
     ra = pl.DataFrame(
         {"station_a": a.frame.get_column("station").cast(pl.Utf8), "reg_a": a.registered()}
@@ -318,6 +346,16 @@ def _jump(
         )
         .with_columns((pl.col("reg_b") / pl.col("reg_a")).log().alias("value"))
     )
+    # renumbered stations pair unrelated lists: as many big falls as big rises. Padding only
+    # adds voters. A territory where many matched lists fall by > 20% is not testable.
+    drops = j.group_by("territory").agg(
+        pl.len().alias("stations"),
+        (pl.col("value") < -np.log(1.2)).mean().alias("drop_share"),
+    )
+    bad = drops.filter(pl.col("drop_share") > max_drop_share).with_columns(
+        pl.lit(name).alias("election")
+    )
+    j = j.filter(~pl.col("territory").is_in(bad.get_column("territory").implode()))
     z = _robust_z(j.get_column("value"), j.get_column("territory"))
     out = j.select(
         pl.lit("list_jump").alias("check"),
@@ -327,7 +365,7 @@ def _jump(
         "value",
         pl.Series("flag", z > jump_z),
     )
-    return out, m
+    return out, m, bad.select("election", "territory", "stations", "drop_share").sort("territory")
 
 
 def _territory_tests(stations: pl.DataFrame) -> pl.DataFrame:
@@ -394,6 +432,9 @@ class VoterListResult(Result):
         Every station a screen flagged: check, election, station, territory, value.
     matches : dict
         "A → B" -> the :class:`StationMatch` of consecutive elections.
+    untested : polars.DataFrame
+        Territories left out of the list-jump test (election pair, territory, stations,
+        drop_share: the share of matched lists that fell by more than 20%).
     screened : dict
         Check -> stations screened (over all elections).
     finding : Finding
@@ -404,6 +445,7 @@ class VoterListResult(Result):
     territories: pl.DataFrame
     flagged_stations: pl.DataFrame
     matches: dict[str, StationMatch]
+    untested: pl.DataFrame
     screened: dict[str, int]
     finding: Finding
     calibration: ListCalibration | None = None
@@ -417,7 +459,8 @@ def _run(
     share_z: float,
     jump_z: float,
     full_turnout: float,
-) -> tuple[pl.DataFrame, dict[str, StationMatch], set[str]]:
+    max_drop_share: float = 0.05,
+) -> tuple[pl.DataFrame, dict[str, StationMatch], set[str], pl.DataFrame]:
     parts = []
     present: set[str] = set()
     for t, n in zip(tables, names, strict=True):
@@ -432,13 +475,24 @@ def _run(
         parts.append(st)
         present |= {k for k, v in pres.items() if v}
     matches = {}
+    untested: list[pl.DataFrame] = [
+        pl.DataFrame(
+            schema={
+                "election": pl.Utf8,
+                "territory": pl.Utf8,
+                "stations": pl.UInt32,
+                "drop_share": pl.Float64,
+            }
+        )
+    ]
     named = list(zip(tables, names, strict=True))
     for (a, na), (b, nb) in itertools.pairwise(named):
-        jd, m = _jump(a, b, f"{na} → {nb}", by, min_registered, jump_z)
+        jd, m, bad = _jump(a, b, f"{na} → {nb}", by, min_registered, jump_z, max_drop_share)
         parts.append(jd)
+        untested.append(bad)
         matches[f"{na} → {nb}"] = m
         present.add("list_jump")
-    return pl.concat(parts), matches, present
+    return pl.concat(parts), matches, present, pl.concat(untested)
 
 
 def calibrate_voter_lists(
@@ -460,7 +514,7 @@ def calibrate_voter_lists(
     >>> cal.alarms, cal.not_calibrated
     (0, ('absentee_share', 'list_jump', 'mobile_share'))
     """
-    st, _, present = _run([control], ["control"], by, min_registered, share_z, 5.0, full_turnout)
+    st, _, present, _ = _run([control], ["control"], by, min_registered, share_z, 5.0, full_turnout)
     terr = _territory_tests(st)
     reject, _ = adjust_pvalues(terr.get_column("pvalue").to_numpy(), method=correction, level=level)
     terr = terr.with_columns(pl.Series("alarm", reject))
@@ -494,6 +548,7 @@ def voter_list_checks(
     share_z: float = 5.0,
     jump_z: float = 5.0,
     full_turnout: float = 0.99,
+    max_drop_share: float = 0.05,
     calibration: ListCalibration | None = None,
 ) -> VoterListResult:
     """Screen stations and test territories across one country's elections (in time order).
@@ -513,6 +568,10 @@ def voter_list_checks(
     share_z, jump_z : float, default 5
         Robust-z thresholds of the station screens.
     full_turnout : float, default 0.99
+    max_drop_share : float, default 0.05
+        A territory where more than this share of matched stations lost over 20% of their
+        registered voters is left out of the list-jump test (listed in ``untested``): that is
+        the mark of stations renumbered between elections, which pair unrelated lists.
     calibration : ListCalibration, optional
         From :func:`calibrate_voter_lists` on a clean control; its false-alarm rate goes into
         the finding.
@@ -526,7 +585,9 @@ def voter_list_checks(
     labels = (
         list(names) if names else [t.source or f"election {i + 1}" for i, t in enumerate(tables)]
     )
-    st, matches, _present = _run(tables, labels, by, min_registered, share_z, jump_z, full_turnout)
+    st, matches, _present, untested = _run(
+        tables, labels, by, min_registered, share_z, jump_z, full_turnout, max_drop_share
+    )
     terr = _territory_tests(st)
     reject, adj = adjust_pvalues(
         terr.get_column("pvalue").to_numpy(), method=correction, level=level
@@ -537,6 +598,8 @@ def voter_list_checks(
         "territory tests: excess of flagged stations against the permutation (hypergeometric) "
         "null of territory labels; station flags are a screen",
         "a territory whose every station is inflated alike is not an outlier of its own norm",
+        f"list jumps not tested in {untested.height} territory-pairs where matched lists fell "
+        "too often (stations renumbered)",
     ]
     if calibration is not None and calibration.not_calibrated:
         caveats.append(
@@ -563,6 +626,7 @@ def voter_list_checks(
         territories=terr,
         flagged_stations=st.filter(pl.col("flag")).drop("flag"),
         matches=matches,
+        untested=untested,
         screened=screened,
         finding=finding,
         calibration=calibration,
