@@ -115,7 +115,8 @@ class HeadCounts:
     frame : polars.DataFrame
         ``station``, ``observer``, ``checkpoint`` (as written), ``minute`` (from midnight; the
         close is :data:`CHECKPOINT_CLOSE`), ``count`` (voters seen entering since the opening,
-        cumulative), ``official`` (the commission's intermediate figure, or null), ``row``.
+        cumulative), ``official`` (the commission's intermediate figure as a count of voters,
+        or null; a percentage must first be turned into voters with the list size), ``row``.
     source : str or None
     rejected : tuple of RowProblem
         Rows kept out (bad cell), each with file, row and field.
