@@ -19,6 +19,8 @@ from ._app import app
 
 __all__ = ["app", "main"]
 
+from . import _turnout  # noqa: F401  (register the turnout commands)
+
 
 def main() -> None:
     """Entry point of the ``saylau`` console script."""
