@@ -125,7 +125,7 @@ def test_figures_print_the_run_finding_next_to_the_number(election: object) -> N
     verdict = "ALARM at 0.01" if report.finding("integer_peaks").alarm else "no alarm at 0.01"
     assert verdict in hist.replace("\n", " ")
     curves = " ".join(t.get_text() for t in shpilkin_figure(table, results).texts)
-    assert "Shpilkin's assumption" in curves.replace("\n", " ")
+    assert "rise with turnout" in curves.replace("\n", " ")  # Shpilkin's assumption, stated
 
 
 def test_shpilkin_figure_uses_the_method_station_rule(election: object) -> None:

@@ -95,6 +95,10 @@ def gaussian_kde_grid(
     hi = start + (count - 1) * step + _CUT * h
     data = data[(data >= lo) & (data <= hi)]
     s = math.ceil(step * _CUT / h)
+    if data.size * count <= 5_000_000 and _CUT * h > 4 * (count - 1) * step:
+        # a kernel far wider than the grid (few, wildly spread values): the lattice would be
+        # huge, the plain sum is small
+        return _kde_dense(data, start, step, count, h) * norm
     if s <= 64:
         return _kde_taylor(data, start, step, count, h, s) * norm
     return _kde_direct(data, start, step, count, h) * norm
@@ -130,6 +134,11 @@ def _kde_taylor(
         conv = np.convolve(moments, kern, mode="full")[half : half + size]
         out += conv[positions]
     return out
+
+
+def _kde_dense(data: FloatArray, start: float, step: float, count: int, h: float) -> FloatArray:
+    z = (start + np.arange(count) * step - data[:, None]) / h
+    return np.where(np.abs(z) <= _CUT, np.exp(-0.5 * z * z), 0.0).sum(axis=0)
 
 
 def _kde_direct(data: FloatArray, start: float, step: float, count: int, h: float) -> FloatArray:

@@ -188,7 +188,11 @@ def _check_protocol(
             found=unknown[0],
         )
     out: dict[str, int | None] = {}
+    optional = {line.key for line in ballot.profile.lines if line.optional}
     for key in ballot.keys:
+        if key not in lines and key in optional:  # an optional line of the form: no figure
+            out[key] = None
+            continue
         if key not in lines:
             raise DataFormatError(
                 "protocol line missing",

@@ -75,8 +75,10 @@ def estimate_view(
             }
         )
     if comparison:
+        pvalue = (comparison.get("joint") or {}).get("pvalue")
         text = _("Joint test of the official result against the estimate: p = %(p)s.") % {
-            "p": f"{comparison['joint']['pvalue']:.3g}"
+            # None: the reports could not carry the test ("not tested", never p = 0)
+            "p": "—" if pvalue is None else f"{pvalue:.3g}"
         }
         finding = {
             "alarm": bool(comparison["flagged"]),

@@ -9,10 +9,10 @@ Examples
 --------
 >>> doc = profile_document("kz")
 >>> doc["choices_term"], [line["key"] for line in doc["lines"]][:2]
-('@choices', ['voters_on_list', 'ballots_received'])
+('@choices', ['voters_on_list', 'issued'])
 >>> rel = doc["relations"][0]
 >>> rel["name"], rel["left"], rel["op"], rel["strict"], rel["formula"]
-('ballots_received_balance', [[1, 'ballots_received']], '==', True, '2 = 3 + 4')
+('mobile_box_within_requests', [[1, 'outside_requests']], '>=', True, 'outside_requests ≥ in_mobile')
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ def profile_document(
                 "key": line.key,
                 "number": line.number,
                 "label": tr(line.label or LINE_LABELS.get(line.key, line.key)),
+                "optional": line.optional,
             }
             for line in prof.lines
         ],

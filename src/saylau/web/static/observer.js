@@ -47,7 +47,11 @@ async function main() {
       const inRelation = suspect.has(key) || (suspect.has(profile.choices_term) && choiceIds.includes(key));
       input.setAttribute("aria-invalid", bad || inRelation ? "true" : "false");
     }
-    const complete = results.every((r) => r.status !== "incomplete");
+    // a relation left open only by an optional line of the form does not hold the summary back
+    const optional = new Set(profile.lines.filter((l) => l.optional).map((l) => l.key));
+    const complete = results.every(
+      (r) => r.status !== "incomplete" || r.lines.some((key) => optional.has(key)),
+    );
     const status = classify(results);
     form.dataset.status = complete ? status : "incomplete";
     summary.className = complete ? `status ${status}` : "muted";
