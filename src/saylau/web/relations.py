@@ -11,8 +11,8 @@ Examples
 >>> doc["choices_term"], [line["key"] for line in doc["lines"]][:2]
 ('@choices', ['voters_on_list', 'issued'])
 >>> rel = doc["relations"][0]
->>> rel["name"], rel["left"], rel["op"], rel["strict"], rel["formula"]
-('mobile_box_within_requests', [[1, 'outside_requests']], '>=', True, 'outside_requests ≥ in_mobile')
+>>> rel["name"], rel["op"], rel["strict"], rel["formula"]
+('mobile_box_within_requests', '>=', True, 'outside_requests ≥ in_mobile')
 """
 
 from __future__ import annotations
