@@ -138,7 +138,8 @@ def _kde_taylor(
 
 def _kde_dense(data: FloatArray, start: float, step: float, count: int, h: float) -> FloatArray:
     z = (start + np.arange(count) * step - data[:, None]) / h
-    return np.where(np.abs(z) <= _CUT, np.exp(-0.5 * z * z), 0.0).sum(axis=0)
+    out: FloatArray = np.where(np.abs(z) <= _CUT, np.exp(-0.5 * z * z), 0.0).sum(axis=0)
+    return out
 
 
 def _kde_direct(data: FloatArray, start: float, step: float, count: int, h: float) -> FloatArray:
