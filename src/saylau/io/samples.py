@@ -17,6 +17,10 @@ __all__ = ["SAMPLES", "sample_path"]
 SAMPLES = {
     "russia-2004-sample.csv.gz": "Russia, presidential 2004, five regions (with Against all)",
     "kz-mazhilis-2023.csv": "Kazakhstan, Mazhilis 2023, national party-list votes (choice,votes)",
+    "poland-2020-r1-sample.csv.gz": (
+        "Poland, presidential 2020 first round, every tenth precinct: the clean control "
+        "a report draws beside each forensic figure"
+    ),
 }
 
 
