@@ -97,6 +97,23 @@ def run_demo(out: Path, *, console: Console, progress: Progress) -> dict[str, Pa
     _write_json(written["forensics"], forensic.to_dict())
     for fig in figures:
         written[f"figure {fig.stem}"] = fig
+    from .report import prepare_report, write_report
+    from .report.locale import LANGUAGES
+
+    with progress:
+        task = progress.add_task("evidence report", total=len(LANGUAGES))
+        data = prepare_report(src, forensics=forensic, seed=0)  # the battery is not run again
+        for lang in LANGUAGES:
+            progress.update(task, description=f"evidence report ({lang})")
+            res = write_report(data, out=out / "report", lang=lang)
+            written[f"report ({lang}, HTML)"] = res.html
+            if res.pdf is not None:
+                written[f"report ({lang}, PDF)"] = res.pdf
+            progress.advance(task)
+    console.print(
+        "evidence report in Kazakh, Russian and English (HTML and PDF), beside the same "
+        f"figures for a clean control ({data.reference_source})"
+    )
     console.print("outputs:")
     for name, path in written.items():
         console.print(f"  {name}: {path.resolve()}")

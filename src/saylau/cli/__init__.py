@@ -11,6 +11,7 @@ from . import (  # noqa: F401  (register commands)
     _exitpoll,
     _forensics,
     _protocols,
+    _report,
     _seats,
     _service,
     _survey,

@@ -37,10 +37,10 @@ _METADATA = re.compile(r"<metadata>.*?</metadata>", flags=re.DOTALL)
 
 
 def svg_text(fig: MplFigure) -> str:
-    """A figure as SVG text: text drawn as paths (no font needed), no date, stable ids."""
+    """A figure as SVG text: text kept as text (DejaVu Sans first), no date, stable ids."""
     buf = io.StringIO()
     FigureCanvasSVG(fig)
-    with matplotlib.rc_context({"svg.fonttype": "path", "svg.hashsalt": "saylau"}):
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "saylau"}):
         fig.savefig(buf, format="svg", metadata={"Date": None}, facecolor="white")
     return _METADATA.sub("", buf.getvalue())
 

@@ -149,9 +149,9 @@ def method_figure_text(name: str, result: Any, loc: ReportLocale) -> str:
     if name == "coarse_shares":
         pct = _num(g.get("fraud_pct"))
         return _(
-            "Excess of coarse shares: {pct} of stations (p = {p}).",
+            "Excess of coarse shares: {pct} of stations ({p}).",
             pct=loc.percent(pct / 100 if math.isfinite(pct) else None),
-            p=loc.pvalue(_num(g.get("pvalue"))),
+            p=loc.p_text(_num(g.get("pvalue"))),
         )
     if name == "digits":
         dep = g.get("departures") or {}

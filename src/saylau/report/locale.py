@@ -96,6 +96,11 @@ class ReportLocale:
             return "< " + self.number(0.001, 3)
         return self.number(value, 3)
 
+    def p_text(self, value: float | None) -> str:
+        """``p = 0,012`` or ``p < 0,001`` (the letter p is the same in every language)."""
+        text = self.pvalue(value)
+        return "p " + (text if text.startswith("<") else "= " + text)
+
     def interval(self, low: float | None, high: float | None, digits: int = 2) -> str:
         """``[lo; hi]`` as percentages."""
         return f"[{self.percent(low, digits)}; {self.percent(high, digits)}]"

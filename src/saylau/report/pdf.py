@@ -47,7 +47,7 @@ def _aspect(svg: str) -> float:
 class _Pdf(FPDF):
     def footer(self) -> None:
         self.set_y(-12)
-        self.set_font("dejavu", size=8)
+        self.set_font("dejavu sans", size=8)
         self.set_text_color(100, 100, 100)
         self.cell(0, 8, str(self.page_no()), align="C")
         self.set_text_color(0, 0, 0)
@@ -55,9 +55,9 @@ class _Pdf(FPDF):
 
 def _pdf() -> _Pdf:
     pdf = _Pdf(format="A4")
-    pdf.add_font("dejavu", "", str(_FONTS / "DejaVuSans.ttf"))
-    pdf.add_font("dejavu", "B", str(_FONTS / "DejaVuSans-Bold.ttf"))
-    pdf.add_font("dejavu", "I", str(_FONTS / "DejaVuSans-Oblique.ttf"))
+    pdf.add_font("dejavu sans", "", str(_FONTS / "DejaVuSans.ttf"))
+    pdf.add_font("dejavu sans", "B", str(_FONTS / "DejaVuSans-Bold.ttf"))
+    pdf.add_font("dejavu sans", "I", str(_FONTS / "DejaVuSans-Oblique.ttf"))
     pdf.add_font("mono", "", str(_FONTS / "DejaVuSansMono.ttf"))
     pdf.set_auto_page_break(True, margin=15)
     pdf.set_margins(15, 15, 15)
@@ -69,7 +69,7 @@ def _figures(pdf: _Pdf, figs: list[Figure]) -> None:
     gap = 4.0
     width = pdf.epw if len(figs) == 1 else (pdf.epw - gap) / 2
     heights = [width * _aspect(f.svg) for f in figs]
-    pdf.set_font("dejavu", size=7.5)
+    pdf.set_font("dejavu sans", size=7.5)
     caption_h = max(
         len(pdf.multi_cell(width, 3.6, f.caption, dry_run=True, output="LINES", align="L")) * 3.6
         for f in figs
@@ -90,7 +90,7 @@ def _figures(pdf: _Pdf, figs: list[Figure]) -> None:
 
 def _table(pdf: _Pdf, t: Table) -> None:
     numeric = t.numeric or (False,) * len(t.header)
-    pdf.set_font("mono" if t.verbatim else "dejavu", size=7 if t.verbatim else 8)
+    pdf.set_font("mono" if t.verbatim else "dejavu sans", size=7 if t.verbatim else 8)
     align = tuple("RIGHT" if n else "LEFT" for n in numeric)
     with pdf.table(
         text_align=align,
@@ -105,7 +105,7 @@ def _table(pdf: _Pdf, t: Table) -> None:
         for row in t.rows:
             table.row(row)
     if t.caption:
-        pdf.set_font("dejavu", "I", 7.5)
+        pdf.set_font("dejavu sans", "I", 7.5)
         pdf.multi_cell(0, 3.8, t.caption)
     pdf.ln(2)
 
@@ -113,7 +113,7 @@ def _table(pdf: _Pdf, t: Table) -> None:
 def _heading_style() -> object:
     from fpdf.fonts import FontFace
 
-    return FontFace(family="dejavu", emphasis="BOLD", size_pt=8)
+    return FontFace(family="dejavu sans", emphasis="BOLD", size_pt=8)
 
 
 def _finding(pdf: _Pdf, b: FindingItem, link: int | None) -> None:
@@ -122,14 +122,14 @@ def _finding(pdf: _Pdf, b: FindingItem, link: int | None) -> None:
     pdf.set_line_width(1.2)
     top = pdf.get_y()
     pdf.set_x(pdf.l_margin + 3)
-    pdf.set_font("dejavu", "B", 8.5)
+    pdf.set_font("dejavu sans", "B", 8.5)
     pdf.set_text_color(r, g, bl)
     label = b.strength_label.upper() + "  "
     pdf.multi_cell(
         pdf.epw - 3, 4.6, label, new_x="LEFT", new_y="NEXT", link=link if link else ""
     )
     pdf.set_text_color(0, 0, 0)
-    pdf.set_font("dejavu", size=9)
+    pdf.set_font("dejavu sans", size=9)
     pdf.set_x(pdf.l_margin + 3)
     pdf.multi_cell(pdf.epw - 3, 4.6, b.text, new_x="LMARGIN", new_y="NEXT")
     if pdf.get_y() > top:
@@ -153,7 +153,7 @@ def _blocks(pdf: _Pdf, blocks: tuple[Block, ...], links: dict[str, int]) -> None
         elif isinstance(b, Paragraph):
             style = "I" if b.style in ("dropped",) else ""
             size = 8 if b.style in ("note", "reference") else 9.5
-            pdf.set_font("dejavu", style, size)
+            pdf.set_font("dejavu sans", style, size)
             if b.style == "note":
                 pdf.set_text_color(80, 80, 80)
             pdf.multi_cell(0, size * 0.5, b.text, new_x="LMARGIN", new_y="NEXT")
@@ -165,7 +165,7 @@ def _blocks(pdf: _Pdf, blocks: tuple[Block, ...], links: dict[str, int]) -> None
             pdf.ln(2)
             if b.anchor and b.anchor in links:
                 pdf.set_link(links[b.anchor], y=pdf.get_y())
-            pdf.set_font("dejavu", "B", 11)
+            pdf.set_font("dejavu sans", "B", 11)
             pdf.multi_cell(0, 5.5, b.text, new_x="LMARGIN", new_y="NEXT")
             pdf.ln(1)
         elif isinstance(b, Table):
@@ -188,9 +188,9 @@ def write_pdf(doc: Document, path: str | Path) -> Path:
         b.anchor for s in doc.sections for b in s.blocks if isinstance(b, SubHeading) and b.anchor
     }
     links = {t: pdf.add_link() for t in targets}
-    pdf.set_font("dejavu", "B", 17)
+    pdf.set_font("dejavu sans", "B", 17)
     pdf.multi_cell(0, 8, doc.title, new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("dejavu", size=10)
+    pdf.set_font("dejavu sans", size=10)
     pdf.multi_cell(0, 5, doc.subtitle, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
     for n, s in enumerate(doc.sections):
@@ -198,7 +198,7 @@ def write_pdf(doc: Document, path: str | Path) -> Path:
             pdf.add_page()
         pdf.start_section(s.title)
         pdf.set_link(links[s.key], y=pdf.get_y())
-        pdf.set_font("dejavu", "B", 14)
+        pdf.set_font("dejavu sans", "B", 14)
         pdf.multi_cell(0, 7, s.title, new_x="LMARGIN", new_y="NEXT")
         pdf.ln(2)
         _blocks(pdf, s.blocks, links)

@@ -85,7 +85,7 @@ def finding_text(f: Finding, loc: ReportLocale) -> str:
     )
     parts = [head]
     if f.pvalue is not None and math.isfinite(f.pvalue):
-        parts.append(_("p = {p} before the correction.", p=loc.pvalue(f.pvalue)))
+        parts.append(_("{p} before the correction.", p=loc.p_text(f.pvalue)))
     if f.correction and f.correction != "none":
         parts.append(_("Corrected for multiplicity (Holm's procedure)."))
     if f.false_alarm_rate is not None:
@@ -566,7 +566,7 @@ def _survey(data: ReportData, loc: ReportLocale) -> Section | None:
         j = cmp_.joint
         if j.tested:
             blocks.append(
-                Paragraph(_("Joint test of every share: p = {p}.", p=loc.pvalue(j.pvalue)))
+                Paragraph(_("Joint test of every share: {p}.", p=loc.p_text(j.pvalue)))
             )
         else:
             blocks.append(Paragraph(_("The joint test could not be run on these reports."), "note"))
