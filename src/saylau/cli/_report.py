@@ -99,7 +99,9 @@ def report_command(
     level: Annotated[
         float, typer.Option("--level", help="Family-wise false-alarm level of the forensics.")
     ] = DEFAULT_LEVEL,
-    as_json: Annotated[bool, typer.Option("--json", help="Print what was written as JSON.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print what was written as JSON.")
+    ] = False,
     columns: ColumnsOpt = None,
     encoding: EncodingOpt = None,
     sheet: SheetOpt = None,

@@ -105,8 +105,7 @@ def forensic_figures(
                     kind=kind,
                     svg=svg_text(ref),
                     caption=loc.gettext(
-                        "The same figure for the reference election. Data: {source}, "
-                        "{n} stations.",
+                        "The same figure for the reference election. Data: {source}, {n} stations.",
                         source=reference_source or "",
                         n=loc.number(reference.stations),
                     ),

@@ -215,9 +215,7 @@ def prepare_report(
         )
     lap("results")
     if forensics is None:
-        forensics = run_forensics(
-            table, leader=leader, seed=seed, resamples=resamples, level=level
-        )
+        forensics = run_forensics(table, leader=leader, seed=seed, resamples=resamples, level=level)
     lap("forensics")
 
     ref_table: ProtocolTable | None = None
@@ -263,8 +261,10 @@ def prepare_report(
         verified = tabulate(_verified(table, kept), level=tab_level, rules=rules)
     lap("copies")
 
-    frame_path = frame if frame is not None else (
-        official if not isinstance(official, ProtocolTable) else None
+    frame_path = (
+        frame
+        if frame is not None
+        else (official if not isinstance(official, ProtocolTable) else None)
     )
     qc = qc_cmp = None
     if quick_count is None:
@@ -354,9 +354,7 @@ def _quick_count(
     qc = quick_count(
         reports, frame=_frame(table, frame_path), sample=draw, strata=cols, by_stratum=True
     )
-    cmp_ = compare_quick_count(
-        qc, OfficialResults.from_table(table), reports=reports, strata=cols
-    )
+    cmp_ = compare_quick_count(qc, OfficialResults.from_table(table), reports=reports, strata=cols)
     return qc, cmp_
 
 

@@ -64,7 +64,7 @@ _EXPLAIN: dict[str, tuple[str, str]] = {
     "fingerprint": (
         N_(
             "how stations spread by turnout and leader share; a clean count gives one round "
-            "cloud, ballot stuffing a smear towards 100% turnout and 100% share."
+            "cloud, ballot stuffing a smear towards the corner where turnout and share near 100%."
         ),
         N_(
             "a number of stolen votes: the fraud fractions are estimates under the model of "

@@ -36,7 +36,7 @@ def inputs_from_db(url: str) -> dict[str, Any]:
             if official is None:
                 raise DataFormatError(
                     "no official results imported yet",
-                    file=url.split("@")[-1],  # never the password of a URL
+                    file=url.rsplit("@", maxsplit=1)[-1],  # never the password of a URL
                     expected="saylau import-official FILE --db URL first",
                 )
             copies = consensus_table(session)

@@ -150,9 +150,7 @@ def _blocks(blocks: tuple[Block, ...]) -> str:
 
 def render_html(doc: Document) -> str:
     """The document as one HTML page (UTF-8 text), with nothing to fetch."""
-    toc = "".join(
-        f'<li><a href="#{_attr(s.key)}">{escape(s.title)}</a></li>' for s in doc.sections
-    )
+    toc = "".join(f'<li><a href="#{_attr(s.key)}">{escape(s.title)}</a></li>' for s in doc.sections)
     body = "\n".join(
         f'<section id="{_attr(s.key)}"><h2>{escape(s.title)}</h2>\n{_blocks(s.blocks)}</section>'
         for s in doc.sections
@@ -160,7 +158,7 @@ def render_html(doc: Document) -> str:
     return (
         f'<!DOCTYPE html>\n<html lang="{_attr(doc.lang)}">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
         "img-src data:; style-src 'unsafe-inline'\">\n"
         f"<title>{escape(doc.title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
         f"<header><h1>{escape(doc.title)}</h1>"

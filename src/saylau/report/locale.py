@@ -39,7 +39,7 @@ LANGUAGES: Final = ("kk", "ru", "en")
 MISSING = "—"
 
 
-def N_(message: str) -> str:  # noqa: N802  (the gettext convention for a deferred message)
+def N_(message: str) -> str:
     """Mark a message for extraction without translating it here (translated where shown)."""
     return message
 
@@ -55,7 +55,10 @@ class ReportLocale:
     def __init__(self, lang: str) -> None:
         if lang not in LANGUAGES:
             raise SaylauInputError(
-                "unknown report language", field="--lang", expected=" | ".join(LANGUAGES), found=lang
+                "unknown report language",
+                field="--lang",
+                expected=" | ".join(LANGUAGES),
+                found=lang,
             )
         from ..web.i18n import translations
 

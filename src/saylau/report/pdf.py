@@ -64,16 +64,19 @@ def _pdf() -> _Pdf:
     return pdf
 
 
+def _lines(pdf: _Pdf, width: float, text: str) -> int:
+    """How many lines ``text`` takes in a cell of ``width`` with the current font."""
+    lines = pdf.multi_cell(width, 3.6, text, dry_run=True, output="LINES", align="L")
+    return len(lines) if isinstance(lines, list) else 1
+
+
 def _figures(pdf: _Pdf, figs: list[Figure]) -> None:
     """One figure across the page, or a figure and its reference side by side."""
     gap = 4.0
     width = pdf.epw if len(figs) == 1 else (pdf.epw - gap) / 2
     heights = [width * _aspect(f.svg) for f in figs]
     pdf.set_font("dejavu sans", size=7.5)
-    caption_h = max(
-        len(pdf.multi_cell(width, 3.6, f.caption, dry_run=True, output="LINES", align="L")) * 3.6
-        for f in figs
-    )
+    caption_h = max(_lines(pdf, width, f.caption) * 3.6 for f in figs)
     need = max(heights) + caption_h + 4
     if pdf.get_y() + need > pdf.h - pdf.b_margin:
         pdf.add_page()
@@ -125,9 +128,7 @@ def _finding(pdf: _Pdf, b: FindingItem, link: int | None) -> None:
     pdf.set_font("dejavu sans", "B", 8.5)
     pdf.set_text_color(r, g, bl)
     label = b.strength_label.upper() + "  "
-    pdf.multi_cell(
-        pdf.epw - 3, 4.6, label, new_x="LEFT", new_y="NEXT", link=link if link else ""
-    )
+    pdf.multi_cell(pdf.epw - 3, 4.6, label, new_x="LEFT", new_y="NEXT", link=link if link else "")
     pdf.set_text_color(0, 0, 0)
     pdf.set_font("dejavu sans", size=9)
     pdf.set_x(pdf.l_margin + 3)

@@ -87,7 +87,7 @@ def finding_text(f: Finding, loc: ReportLocale) -> str:
     if f.pvalue is not None and math.isfinite(f.pvalue):
         parts.append(_("{p} before the correction.", p=loc.p_text(f.pvalue)))
     if f.correction and f.correction != "none":
-        parts.append(_("Corrected for multiplicity (Holm's procedure)."))
+        parts.append(_("Corrected for multiplicity."))
     if f.false_alarm_rate is not None:
         parts.append(
             _(
@@ -149,8 +149,7 @@ def _summary(data: ReportData, loc: ReportLocale) -> Section:
         item(
             cc.finding,
             _(
-                "Observer copies: {d} of {n} stations compared differ from the official "
-                "protocols.",
+                "Observer copies: {d} of {n} stations compared differ from the official protocols.",
                 d=loc.number(cc.stations_differing),
                 n=loc.number(cc.stations_compared),
             ),
@@ -212,9 +211,9 @@ def _results(data: ReportData, loc: ReportLocale) -> Section:
     qc_rows = _estimates(data.quick_count)
     ep_rows = _estimates(data.exit_poll)
     if qc_rows:
-        header.append(_("Quick count [95% interval]"))
+        header.append(_("Quick count (interval at 95%)"))
     if ep_rows:
-        header.append(_("Exit poll [95% interval]"))
+        header.append(_("Exit poll (interval at 95%)"))
     rows = []
     for c in t.choices:
         name = _("Against all") if c.against_all else c.name
@@ -266,8 +265,11 @@ def _results(data: ReportData, loc: ReportLocale) -> Section:
             Table(
                 (_("Choice"), _("Votes"), _("Seats")),
                 tuple(
-                    (_("Against all") if k == s.against_all else k, loc.number(s.votes[k]),
-                     loc.number(s.seats.get(k, 0)))
+                    (
+                        _("Against all") if k == s.against_all else k,
+                        loc.number(s.votes[k]),
+                        loc.number(s.seats.get(k, 0)),
+                    )
                     for k in s.votes
                 ),
                 (False, True, True),
@@ -332,8 +334,11 @@ def _checks(data: ReportData, loc: ReportLocale) -> Section:
         Table(
             (_("Relation"), _("Kind"), _("Stations failing")),
             tuple(
-                (name, _("strict") if info["strict"] else _("soft"),
-                 loc.number(info.get("violations", 0)))
+                (
+                    name,
+                    _("strict") if info["strict"] else _("soft"),
+                    loc.number(info.get("violations", 0)),
+                )
                 for name, info in v.by_relation.items()
             ),
             (False, False, True),
@@ -372,8 +377,13 @@ def _checks(data: ReportData, loc: ReportLocale) -> Section:
             Table(
                 (_("Station"), _("Relation"), _("Found"), _("Expected"), _("Difference")),
                 tuple(
-                    (x.station, x.relation, loc.number(x.found), loc.number(x.expected),
-                     loc.signed(x.difference))
+                    (
+                        x.station,
+                        x.relation,
+                        loc.number(x.found),
+                        loc.number(x.expected),
+                        loc.signed(x.difference),
+                    )
                     for x in largest
                 ),
                 (False, False, True, True, True),
@@ -381,7 +391,9 @@ def _checks(data: ReportData, loc: ReportLocale) -> Section:
         )
     cc = data.copy_comparison
     if cc is not None:
-        blocks.append(SubHeading(_("Official protocols against observers' copies"), "checks-copies"))
+        blocks.append(
+            SubHeading(_("Official protocols against observers' copies"), "checks-copies")
+        )
         blocks.append(
             Paragraph(
                 _(
@@ -395,9 +407,7 @@ def _checks(data: ReportData, loc: ReportLocale) -> Section:
         )
         kept = data.options.get("copies kept out")
         if kept:
-            failed = len(
-                data.copies_validation.violations if data.copies_validation else ()
-            )
+            failed = len(data.copies_validation.violations if data.copies_validation else ())
             blocks.append(
                 Paragraph(
                     _(
@@ -421,11 +431,17 @@ def _checks(data: ReportData, loc: ReportLocale) -> Section:
             cols = [c for c in cc.by_region.columns if c not in ("region", "stations_differing")]
             blocks.append(
                 Table(
-                    (_("Unit"), _("Stations differing"), *[names.get(c, _("Ballots issued"))
-                                                          for c in cols]),
+                    (
+                        _("Unit"),
+                        _("Stations differing"),
+                        *[names.get(c, _("Ballots issued")) for c in cols],
+                    ),
                     tuple(
-                        (str(r["region"]), loc.number(r["stations_differing"]),
-                         *[loc.signed(r[c]) for c in cols])
+                        (
+                            str(r["region"]),
+                            loc.number(r["stations_differing"]),
+                            *[loc.signed(r[c]) for c in cols],
+                        )
                         for r in cc.by_region.iter_rows(named=True)
                     ),
                     (False, True, *([True] * len(cols))),
@@ -437,9 +453,13 @@ def _checks(data: ReportData, loc: ReportLocale) -> Section:
                 Table(
                     (_("Station"), _("Line"), _("Copy"), _("Official"), _("Difference")),
                     tuple(
-                        (str(r["station"]), names.get(r["line"], r["line"]),
-                         loc.number(r["copy"]), loc.number(r["official"]),
-                         loc.signed(r["difference"]))
+                        (
+                            str(r["station"]),
+                            names.get(r["line"], r["line"]),
+                            loc.number(r["copy"]),
+                            loc.number(r["official"]),
+                            loc.signed(r["difference"]),
+                        )
                         for r in top.iter_rows(named=True)
                     ),
                     (False, False, True, True, True),
@@ -551,12 +571,23 @@ def _survey(data: ReportData, loc: ReportLocale) -> Section | None:
             continue
         blocks.append(
             Table(
-                (_("Choice"), _("Estimate"), _("95% interval"), _("Official"), _("Difference"),
-                 _("p-value")),
+                (
+                    _("Choice"),
+                    _("Estimate"),
+                    _("Interval (95%)"),
+                    _("Official"),
+                    _("Difference"),
+                    _("p-value"),
+                ),
                 tuple(
-                    (names.get(r.choice, r.choice), loc.percent(r.estimate),
-                     loc.interval(r.ci_low, r.ci_high), loc.percent(r.official),
-                     loc.signed(100 * r.difference, 2), loc.pvalue(r.pvalue))
+                    (
+                        names.get(r.choice, r.choice),
+                        loc.percent(r.estimate),
+                        loc.interval(r.ci_low, r.ci_high),
+                        loc.percent(r.official),
+                        loc.signed(100 * r.difference, 2),
+                        loc.pvalue(r.pvalue),
+                    )
                     for r in cmp_.rows
                 ),
                 (False, True, True, True, True, True),
@@ -565,9 +596,7 @@ def _survey(data: ReportData, loc: ReportLocale) -> Section | None:
         )
         j = cmp_.joint
         if j.tested:
-            blocks.append(
-                Paragraph(_("Joint test of every share: {p}.", p=loc.p_text(j.pvalue)))
-            )
+            blocks.append(Paragraph(_("Joint test of every share: {p}.", p=loc.p_text(j.pvalue))))
         else:
             blocks.append(Paragraph(_("The joint test could not be run on these reports."), "note"))
         if cmp_.finding is not None:
@@ -680,8 +709,13 @@ def _methods(data: ReportData, loc: ReportLocale, today: _dt.date) -> Section:
         Table(
             (_("Role"), _("File"), _("SHA-256"), _("Rows read"), _("Rows kept out")),
             tuple(
-                (_(_ROLES.get(i.role, i.role)), i.path.rsplit("/", 1)[-1], i.sha256,
-                 loc.number(i.rows), loc.number(i.kept_out))
+                (
+                    _(_ROLES.get(i.role, i.role)),
+                    i.path.rsplit("/", 1)[-1],
+                    i.sha256,
+                    loc.number(i.rows),
+                    loc.number(i.kept_out),
+                )
                 for i in data.inputs
             ),
             (False, False, False, True, True),
@@ -724,7 +758,9 @@ _ROLES = {
 }
 
 
-def build_document(data: ReportData, loc: ReportLocale, *, today: _dt.date | None = None) -> Document:
+def build_document(
+    data: ReportData, loc: ReportLocale, *, today: _dt.date | None = None
+) -> Document:
     """The whole report in one language."""
     _ = loc.gettext
     sections = [
