@@ -84,8 +84,12 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Inputs:
     pl.DataFrame(
         {
             "code": ["VOTE.STUFFING", "VOTE.STUFFING", "COUNT.HIDDEN", "PROTOCOL.COPY"],
-            "region": ["Республика Татарстан (Татарстан)", "Республика Татарстан (Татарстан)",
-                       "Город Москва", ""],  # fmt: skip
+            "region": [
+                "Республика Татарстан (Татарстан)",
+                "Республика Татарстан (Татарстан)",
+                "Город Москва",
+                "",
+            ],
             "status": ["confirmed", "", "rejected", "confirmed"],
         }
     ).write_csv(folder / "incidents.csv")

@@ -19,7 +19,6 @@ from saylau.cli import app
 from saylau.io import sample_path
 from saylau.report import ReportData, ReportResult, build_report
 from saylau.report.sections import SECTION_KEYS
-
 from tests.report.conftest import ALTERED, MOVED, Inputs
 
 runner = CliRunner()
@@ -66,7 +65,9 @@ def test_inputs_are_hashed_and_counted(full_data: ReportData, inputs: Inputs) ->
     assert by_role["incidents"].rows == 4
 
 
-def test_kazakh_report_formats_numbers_the_kazakh_way(full_reports: dict[str, ReportResult]) -> None:
+def test_kazakh_report_formats_numbers_the_kazakh_way(
+    full_reports: dict[str, ReportResult],
+) -> None:
     registered = sum(int(r["Число избирателей, внесенных в список"]) for r in _sample_rows())
     html = {lang: r.html.read_text(encoding="utf-8") for lang, r in full_reports.items()}
     kk = f"{registered:,}".replace(",", "\u00a0")  # CLDR: no-break space groups in kk and ru

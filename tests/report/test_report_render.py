@@ -59,7 +59,7 @@ def test_html_in_chromium(
     for name, viewport in VIEWPORTS.items():
         page = chromium.new_page(viewport=viewport)
         requests: list[str] = []
-        page.on("request", lambda r: requests.append(r.url))
+        page.on("request", lambda r, seen=requests: seen.append(r.url))
         page.set_content(html, wait_until="load")
         figures = page.evaluate(_FIGURES_JS)
         assert len(figures) == res.figures >= 6, figures

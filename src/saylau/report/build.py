@@ -71,9 +71,7 @@ def write_report(
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     timings = dict(data.timings)
-    start = time.perf_counter()
-    doc = build_document(data, loc)
-    timings["sections and figures"] = round(time.perf_counter() - start, 3)
+    doc = build_document(data, loc, timings=timings)
     start = time.perf_counter()
     html = folder / f"{stem}-{lang}.html"
     html.write_text(render_html(doc), encoding="utf-8")

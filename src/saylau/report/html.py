@@ -9,7 +9,7 @@ Examples
 >>> from saylau.report.document import Document, Paragraph, Section
 >>> doc = Document("T", "kk", (Section("summary", "Сводка", (Paragraph("Бәрі <жақсы>"),)),))
 >>> text = render_html(doc)
->>> '<html lang="kk">' in text, "&lt;жақсы&gt;" in text, "http" in text
+>>> '<html lang="kk">' in text, "&lt;жақсы&gt;" in text, "://" in text
 (True, True, False)
 """
 

@@ -9,107 +9,33 @@ sections are left out and why. Forensic methods are explained in :mod:`.explain`
 from __future__ import annotations
 
 import datetime as _dt
-import math
+import time
+from collections.abc import Callable
 from typing import Any
 
 import polars as pl
 
 from ..results import Finding
-from ._figs import FIGURE_KINDS, forensic_figures
 from .data import ReportData
 from .document import Block, Document, FindingItem, Paragraph, Section, SubHeading, Table
-from .explain import METHOD_FIGURE, METHOD_LABELS, explanation, method_figure_text, references
+from .explain import METHOD_LABELS, method_figure_text, references
+from .findings import (
+    DROPPED,
+    SECTION_KEYS,
+    SECTION_TITLES,
+    STRENGTH_LABELS,
+    TOP,
+    caveat_paragraphs,
+    finding_text,
+    strength,
+)
 from .locale import N_, ReportLocale
+from .sections_evidence import forensics_section, incidents_section, survey_section
 
 __all__ = ["SECTION_KEYS", "SECTION_TITLES", "build_document"]
 
+
 #: The sections of a report, in order.
-SECTION_KEYS = (
-    "summary",
-    "results",
-    "checks",
-    "forensics",
-    "survey",
-    "incidents",
-    "methods",
-)
-
-SECTION_TITLES: dict[str, str] = {
-    "summary": N_("Summary"),
-    "results": N_("Results and seats"),
-    "checks": N_("Protocol checks"),
-    "forensics": N_("Election forensics"),
-    "survey": N_("Exit poll and quick count"),
-    "incidents": N_("Incidents"),
-    "methods": N_("Methods and provenance"),
-}
-
-_DROPPED: dict[str, str] = {
-    "copies": N_("Observer copies: none given (--copies); no observer-verified results."),
-    "quick_count": N_("Quick count: no reports given (--quick-count)."),
-    "exit_poll": N_("Exit poll: no interviews given (--exit-poll)."),
-    "incidents": N_("Incidents: no reports given (--incidents); the section is left out."),
-    "reference": N_("Reference election: none (--no-reference); figures are shown alone."),
-}
-
-_STRENGTH_LABELS: dict[str, str] = {
-    "alarm": N_("calibrated alarm"),
-    "nothing": N_("nothing found"),
-    "screen": N_("screen"),
-    "model": N_("model estimate"),
-}
-
-#: How many largest cases a table lists.
-TOP = 10
-
-
-def _strength(f: Finding) -> str:
-    if f.kind == "screen":
-        return "screen"
-    if f.kind == "model":
-        return "model"
-    return "alarm" if f.alarm else "nothing"
-
-
-def finding_text(f: Finding, loc: ReportLocale) -> str:
-    """A finding in words: alarm or not, level, correction, measured false-alarm rate."""
-    _ = loc.gettext
-    if f.kind == "screen":
-        return _("A screen: it shows where to look and never raises an alarm.")
-    if f.kind == "model":
-        return _("An estimate under a stated model, never an alarm.")
-    head = (
-        _("Alarm at the family-wise level {level}.", level=loc.percent(f.level, 0))
-        if f.alarm
-        else _("No alarm at the family-wise level {level}.", level=loc.percent(f.level, 0))
-    )
-    parts = [head]
-    if f.pvalue is not None and math.isfinite(f.pvalue):
-        parts.append(_("{p} before the correction.", p=loc.p_text(f.pvalue)))
-    if f.correction and f.correction != "none":
-        parts.append(_("Corrected for multiplicity."))
-    if f.false_alarm_rate is not None:
-        parts.append(
-            _(
-                "False-alarm rate measured on clean elections: {rate}.",
-                rate=loc.percent(f.false_alarm_rate, 1),
-            )
-        )
-    else:
-        parts.append(_("Its false-alarm rate on clean elections has not been measured."))
-    return " ".join(parts)
-
-
-def _caveats(f: Finding, loc: ReportLocale) -> list[Paragraph]:
-    """The library's caveats where the catalogue translates them (all of them in English)."""
-    out = []
-    for c in f.caveats:
-        text = loc.gettext(c)
-        if loc.lang == "en" or text != c:
-            out.append(Paragraph(text, "note"))
-    return out
-
-
 # --------------------------------------------------------------------------- summary
 def _summary(data: ReportData, loc: ReportLocale) -> Section:
     _ = loc.gettext
@@ -117,8 +43,8 @@ def _summary(data: ReportData, loc: ReportLocale) -> Section:
     rep = data.forensics
 
     def item(f: Finding, text: str, target: str) -> None:
-        s = _strength(f)
-        items.append(FindingItem(s, _(_STRENGTH_LABELS[s]), text, target))
+        s = strength(f)
+        items.append(FindingItem(s, _(STRENGTH_LABELS[s]), text, target))
 
     for o in rep.outcomes:
         if o.name == "distributions" or not o.ok:
@@ -133,7 +59,7 @@ def _summary(data: ReportData, loc: ReportLocale) -> Section:
     items.append(
         FindingItem(
             "screen",
-            _(_STRENGTH_LABELS["screen"]),
+            _(STRENGTH_LABELS["screen"]),
             _(
                 "Protocol checks: {failed} of {n} stations fail a strict control relation, "
                 "{soft} a soft one.",
@@ -167,7 +93,7 @@ def _summary(data: ReportData, loc: ReportLocale) -> Section:
         items.append(
             FindingItem(
                 "screen",
-                _(_STRENGTH_LABELS["screen"]),
+                _(STRENGTH_LABELS["screen"]),
                 _(
                     "Incidents: {n} reports, {c} confirmed by a coordinator.",
                     n=loc.number(inc.height),
@@ -190,7 +116,7 @@ def _summary(data: ReportData, loc: ReportLocale) -> Section:
         )
     blocks: list[Block] = [Paragraph(lead), *items]
     for key, reason in data.dropped.items():
-        blocks.append(Paragraph(_(_DROPPED[key]), "dropped"))
+        blocks.append(Paragraph(_(DROPPED[key]), "dropped"))
         del reason
     return Section("summary", _(SECTION_TITLES["summary"]), tuple(blocks))
 
@@ -467,223 +393,8 @@ def _checks(data: ReportData, loc: ReportLocale) -> Section:
                 )
             )
         blocks.append(Paragraph(finding_text(cc.finding, loc), "note"))
-        blocks.extend(_caveats(cc.finding, loc))
+        blocks.extend(caveat_paragraphs(cc.finding, loc))
     return Section("checks", _(SECTION_TITLES["checks"]), tuple(blocks))
-
-
-# --------------------------------------------------------------------------- forensics
-def _forensics(data: ReportData, loc: ReportLocale) -> Section:
-    _ = loc.gettext
-    rep = data.forensics
-    blocks: list[Block] = [
-        Paragraph(
-            _(
-                "Each method below is shown with what it can and cannot show. A test raises an "
-                "alarm only when it rejects at the family-wise level {level} after Holm's "
-                "correction over the {n} test methods; screens and model estimates never do.",
-                level=loc.percent(rep.level, 0),
-                n=loc.number(sum(1 for o in rep.outcomes if o.finding.kind == "test")),
-            )
-        )
-    ]
-    if data.reference is not None:
-        blocks.append(
-            Paragraph(
-                _(
-                    "Beside each figure: the same figure for a reference election ({source}), "
-                    "so that a reader sees what a clean count looks like.",
-                    source=data.reference_source or "",
-                ),
-                "note",
-            )
-        )
-    shown: set[str] = set()
-    for kind in FIGURE_KINDS:
-        method = next((m for m, k in METHOD_FIGURE.items() if k == kind), None)
-        figs = forensic_figures(
-            kind,
-            data.official,
-            report=rep,
-            loc=loc,
-            source=data.source,
-            reference=data.reference,
-            reference_report=data.reference_report,
-            reference_source=data.reference_source,
-        )
-        if method is not None:
-            blocks.extend(_method_blocks(data, method, loc))
-            shown.add(method)
-        blocks.extend(figs)
-    for o in rep.outcomes:
-        if o.name not in shown and o.name != "distributions":
-            blocks.extend(_method_blocks(data, o.name, loc))
-    return Section("forensics", _(SECTION_TITLES["forensics"]), tuple(blocks))
-
-
-def _method_blocks(data: ReportData, name: str, loc: ReportLocale) -> list[Block]:
-    _ = loc.gettext
-    rep = data.forensics
-    try:
-        o = rep.outcome(name)
-    except KeyError:
-        return []
-    out: list[Block] = [SubHeading(_(METHOD_LABELS.get(name, o.label)), f"forensics-{name}")]
-    can, cannot = explanation(name, loc)
-    out.append(Paragraph(_("What it shows: {text}", text=can)))
-    out.append(Paragraph(_("What it cannot show: {text}", text=cannot)))
-    if not o.ok:
-        out.append(Paragraph(_("The method could not run on this election."), "note"))
-        return out
-    f = o.finding
-    s = _strength(f)
-    out.append(
-        FindingItem(
-            s,
-            _(_STRENGTH_LABELS[s]),
-            f"{method_figure_text(name, o.result, loc)} {finding_text(f, loc)}",
-            f"forensics-{name}",
-        )
-    )
-    out.extend(_caveats(f, loc))
-    return out
-
-
-# --------------------------------------------------------------------------- survey
-def _survey(data: ReportData, loc: ReportLocale) -> Section | None:
-    _ = loc.gettext
-    blocks: list[Block] = []
-    names = {c.id: (_("Against all") if c.against_all else c.name) for c in data.official.choices}
-    names.update({c.name: names[c.id] for c in data.official.choices})
-    for key, label, est, cmp_ in (
-        ("survey-quick-count", N_("Quick count"), data.quick_count, data.quick_count_comparison),
-        ("survey-exit-poll", N_("Exit poll"), data.exit_poll, data.exit_poll_comparison),
-    ):
-        if est is None:
-            continue
-        blocks.append(SubHeading(_(label), key))
-        reported = getattr(est, "stations_reported", None)
-        if reported is None:
-            reported = dict(getattr(est, "extra", {})).get("stations_reported")
-        blocks.append(
-            Paragraph(_("Stations reported: {n}.", n=loc.number(reported) if reported else "—"))
-        )
-        if cmp_ is None:
-            continue
-        blocks.append(
-            Table(
-                (
-                    _("Choice"),
-                    _("Estimate"),
-                    _("Interval (95%)"),
-                    _("Official"),
-                    _("Difference"),
-                    _("p-value"),
-                ),
-                tuple(
-                    (
-                        names.get(r.choice, r.choice),
-                        loc.percent(r.estimate),
-                        loc.interval(r.ci_low, r.ci_high),
-                        loc.percent(r.official),
-                        loc.signed(100 * r.difference, 2),
-                        loc.pvalue(r.pvalue),
-                    )
-                    for r in cmp_.rows
-                ),
-                (False, True, True, True, True, True),
-                _("Differences in percentage points; intervals at 95%."),
-            )
-        )
-        j = cmp_.joint
-        if j.tested:
-            blocks.append(Paragraph(_("Joint test of every share: {p}.", p=loc.p_text(j.pvalue))))
-        else:
-            blocks.append(Paragraph(_("The joint test could not be run on these reports."), "note"))
-        if cmp_.finding is not None:
-            s = _strength(cmp_.finding)
-            blocks.append(
-                FindingItem(s, _(_STRENGTH_LABELS[s]), finding_text(cmp_.finding, loc), key)
-            )
-            blocks.extend(_caveats(cmp_.finding, loc))
-        if cmp_.strata_finding is not None:
-            blocks.append(
-                Paragraph(
-                    _(
-                        "Per stratum: {n} strata tested, {u} could not be tested (too few "
-                        "reports). {finding}",
-                        n=loc.number(len(cmp_.strata_adjusted)),
-                        u=loc.number(len(cmp_.strata_untested)),
-                        finding=finding_text(cmp_.strata_finding, loc),
-                    ),
-                    "note",
-                )
-            )
-    if not blocks:
-        return None
-    return Section("survey", _(SECTION_TITLES["survey"]), tuple(blocks))
-
-
-# --------------------------------------------------------------------------- incidents
-def _incidents(data: ReportData, loc: ReportLocale) -> Section | None:
-    _ = loc.gettext
-    inc = data.incidents
-    if inc is None:
-        return None
-    from ..store.masterdata import default_incident_categories
-
-    labels = {c["code"]: c["category"] for c in default_incident_categories()}
-
-    def counts(col: str) -> pl.DataFrame:
-        return (
-            inc.group_by(col)
-            .agg(
-                (pl.col("verification") == "confirmed").sum().alias("confirmed"),
-                (pl.col("verification") == "unverified").sum().alias("unverified"),
-                (pl.col("verification") == "rejected").sum().alias("rejected"),
-                pl.len().alias("n"),
-            )
-            .sort(["confirmed", "n", col], descending=[True, True, False])
-        )
-
-    head = (_("Confirmed"), _("Unverified"), _("Rejected"), _("All"))
-    by_cat = counts("category")
-    blocks: list[Block] = [
-        Paragraph(
-            _(
-                "{n} incident reports; verified ones first. A report is an observer's account; "
-                "a coordinator's confirmation is what makes it evidence.",
-                n=loc.number(inc.height),
-            )
-        ),
-        SubHeading(_("By category")),
-        Table(
-            (_("Category"), *head),
-            tuple(
-                (
-                    _(labels[r["category"]]) if r["category"] in labels else r["category"],
-                    *(loc.number(r[k]) for k in ("confirmed", "unverified", "rejected", "n")),
-                )
-                for r in by_cat.iter_rows(named=True)
-            ),
-            (False, True, True, True, True),
-        ),
-    ]
-    by_region = counts("region")
-    blocks.append(SubHeading(_("By region")))
-    blocks.append(
-        Table(
-            (_("Unit"), *head),
-            tuple(
-                (
-                    r["region"] or _("not stated"),
-                    *(loc.number(r[k]) for k in ("confirmed", "unverified", "rejected", "n")),
-                )
-                for r in by_region.iter_rows(named=True)
-            ),
-            (False, True, True, True, True),
-        )
-    )
-    return Section("incidents", _(SECTION_TITLES["incidents"]), tuple(blocks))
 
 
 # --------------------------------------------------------------------------- methods
@@ -759,20 +470,32 @@ _ROLES = {
 
 
 def build_document(
-    data: ReportData, loc: ReportLocale, *, today: _dt.date | None = None
+    data: ReportData,
+    loc: ReportLocale,
+    *,
+    today: _dt.date | None = None,
+    timings: dict[str, float] | None = None,
 ) -> Document:
-    """The whole report in one language."""
+    """The whole report in one language; ``timings`` receives each section's seconds."""
     _ = loc.gettext
-    sections = [
-        _summary(data, loc),
-        _results(data, loc),
-        _checks(data, loc),
-        _forensics(data, loc),
-    ]
-    for extra in (_survey(data, loc), _incidents(data, loc)):
-        if extra is not None:
-            sections.append(extra)
-    sections.append(_methods(data, loc, today or _dt.date.today()))
+    day = today or _dt.date.today()
+    builders: tuple[tuple[str, Callable[[], Section | None]], ...] = (
+        ("summary", lambda: _summary(data, loc)),
+        ("results", lambda: _results(data, loc)),
+        ("checks", lambda: _checks(data, loc)),
+        ("forensics", lambda: forensics_section(data, loc)),
+        ("survey", lambda: survey_section(data, loc)),
+        ("incidents", lambda: incidents_section(data, loc)),
+        ("methods", lambda: _methods(data, loc, day)),
+    )
+    sections: list[Section] = []
+    for key, build in builders:
+        start = time.perf_counter()
+        section = build()
+        if timings is not None:
+            timings[f"section {key}"] = round(time.perf_counter() - start, 3)
+        if section is not None:
+            sections.append(section)
     return Document(
         title=_("Election report: {source}", source=data.source),
         subtitle=_(
@@ -781,5 +504,5 @@ def build_document(
         ),
         lang=loc.lang,
         sections=tuple(sections),
-        dropped=tuple(_(_DROPPED[k]) for k in data.dropped),
+        dropped=tuple(_(DROPPED[k]) for k in data.dropped),
     )
