@@ -46,6 +46,12 @@ def test_demo_runs_and_writes_outputs(tmp_path: Path) -> None:
     assert forensic["totals"]["stations"] == 7848
     # a blank figure of this size is about 10 kB (tests/report/test_forensics_plots.py)
     assert (tmp_path / "out" / "figures" / "fingerprint.png").stat().st_size > 20_000
+    # the demo ends with the evidence report in the three languages, paths printed
+    for lang in ("kk", "ru", "en"):
+        for ext in ("html", "pdf"):
+            path = (tmp_path / "out" / "report" / f"report-{lang}.{ext}").resolve()
+            assert path.stat().st_size > 50_000
+            assert str(path) in p.stdout.replace("\n", "")
 
 
 def test_validate_json_and_exit_code(tmp_path: Path) -> None:

@@ -73,6 +73,8 @@ class ReportData:
     exit_poll: Any = None
     exit_poll_comparison: Any = None
     incidents: pl.DataFrame | None = None
+    verified_seats: SeatAllocation | None = None
+    projected_seats: Any = None
     inputs: tuple[InputFile, ...] = ()
     options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     dropped: Mapping[str, str] = dataclasses.field(default_factory=dict)
@@ -110,6 +112,19 @@ def _verified(official: ProtocolTable, copies: ProtocolTable) -> ProtocolTable:
     )  # same types as the official columns
     frame = official.frame.update(patch, on="station", how="left")
     return dataclasses.replace(official, frame=frame)
+
+
+def _seats(table: ProtocolTable, tab: Tabulation, rules: str | None) -> SeatAllocation | None:
+    """The seats of these totals under the rule set (None when the rules allocate none)."""
+    if rules is None or not get_rules(rules).seats:
+        return None
+    nat = tab.national
+    return allocate_by_rules(
+        {c.id: int(nat[c.id]) for c in table.choices},
+        rules,
+        against_all=table.against_all.id if table.against_all else None,
+        cast=int(nat["cast"]),
+    )
 
 
 def prepare_report(
@@ -204,15 +219,7 @@ def prepare_report(
     validation = validate(table)
     tab_level = table.levels[0] if table.levels else "station"
     tabulation = tabulate(table, level=tab_level, rules=rules)
-    seats = None
-    if rules is not None and get_rules(rules).seats:
-        nat = tabulation.national
-        seats = allocate_by_rules(
-            {c.id: int(nat[c.id]) for c in table.choices},
-            rules,
-            against_all=table.against_all.id if table.against_all else None,
-            cast=int(nat["cast"]),
-        )
+    seats = _seats(table, tabulation, rules)
     lap("results")
     if forensics is None:
         forensics = run_forensics(table, leader=leader, seed=seed, resamples=resamples, level=level)
@@ -240,6 +247,7 @@ def prepare_report(
 
     copies_table = copies_validation = comparison = None
     verified = None
+    verified_seats = None
     if copies is None:
         dropped["copies"] = "no observer copies given (--copies)"
     else:
@@ -259,6 +267,7 @@ def prepare_report(
             )
         comparison = compare_copies(kept, table)
         verified = tabulate(_verified(table, kept), level=tab_level, rules=rules)
+        verified_seats = _seats(table, verified, rules)
     lap("copies")
 
     frame_path = (
@@ -266,13 +275,20 @@ def prepare_report(
         if frame is not None
         else (official if not isinstance(official, ProtocolTable) else None)
     )
-    qc = qc_cmp = None
+    qc = qc_cmp = projected = None
     if quick_count is None:
         dropped["quick_count"] = "no quick-count reports given (--quick-count)"
     else:
         qc, qc_cmp = _quick_count(
             quick_count, table, frame_path, quick_count_sample, strata, inputs
         )
+        if seats is not None:
+            from ..survey.projection import project_seats
+
+            try:
+                projected = project_seats(qc.shares, rules=rules, draws=2000, rng=seed)
+            except SaylauInputError as exc:  # e.g. a threshold on ballots cast
+                dropped["seat_projection"] = f"the rule set cannot apply to estimated shares: {exc}"
     lap("quick count")
     ep = ep_cmp = None
     if exit_poll is None:
@@ -313,6 +329,8 @@ def prepare_report(
         exit_poll=ep,
         exit_poll_comparison=ep_cmp,
         incidents=inc,
+        verified_seats=verified_seats,
+        projected_seats=projected,
         inputs=tuple(inputs),
         options=options,
         dropped=dropped,

@@ -185,22 +185,7 @@ def _results(data: ReportData, loc: ReportLocale) -> Section:
             )
         )
     if data.seats is not None:
-        s = data.seats
-        blocks.append(SubHeading(_("Seats under the rule set {rules}", rules=data.rules or "")))
-        blocks.append(
-            Table(
-                (_("Choice"), _("Votes"), _("Seats")),
-                tuple(
-                    (
-                        _("Against all") if k == s.against_all else k,
-                        loc.number(s.votes[k]),
-                        loc.number(s.seats.get(k, 0)),
-                    )
-                    for k in s.votes
-                ),
-                (False, True, True),
-            )
-        )
+        blocks.extend(_seat_blocks(data, loc))
     units = data.tabulation.units
     if data.tabulation.level != "station" and units.height > 1:
         lead = t.leader()
@@ -222,6 +207,40 @@ def _results(data: ReportData, loc: ReportLocale) -> Section:
         blocks.append(SubHeading(_("By {level}", level=_(_LEVELS.get(t.levels[0], t.levels[0])))))
         blocks.append(Table(tuple(head), tuple(unit_rows), (False, *([True] * (len(head) - 1)))))
     return Section("results", _(SECTION_TITLES["results"]), tuple(blocks))
+
+
+def _seat_blocks(data: ReportData, loc: ReportLocale) -> list[Block]:
+    """Seats under the rule set: official, observer-verified, projected from the quick count."""
+    _ = loc.gettext
+    s = data.seats
+    assert s is not None
+    names = {c.id: (_("Against all") if c.against_all else c.name) for c in data.official.choices}
+    header = [_("Choice"), _("Official votes"), _("Seats")]
+    v = data.verified_seats
+    if v is not None:
+        header.append(_("Seats (observer-verified)"))
+    proj = {}
+    if data.projected_seats is not None:
+        header.append(_("Seats projected from the quick count (range at 95%)"))
+        proj = {str(r["choice"]): r for r in data.projected_seats.table()}
+    rows = []
+    for k in s.votes:
+        row = [names.get(k, k), loc.number(s.votes[k]), loc.number(s.seats.get(k, 0))]
+        if v is not None:
+            row.append(loc.number(v.seats.get(k, 0)))
+        if data.projected_seats is not None:
+            r = proj.get(k) or proj.get(names.get(k, k))
+            row.append(
+                f"{loc.number(r['seats'])} [{loc.number(r['seats_low'])}; "
+                f"{loc.number(r['seats_high'])}]"
+                if r
+                else "—"
+            )
+        rows.append(tuple(row))
+    return [
+        SubHeading(_("Seats under the rule set {rules}", rules=data.rules or "")),
+        Table(tuple(header), tuple(rows), (False, *([True] * (len(header) - 1)))),
+    ]
 
 
 _BASES = {
