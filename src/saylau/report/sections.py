@@ -114,7 +114,20 @@ def _summary(data: ReportData, loc: ReportLocale) -> Section:
             "No forensic test raises an alarm at the family-wise level {level}.",
             level=loc.percent(rep.level, 0),
         )
-    blocks: list[Block] = [Paragraph(lead), *items]
+    t = data.official
+    nat = data.tabulation.national
+    leader = t.leader()
+    aa = t.against_all
+    official = _(
+        "Official result: {leader} {share}, turnout {turnout}, over {n} stations.",
+        leader=leader.name,
+        share=loc.percent(_share(nat, leader.id)),
+        turnout=loc.percent(float(nat["turnout"])),
+        n=loc.number(t.stations),
+    )
+    if aa is not None:
+        official += " " + _("Against all: {share}.", share=loc.percent(_share(nat, aa.id)))
+    blocks: list[Block] = [Paragraph(official), Paragraph(lead), *items]
     for key, reason in data.dropped.items():
         blocks.append(Paragraph(_(DROPPED[key]), "dropped"))
         del reason
