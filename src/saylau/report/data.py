@@ -215,6 +215,8 @@ def prepare_report(
         options["rules"] = rules
     if leader is not None:
         options["leader"] = leader
+    if strata:
+        options["strata"] = ", ".join(strata)
     lap("reading")
     validation = validate(table)
     tab_level = table.levels[0] if table.levels else "station"
@@ -308,7 +310,7 @@ def prepare_report(
         inputs.append(_input("incidents", incidents, inc.height))
     lap("incidents")
     if frame is not None:
-        inputs.append(_input("frame", frame, 0))
+        inputs.append(_input("frame", frame, _frame(table, frame).frame.height))
     return ReportData(
         official=table,
         source=source,
@@ -350,8 +352,9 @@ def _draw(path: str | Path | None, inputs: list[InputFile], role: str) -> Any:
         return None
     from ..survey.sample import read_draw
 
-    inputs.append(_input(role, path, 0))
-    return read_draw(path)
+    draw = read_draw(path)
+    inputs.append(_input(role, path, len(draw.stations)))
+    return draw
 
 
 def _quick_count(
