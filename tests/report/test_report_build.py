@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import gzip
 import hashlib
+import json
 import re
 from pathlib import Path
 
@@ -87,6 +88,19 @@ def test_a_missing_input_drops_its_section_with_the_reason(tmp_path: Path) -> No
     # the summary says why, in Russian (the catalogue's wording)
     assert "Инциденты: сообщения не даны (--incidents)" in html
     assert "Копии наблюдателей: не даны (--copies)" in html
+
+
+def test_cli_json_names_the_files(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app,
+        ["report", "--official", str(sample_path()), "--out", str(tmp_path), "--no-pdf",
+         "--resamples", "20", "--no-reference", "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    (written,) = json.loads(result.stdout)
+    assert written["html"] == str(tmp_path / "report-en.html") and written["pdf"] is None
+    assert written["lang"] == "en" and "incidents" in written["dropped"]
+    assert written["sections"][0] == "summary" and written["figures"] >= 3
 
 
 def test_cli_writes_each_language_and_says_what_was_left_out(tmp_path: Path) -> None:

@@ -62,6 +62,13 @@ class ReportResult(Result):
     timings: Mapping[str, float]
     figures: int
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: the paths as text."""
+        out = super().to_dict()
+        out["html"] = str(self.html)
+        out["pdf"] = str(self.pdf) if self.pdf is not None else None
+        return out
+
 
 def write_report(
     data: ReportData, *, out: str | Path, lang: str = "en", pdf: bool = True, stem: str = "report"
