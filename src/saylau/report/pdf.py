@@ -39,6 +39,39 @@ _STRENGTH_RGB = {
 }
 
 
+_FLIPPED = re.compile(
+    r'<image xlink:href="data:image/png;base64,([^"]*)"([^>]*?) '
+    r'transform="scale\(1 -1\) translate\(0 (-?[\d.]+)\)" '
+    r'x="(-?[\d.]+)" y="(-?[\d.]+)" width="([\d.]+)" height="([\d.]+)"'
+)
+
+
+def _unflip(match: re.Match[str]) -> str:
+    """A raster matplotlib stores upside down (``scale(1 -1)``), flipped back in the pixels.
+
+    fpdf2 draws an ``<image>`` without its ``transform``: the colour grid of the fingerprint
+    would land outside its axes. The same picture, without the transform, is drawn in place.
+    """
+    import base64
+
+    from PIL import Image, ImageOps
+
+    data, attrs, shift, x, y, w, h = match.groups()
+    img = Image.open(io.BytesIO(base64.b64decode("".join(data.split()))))
+    buf = io.BytesIO()
+    ImageOps.flip(img).save(buf, format="PNG")
+    new_y = -float(shift) - float(y) - float(h)
+    return (
+        f'<image xlink:href="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}"'
+        f'{attrs} x="{x}" y="{new_y:g}" width="{w}" height="{h}"'
+    )
+
+
+def pdf_svg(svg: str) -> str:
+    """The SVG as fpdf2 draws it right (rasters without their flip transform)."""
+    return _FLIPPED.sub(_unflip, svg)
+
+
 def _aspect(svg: str) -> float:
     m = _SIZE.search(svg[:2000])
     return float(m.group(2)) / float(m.group(1)) if m else 0.75
@@ -83,7 +116,7 @@ def _figures(pdf: _Pdf, figs: list[Figure]) -> None:
     top = pdf.get_y()
     for k, (f, h) in enumerate(zip(figs, heights, strict=True)):
         x = pdf.l_margin + k * (width + gap)
-        pdf.image(io.BytesIO(f.svg.encode("utf-8")), x=x, y=top, w=width, h=h)
+        pdf.image(io.BytesIO(pdf_svg(f.svg).encode("utf-8")), x=x, y=top, w=width, h=h)
         pdf.set_xy(x, top + h + 1)
         pdf.set_text_color(80, 80, 80)
         pdf.multi_cell(width, 3.6, f.caption, align="L")
