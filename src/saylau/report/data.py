@@ -35,9 +35,6 @@ __all__ = ["BUNDLED_REFERENCE", "InputFile", "ReportData", "prepare_report"]
 #: The clean control drawn beside each forensic figure unless another reference is named.
 BUNDLED_REFERENCE = "poland-2020-r1-sample.csv.gz"
 
-#: Forensic methods run on the reference election (those its figures read).
-_REFERENCE_METHODS = ("integer_peaks", "excess_votes")
-
 
 @dataclasses.dataclass(frozen=True)
 class InputFile:
@@ -242,8 +239,10 @@ def prepare_report(
             inputs.append(_table_input("reference", ref_path, ref_table))
             if reference is not None:
                 options["reference"] = ref_source
+        from ._figs import reference_methods  # what the reference's figures read
+
         ref_report = run_forensics(
-            ref_table, seed=seed, resamples=min(resamples, 200), methods=_REFERENCE_METHODS
+            ref_table, seed=seed, resamples=min(resamples, 200), methods=reference_methods()
         )
     lap("reference")
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from .locale import N_, ReportLocale
 
-__all__ = ["METHOD_FIGURE", "METHOD_LABELS", "explanation", "method_figure_text", "references"]
+__all__ = ["METHOD_LABELS", "explanation", "method_figure_text", "references"]
 
 METHOD_LABELS: dict[str, str] = {
     "integer_peaks": N_("Integer percentages"),
@@ -28,14 +28,6 @@ METHOD_LABELS: dict[str, str] = {
     "coarse_shares": N_("Coarse vote shares"),
     "digits": N_("Digit tests"),
     "small_counts": N_("Small counts"),
-}
-
-#: The figure that shows each method.
-METHOD_FIGURE: dict[str, str] = {
-    "integer_peaks": "histograms",
-    "fingerprint": "fingerprint",
-    "excess_votes": "shpilkin",
-    "digits": "digits",
 }
 
 _EXPLAIN: dict[str, tuple[str, str]] = {

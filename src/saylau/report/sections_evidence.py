@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import polars as pl
 
-from ._figs import FIGURE_KINDS, forensic_figures
+from ._figs import KIND_LABELS, figure_kinds, forensic_figures
 from .data import ReportData
 from .document import Block, FindingItem, Paragraph, Section, SubHeading, Table
-from .explain import METHOD_FIGURE, METHOD_LABELS, explanation, method_figure_text
+from .explain import METHOD_LABELS, explanation, method_figure_text
 from .findings import (
     SECTION_TITLES,
     STRENGTH_LABELS,
@@ -52,8 +52,7 @@ def forensics_section(data: ReportData, loc: ReportLocale) -> Section:
             )
         )
     shown: set[str] = set()
-    for kind in FIGURE_KINDS:
-        method = next((m for m, k in METHOD_FIGURE.items() if k == kind), None)
+    for kind, method in figure_kinds():
         figs = forensic_figures(
             kind,
             data.official,
@@ -64,9 +63,11 @@ def forensics_section(data: ReportData, loc: ReportLocale) -> Section:
             reference_report=data.reference_report,
             reference_source=data.reference_source,
         )
-        if method is not None:
+        if method is not None and method not in shown:
             blocks.extend(_method_blocks(data, method, loc))
             shown.add(method)
+        elif method is None and figs and kind in KIND_LABELS:
+            blocks.append(SubHeading(_(KIND_LABELS[kind]), f"forensics-{kind}"))
         blocks.extend(figs)
     for o in rep.outcomes:
         if o.name not in shown and o.name != "distributions":
