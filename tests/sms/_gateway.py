@@ -69,10 +69,13 @@ def give_phones(db: Database) -> None:
 
 
 @contextmanager
-def serving(url: str, *, secret: str | None = SECRET) -> Iterator[tuple[str, Database]]:
+def serving(
+    url: str, *, secret: str | None = SECRET, phones: bool = True
+) -> Iterator[tuple[str, Database]]:
     """The service on loopback over the database at ``url``, with the observers' phones set."""
     app = create_app(Settings(db_url=url, sms_secret=secret))
-    give_phones(app.state.db)
+    if phones:
+        give_phones(app.state.db)
     try:
         with live_server(app) as base:
             yield base, app.state.db

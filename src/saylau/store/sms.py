@@ -53,7 +53,7 @@ from .models import (
     SmsSeenCall,
     Station,
 )
-from .submissions import NotFound, load_ballot, submit
+from .submissions import IdempotencyConflict, NotFound, load_ballot, submit
 
 __all__ = [
     "DUPLICATE_WINDOW",
@@ -81,7 +81,7 @@ FINAL = ("recorded", "duplicate", "rejected", "wrong_pin", "locked", "quarantine
 _LOCK_NAMESPACE = 7_311_972
 
 
-class Replay(SaylauInputError):
+class Replay(IdempotencyConflict):
     """A webhook call whose signature was seen before (HTTP 409)."""
 
 

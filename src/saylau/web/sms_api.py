@@ -23,7 +23,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .._exceptions import DataFormatError
-from ..sms.gateway import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
+from ..sms.gateway import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify_signature
 from ..store import sms as store
 from ..store.accounts import AccessDenied, User
 from ..store.db import Database
@@ -91,13 +91,16 @@ async def _verified_body(request: Request) -> bytes:
     body = await request.body()
     if len(body) > MAX_WEBHOOK_BODY:
         raise DataFormatError("webhook body too large", expected=f"<= {MAX_WEBHOOK_BODY} bytes")
-    verify_signature(
-        secret.encode(),
-        request.headers.get(TIMESTAMP_HEADER),
-        request.headers.get(SIGNATURE_HEADER),
-        body,
-        now=time.time(),
-    )
+    try:
+        verify_signature(
+            secret.encode(),
+            request.headers.get(TIMESTAMP_HEADER),
+            request.headers.get(SIGNATURE_HEADER),
+            body,
+            now=time.time(),
+        )
+    except SignatureError as e:  # not the gateway: 403, audited by the error handler
+        raise AccessDenied(e.message, field=e.field, expected=e.expected, found=e.found) from None
     return body
 
 
