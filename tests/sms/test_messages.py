@@ -80,7 +80,7 @@ ROWS: list[tuple[str, str, str, str, int, str]] = [
         "recorded",
         "recorded",
         1,
-        "4 = 6 + Σ votes",
+        "4 = 6 + ΣK",
     ),
     (O2, f"P ALA-1 {P2} {proto(411)}", "recorded", "recorded", 1, "Записано"),
     (O3, f"P AST-1 {P3} {proto(412)}", "recorded", "recorded", 1, "Checks passed"),

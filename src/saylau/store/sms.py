@@ -417,7 +417,8 @@ def _submit_all(
         for v in st.violations:
             rel = next((r for r in profile.relations if r.name == v.get("relation")), None)
             if rel is not None:
-                checks.append(f"{rel.formula(numbers)}: {v.get('found')} ≠ {v.get('expected')}")
+                rule = rel.formula(numbers).replace("Σ votes", "ΣK")  # K1 + K2 + ...
+                checks.append(f"{rule}: {v.get('found')} ≠ {v.get('expected')}")
         n = len(body.get("records", ())) if kind == "interviews" else len(report.figures)
         done.append(
             {
