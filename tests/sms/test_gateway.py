@@ -34,6 +34,7 @@ def _valid() -> list[tuple[str, str]]:
     out += [(O3, f"P AST-1 {P3} {proto(530 + i)}") for i in range(5)]
     out += [(I1, f"X ALA-1 {PI} K1={10 + i} K2=7 K3=2 K0=1") for i in range(5)]
     out += [(O1, f"I ALA-1 {P1} VOTE.CAROUSEL автобус №{i}") for i in range(5)]
+    out += [(O1, f"HC ALA-2 {P1} 1000={100 + i} 1200={200 + i}/190") for i in range(3)]
     return out
 
 

@@ -111,6 +111,7 @@ def test_any_way_of_typing_reads_the_same_figures(case: tuple[str, dict, Codeboo
         ("P 12 1234 1=1 500", "unknown_code", 5, "500"),  # a thousands space: named
         ("P 12 1234 1=5 I nothing", "unknown_category", 6, "nothing"),
         ("HC 12 1234 25=5", "bad_time", 4, "25=5"),
+        ("HC 12 1234 10=5 x", "bad_time", 5, "x"),
         ("P 12 12345678901 1=5", "bad_pin", 3, None),
     ],
 )
@@ -127,8 +128,26 @@ def test_the_first_unreadable_word_is_named(
 
 def test_head_counts_read_times_of_day() -> None:
     book = Codebook.build(get_profile("plain"), CHOICES)
-    r = parse("HC 12 1234 10:00=120 1200 310 15.00-455 18=602 C=800", book)
-    assert dict(r.figures) == {"10:00": 120, "12:00": 310, "15:00": 455, "18:00": 602, "close": 800}
+    r = parse("HC 12 1234 10:00=120 1200 310/290 15.00-455 18=602 С=800/795", book)
+    assert dict(r.figures) == {
+        "10:00": 120,
+        "12:00": 310,
+        "15:00": 455,
+        "18:00": 602,
+        "close": 800,
+    }
+    assert dict(r.official) == {"12:00": 290, "close": 795}
+    assert parse("нс 12 1234 930 = 41", book).figures == {"09:30": 41}
+    for text, reason in (
+        ("HC 12 1234 2500=5", "bad_time"),
+        ("HC 12 1234 10:75=5", "bad_time"),
+        ("HC 12 1234 10=5 1000=6", "repeated_code"),
+        ("HC 12 1234 1000", "missing_value"),
+        ("HC 12 1234 K1=5", "bad_time"),
+    ):
+        with pytest.raises(SmsError) as e:
+            parse(text, book)
+        assert e.value.reason == reason, text
 
 
 def test_segments_follow_the_sms_standard() -> None:
@@ -158,3 +177,30 @@ def test_signatures_and_numbers() -> None:
     assert normalize_number("+7 (727) 250-00-00") == "+77272500000"
     with pytest.raises(ValueError):
         normalize_number("+7 701")
+
+
+def test_the_readme_examples_read_as_documented() -> None:
+    """Every full message in the README's SMS table reads on the kz profile (the one with a
+    forgotten figure fails at the word the reply names)."""
+    import re
+    from pathlib import Path
+
+    from saylau.store.masterdata import default_incident_categories
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### SMS channel") : readme.index("## Fake voters")]
+    book = Codebook.build(
+        get_profile("kz"),
+        ["Amanat", "Ақ жол", "Барлығына қарсы"],
+        categories=[c["code"] for c in default_incident_categories()],
+    )
+    messages = re.findall(r"`((?:[PpРрIИXХxхHНhн][CСcс]?) 245 4821 [^`]+)`", section)
+    assert len(messages) >= 12
+    for text in messages:
+        if re.search(r"[KКкҚ]2 ", text):
+            with pytest.raises(SmsError) as e:
+                parse(text, book)
+            assert (e.value.reason, e.value.position) == ("missing_value", 11)
+            continue
+        report = parse(text, book)
+        assert report.station == "245" and (report.figures or report.incidents), text

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from saylau.store.audit import verify_chain
+from saylau.store.headcounts import head_counts
 from saylau.store.models import SmsInbound, SmsPinAttempt, Submission
 from tests.sms._gateway import PHONES, Gateway, serving
 
@@ -212,6 +213,11 @@ ROWS: list[tuple[str, str, str, str, int, str]] = [
     (O2, f"P ALA-1 {P2} {proto(465)}", "locked", "locked", 0, "60 мин"),
     (O2, "garbage", "locked", "locked", 0, "заблокирован"),
     (O1, f"P ALA-1 {P1} {proto(466)}", "recorded", "recorded", 1, "Жазылды"),
+    # --- head counts (voters seen entering by each checkpoint; commission's figure after /)
+    (O1, f"HC ALA-1 {P1} 1000=120 1200=310/290 C=800", "recorded", "recorded", 1, "санағы"),
+    (O3, f"нс AST-1 {P3} 10:00=55, 15.00=230", "recorded", "recorded", 1, "head count"),
+    (O1, f"HC ALA-1 {P1} 2500=5", "rejected", "bad_time", 0, "тәулік уақыты емес"),
+    (I1, f"HC ALA-1 {PI} 1000=12", "rejected", "wrong_role", 0, "рөліңіз"),
 ]
 
 
@@ -265,3 +271,8 @@ def test_sixty_messages(election: tuple[str, dict[str, str]]) -> None:
         for m in stored:
             assert all(pin not in m.text for pin in pins.values()), m.text
         assert failures == 5
+        # the head counts sent by SMS reach the turnout comparison's table
+        with db.read() as s:
+            frame = head_counts(s, ["ALA-1"]).frame.sort("minute")
+        assert frame["count"].to_list() == [120, 310, 800]
+        assert frame["official"].to_list() == [None, 290, None]

@@ -6,7 +6,7 @@ The format (the full grammar is in :mod:`saylau.sms.grammar`; the codes in
     P <station> <PIN> <line>=<figure> ... K<n>=<votes> ... [I <incident code> ...]
     I <station> <PIN> <incident code> [free text]
     X <station> <PIN> K<n>=<respondents> ... [K0=<refused>]
-    HC <station> <PIN> <time>=<voters seen> ... [C=<at close>]
+    HC <station> <PIN> <time>=<voters seen>[/<official figure>] ... [C=<at close>]
 
 Line codes are the printed line numbers of the station's protocol form, choices are ``K`` and
 their ballot position (Against all included), so the format follows whichever profile and ballot

@@ -19,7 +19,9 @@ items
     position (see :class:`~saylau.sms.codebook.Codebook`), then optionally incidents ``I <code>``.
     Incident (``I``): one category code, then free text (kept as typed).
     Exit-poll tally (``X``): ``K1=45 K2=30 ... K0=7`` (``K0``: refused to answer).
-    Head count (``HC``): ``<time>=<count>`` with the time as ``1000``, ``10:00`` or ``10``.
+    Head count (``HC``): ``<time>=<count>`` with the time as ``1000``, ``10:00`` or ``10`` and
+    ``C`` for the close; the count is of voters seen entering since the opening, followed by
+    ``/<figure>`` where the commission announced its own (``1200=310/290``).
 
 Letters are read in either script and either case (:func:`saylau.sms.text.fold`). A message
 longer than three concatenated SMS (:data:`~saylau.sms.text.MAX_SEGMENTS`) is refused unread.
@@ -63,8 +65,8 @@ KINDS: dict[str, Kind] = {
 }
 _PIN = re.compile(r"^\d{4,8}$")
 _NUMBER = re.compile(r"^\d{1,10}$")
-_TIME = re.compile(r"^(\d{1,2})(\d{2})?$")
-_CLOCK = re.compile(r"^(\d{1,2})[:.](\d{2})(?:[=:\-./#№ ]+(\d+|\?))?$")
+_HC_TIME = re.compile(r"(CL|C|\d{1,2}[:.]\d{2}|\d{3,4}|\d{1,2})(.*)")
+_HC_REST = re.compile(r"(?:[=:\-.#№]+(\d{1,10})(?:/(\d{1,10}))?)?")
 
 
 class SmsError(DataFormatError):
@@ -112,7 +114,8 @@ class SmsReport:
 
     ``figures`` maps line keys and choice names to numbers (None: not legible) for a protocol,
     choice names (and ``"refused"``) to counts for a tally, ``"HH:MM"`` to counts for a head
-    count; ``incidents`` holds category codes; ``note`` the free text of an incident.
+    count; ``incidents`` holds category codes; ``note`` the free text of an incident;
+    ``official`` the commission's announced figure by checkpoint, where a head count gives one.
     """
 
     header: SmsHeader
@@ -120,6 +123,7 @@ class SmsReport:
     codes: Mapping[str, str]
     incidents: tuple[str, ...] = ()
     note: str = ""
+    official: Mapping[str, int] = dataclasses.field(default_factory=dict)
 
     @property
     def kind(self) -> Kind:
@@ -175,6 +179,8 @@ def parse(text: str, book: Codebook) -> SmsReport:
     header, rest = parse_header(text)
     if header.kind == "incident":
         return _incident(text, header, rest, book)
+    if header.kind == "headcount":
+        return _headcount(header, [w for w in rest if w.parts])
     figures: dict[str, int | None] = {}
     codes: dict[str, str] = {}
     incidents: list[str] = []
@@ -237,10 +243,6 @@ def _value_like(part: str) -> bool:
 def _split(kind: Kind, w: Word) -> tuple[str, str | None]:
     """A word's code and its figure (None when the figure is the next word)."""
     parts = w.parts
-    if kind == "headcount":
-        m = _CLOCK.match(fold(w.text).strip())
-        if m is not None:  # 10:00=345, 10.00 345
-            return m.group(1) + m.group(2), m.group(3)
     if len(parts) > 2:
         raise SmsError(
             "bad_value",
@@ -267,19 +269,6 @@ def _value(value: str, w: Word) -> int | None:
 
 
 def _key(kind: Kind, code: str, book: Codebook, w: Word) -> str:
-    if kind == "headcount":
-        m = _TIME.match(code)
-        if code in ("C", "CL"):
-            return "close"
-        if m is None or int(m.group(1)) > 23 or int(m.group(2) or 0) > 59:
-            raise SmsError(
-                "bad_time",
-                "not a time of day",
-                position=w.position,
-                token=w.text,
-                expected="HHMM=count, HH:MM=count or C=count (close)",
-            )
-        return f"{int(m.group(1)):02d}:{m.group(2) or '00'}"
     if kind == "tally":
         if code == f"{CHOICE_PREFIX}0":
             return REFUSED
@@ -313,3 +302,66 @@ def _incident(text: str, header: SmsHeader, rest: list[Word], book: Codebook) ->
         )
     note = text[w.end :].strip(" \t\r\n,;")
     return SmsReport(header, {}, {}, (code,), note)
+
+
+def _checkpoint(code: str, w: Word) -> str:
+    if code in ("C", "CL"):
+        return "close"
+    digits = code.replace(":", "").replace(".", "")
+    hour, minute = (digits[:-2], digits[-2:]) if len(digits) > 2 else (digits, "00")
+    if int(hour) > 23 or int(minute) > 59:
+        raise SmsError(
+            "bad_time",
+            "not a time of day",
+            position=w.position,
+            token=w.text,
+            expected="HHMM=count, HH:MM=count or C=count (close)",
+        )
+    return f"{int(hour):02d}:{minute}"
+
+
+def _headcount(header: SmsHeader, rest: list[Word]) -> SmsReport:
+    """``<time>=<count>[/<official>]`` words: voters seen entering since the opening by each
+    checkpoint, and the commission's announced figure after a slash where there is one."""
+    counts: dict[str, int | None] = {}
+    codes: dict[str, str] = {}
+    official: dict[str, int] = {}
+    i = 0
+    while i < len(rest):
+        w = rest[i]
+        m = _HC_TIME.fullmatch(fold(w.text).strip())
+        tail = _HC_REST.fullmatch(m.group(2)) if m is not None else None
+        if m is None or tail is None:
+            raise SmsError(
+                "bad_time",
+                "not a checkpoint and count",
+                position=w.position,
+                token=w.text,
+                expected="HHMM=count, HH:MM=count or C=count (close)",
+            )
+        checkpoint = _checkpoint(m.group(1), w)
+        count, announced = tail.group(1), tail.group(2)
+        if count is None:  # "1000 345": the figure is the next word
+            nxt = rest[i + 1] if i + 1 < len(rest) else None
+            if nxt is None or not re.fullmatch(r"\d{1,10}(/\d{1,10})?", fold(nxt.text).strip()):
+                raise SmsError(
+                    "missing_value",
+                    "code without its figure",
+                    position=w.position,
+                    token=w.text,
+                    expected=f"{w.text}=<count>",
+                )
+            count, _, announced = fold(nxt.text).strip().partition("/")
+            i += 1
+        i += 1
+        if checkpoint in counts:
+            raise SmsError(
+                "repeated_code", "the same checkpoint twice", position=w.position, token=w.text
+            )
+        counts[checkpoint] = int(count)
+        codes[checkpoint] = m.group(1)
+        if announced:
+            official[checkpoint] = int(announced)
+    if not counts:
+        raise SmsError("no_figures", "no figures in the message", position=4)
+    return SmsReport(header, counts, codes, official=official)

@@ -373,7 +373,13 @@ def _bodies(report: Any, msg_id: int, received: str) -> list[tuple[str, dict[str
             )
         out.append(("interviews", {"records": records, **via}))
     if report.kind == "headcount":
-        out.append(("headcount", {"counts": dict(report.figures), **via}))
+        readings = []
+        for checkpoint, count in report.figures.items():
+            reading: dict[str, Any] = {"checkpoint": checkpoint, "count": count}
+            if checkpoint in report.official:
+                reading["official"] = report.official[checkpoint]
+            readings.append(reading)
+        out.append(("headcount", {"readings": readings, "note": None, **via}))
     for code in report.incidents:
         out.append(
             (
