@@ -77,6 +77,8 @@ MAX_PIN_FAILURES = 5
 PIN_WINDOW = dt.timedelta(hours=1)
 #: The same text from the same number within this window is a duplicate, not a second report.
 DUPLICATE_WINDOW = dt.timedelta(hours=1)
+#: Reasons :func:`saylau.sms.parse_header` gives: judged before the PIN (which they leave unread).
+HEADER_REASONS = frozenset({"empty", "too_long", "unknown_kind", "missing_station", "bad_pin"})
 FINAL = ("recorded", "duplicate", "rejected", "wrong_pin", "locked", "quarantined")
 _LOCK_NAMESPACE = 7_311_972
 
@@ -275,57 +277,70 @@ def process(db: Database, inbound_id: int, text_: str | None = None) -> SmsOutco
     """Judge a stored message (see the module's steps); answer how it was judged.
 
     ``text_`` is the message as typed (with its PIN); None for a message a coordinator
-    attached, whose PIN is not checked.
+    attached, whose PIN is not checked. The PIN's argon2 check and the parsing run outside any
+    write transaction (SQLite has one writer at a time); the verdict is written under the
+    number's lock, after counting the failures again.
     """
-    with db.write() as s:
+    with db.read() as s:
         msg = s.get(SmsInbound, inbound_id)
         if msg is None:
             raise NotFound("unknown SMS message", field="id", found=inbound_id)
+        if msg.status in FINAL:
+            return _outcome(msg)
+        attached = text_ is None
+        phone = (
+            None if attached else s.scalar(select(SmsPhone).where(SmsPhone.number == msg.number))
+        )
+        acc_id = msg.account_id if attached else (None if phone is None else phone.account_id)
+        acc = None if acc_id is None else s.get(Account, acc_id)
+        user = None if acc is None or not acc.active else load_user(s, acc.id)
+        now = _now()
+        since = now if phone is None else max(now - PIN_WINDOW, _aware(phone.set_at))
+        locked = phone is not None and _failures(s, msg.number, since) >= MAX_PIN_FAILURES
+        book = codebook(s)
+        stations = {_fold_code(c): c for c in s.scalars(select(Station.code))}
+    raw = text_ if text_ is not None else msg.text.replace("****", "0000", 1)
+    header_error: SmsError | None = None
+    error: SmsError | None = None
+    report = None
+    try:
+        header, _rest = parse_header(raw)
+        report = parse(raw, book)
+    except SmsError as e:
+        if report is None and e.reason in HEADER_REASONS:
+            header_error = e
+        error = e
+    pin_ok = None
+    if phone is not None and user is not None and not locked and header_error is None:
+        pin_ok = verify_password(phone.pin_hash, header.pin)  # ~30 ms of argon2, no lock held
+    with db.write() as s:
+        msg = s.get(SmsInbound, inbound_id)
+        assert msg is not None
         _lock(s, msg.number)
         s.refresh(msg)
         if msg.status in FINAL:
             return _outcome(msg)
-        attached = text_ is None
-        if attached:
-            acc_id = msg.account_id
-            phone = None
-        else:
-            phone = s.scalar(select(SmsPhone).where(SmsPhone.number == msg.number))
-            acc_id = None if phone is None else phone.account_id
-        acc = None if acc_id is None else s.get(Account, acc_id)
-        if acc is None or not acc.active:
+        if user is None:
             _final(s, msg, "quarantined", "unknown_number")
             return _outcome(msg)
-        msg.account_id, msg.locale = acc.id, acc.locale
-        now = _now()
-        if phone is not None:
-            since = max(now - PIN_WINDOW, _aware(phone.set_at))
-            if _failures(s, msg.number, since) >= MAX_PIN_FAILURES:
-                _final(s, msg, "locked", "locked", minutes=int(PIN_WINDOW.total_seconds() // 60))
-                return _outcome(msg)
-        raw = text_ if text_ is not None else msg.text.replace("****", "0000", 1)
-        try:
-            header, _rest = parse_header(raw)
-        except SmsError as e:
-            _final(s, msg, "rejected", e.reason, **_sms_error(e))
+        msg.account_id, msg.locale = user.id, user.locale
+        if phone is not None and _failures(s, msg.number, since) >= MAX_PIN_FAILURES:
+            _final(s, msg, "locked", "locked", minutes=int(PIN_WINDOW.total_seconds() // 60))
             return _outcome(msg)
-        if phone is not None:
-            ok = verify_password(phone.pin_hash, header.pin)
-            s.add(SmsPinAttempt(number=msg.number, ok=ok, at=now))
+        if header_error is not None:
+            _final(s, msg, "rejected", header_error.reason, **_sms_error(header_error))
+            return _outcome(msg)
+        if pin_ok is not None:
+            s.add(SmsPinAttempt(number=msg.number, ok=pin_ok, at=now))
             s.flush()
-            if not ok:
-                left = MAX_PIN_FAILURES - _failures(
-                    s, msg.number, max(now - PIN_WINDOW, _aware(phone.set_at))
-                )
+            if not pin_ok:
+                left = MAX_PIN_FAILURES - _failures(s, msg.number, since)
                 _final(s, msg, "wrong_pin", "wrong_pin", left=max(left, 0))
                 return _outcome(msg)
-        book = codebook(s)
-        try:
-            report = parse(raw, book)
-        except SmsError as e:
-            _final(s, msg, "rejected", e.reason, **_sms_error(e))
+        if error is not None or report is None:
+            assert error is not None
+            _final(s, msg, "rejected", error.reason, **_sms_error(error))
             return _outcome(msg)
-        stations = {_fold_code(c): c for c in s.scalars(select(Station.code))}
         station = stations.get(report.station)
         if station is None:
             _final(s, msg, "rejected", "unknown_station", position=2, token=header.station_text)
@@ -355,9 +370,7 @@ def process(db: Database, inbound_id: int, text_: str | None = None) -> SmsOutco
             return _outcome(msg)
         msg.status = "accepted"
         msg.detail = {"kind": report.kind}
-        user = load_user(s, acc.id)
-    assert user is not None
-    return _submit_all(db, msg.id, user, report, station, book)
+    return _submit_all(db, inbound_id, user, report, station, book)
 
 
 def _bodies(report: Any, msg_id: int, received: str) -> list[tuple[str, dict[str, Any]]]:
