@@ -66,6 +66,9 @@ def test_phones_quarantine_attach_and_failed_replies(
         assert analyst.post(path, json={"username": "obs1"}).status_code == 403
         r = ala.post(path, json={"username": "obs1"})
         assert r.status_code == 200 and r.json()["status"] == "recorded", r.text
+        attached = r.json()["reply"]  # a new reply to the sender, in obs1's language
+        assert attached["id"] != q["reply"]["id"] and attached["to"] == "+77010005555"
+        assert attached["text"].startswith("Жазылды") and "9999" not in attached["text"]
         assert _count(db) == before + 1
         assert ala.post(path, json={"username": "obs1"}).status_code == 404  # attached once
         with db.read() as s:

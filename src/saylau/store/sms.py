@@ -509,11 +509,18 @@ def attach(db: Database, inbound_id: int, username: str, *, actor: str) -> SmsOu
 
 
 def record_reply(db: Database, outcome: SmsOutcome, reply: str) -> int:
-    """Keep the reply handed to the gateway (once per message); answer its id."""
+    """Keep the reply handed to the gateway; answer its id. A retry answering the same reply
+    gets the same id; a new verdict (a quarantined message attached) makes a new reply."""
     with db.write() as s:
-        old = s.scalar(select(SmsOutbound.id).where(SmsOutbound.inbound_id == outcome.inbound_id))
-        if old is not None:
-            return int(old)
+        _lock(s, outcome.number)  # two retries answered at once keep one reply
+        last = s.scalar(
+            select(SmsOutbound)
+            .where(SmsOutbound.inbound_id == outcome.inbound_id)
+            .order_by(SmsOutbound.id.desc())
+            .limit(1)
+        )
+        if last is not None and last.text == reply:
+            return int(last.id)
         now = _now()
         row = SmsOutbound(
             inbound_id=outcome.inbound_id,
@@ -527,13 +534,6 @@ def record_reply(db: Database, outcome: SmsOutcome, reply: str) -> int:
         s.add(row)
         s.flush()
         return int(row.id)
-
-
-def reply_of(db: Database, inbound_id: int) -> tuple[int, str] | None:
-    """The reply already kept for a message: (id, text)."""
-    with db.read() as s:
-        row = s.scalar(select(SmsOutbound).where(SmsOutbound.inbound_id == inbound_id))
-        return None if row is None else (row.id, row.text)
 
 
 def delivery(db: Database, reply_id: int, status: str, error: str = "") -> None:

@@ -117,10 +117,8 @@ def _parse(body: bytes, model: type[BaseModel]) -> Any:
 
 
 def _answer(db: Database, outcome: store.SmsOutcome) -> dict[str, Any]:
-    kept = store.reply_of(db, outcome.inbound_id)
-    if kept is None:
-        text = render_reply(outcome)
-        kept = (store.record_reply(db, outcome, text), text)
+    text = render_reply(outcome)  # the same verdict renders the same reply: kept once
+    kept = (store.record_reply(db, outcome, text), text)
     return {
         "message_id": outcome.inbound_id,
         "status": outcome.status,
