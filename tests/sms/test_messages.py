@@ -123,6 +123,7 @@ ROWS: list[tuple[str, str, str, str, int, str]] = [
     (O1, "P", "rejected", "missing_station", 0, "учаске"),
     (O1, "P ALA-1", "rejected", "bad_pin", 0, "3-сөз"),
     (O1, f"P ALA-1 12 {proto(432)}", "rejected", "bad_pin", 0, "3-сөз"),
+    (O1, f"P {P1} ALA-1 {proto(432)}", "rejected", "bad_pin", 0, "3-сөз"),  # PIN misplaced
     (O1, f"P ALA-1 {P1}", "rejected", "no_figures", 0, "Ештеңе жазылмады"),
     (
         O1,
@@ -259,7 +260,7 @@ def test_sixty_messages(election: tuple[str, dict[str, str]]) -> None:
         gw.close()
         assert not wrong, "\n".join(wrong)
         # a duplicate names the message it repeats; a retry answers the same message
-        assert "(1 " in answers[50]["reply"]["text"] and answers[52]["message_id"] == 2
+        assert "(1 " in answers[51]["reply"]["text"] and answers[53]["message_id"] == 2
         with db.read() as s:
             stored = list(s.scalars(select(SmsInbound)))
             failures = s.scalar(

@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import re
 import secrets
 import zlib
 from collections.abc import Sequence
@@ -313,6 +314,18 @@ def process(db: Database, inbound_id: int, text_: str | None = None) -> SmsOutco
     pin_ok = None
     if phone is not None and user is not None and not locked and header_error is None:
         pin_ok = verify_password(phone.pin_hash, header.pin)  # ~30 ms of argon2, no lock held
+    misplaced = None  # the PIN typed in the wrong place ("P 4321 245 ..."): masked there too
+    if phone is not None and header_error is not None and header_error.reason == "bad_pin":
+        misplaced = next(
+            (
+                w.position
+                for w in words(raw)[:4]
+                if w.position != 3
+                and re.fullmatch(r"\d{4,8}", w.folded)
+                and verify_password(phone.pin_hash, w.folded)
+            ),
+            None,
+        )
     with db.write() as s:
         msg = s.get(SmsInbound, inbound_id)
         assert msg is not None
@@ -328,6 +341,9 @@ def process(db: Database, inbound_id: int, text_: str | None = None) -> SmsOutco
             _final(s, msg, "locked", "locked", minutes=int(PIN_WINDOW.total_seconds() // 60))
             return _outcome(msg)
         if header_error is not None:
+            if misplaced is not None:
+                msg.text = mask_pin(msg.text, misplaced)
+                msg.text_hash = _text_hash(msg.text)
             _final(s, msg, "rejected", header_error.reason, **_sms_error(header_error))
             return _outcome(msg)
         if pin_ok is not None:
