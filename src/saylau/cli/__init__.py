@@ -10,6 +10,7 @@ from . import (  # noqa: F401  (register commands)
     _columns,
     _exitpoll,
     _forensics,
+    _plot,
     _protocols,
     _seats,
     _service,
