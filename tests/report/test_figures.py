@@ -24,8 +24,8 @@ from saylau.cli import app
 from saylau.domain.table import ProtocolTable
 from saylau.forensics.battery import run_forensics
 from saylau.forensics.simulate import FraudSpec, simulate_election
+from saylau.report.figure_style import OKABE_ITO, SERIES
 from saylau.report.figures import FIGURE_KINDS, ReportFigure, figure_svg, make_figure, save_figure
-from saylau.report.forensics_plots import OKABE_ITO, SERIES
 
 PROTANOPIA = np.array(
     [

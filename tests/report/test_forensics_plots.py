@@ -16,13 +16,9 @@ from saylau.forensics import digit_tests, excess_votes, fingerprint, integer_pea
 from saylau.forensics.battery import run_forensics
 from saylau.forensics.distributions import distributions
 from saylau.forensics.simulate import FraudSpec, simulate_election
+from saylau.report.figure_style import SERIES, short_name
 from saylau.report.figures import make_figure
-from saylau.report.forensics_plots import (
-    SERIES,
-    curves_from_table,
-    save_forensics_plots,
-    short_name,
-)
+from saylau.report.forensics_plots import curves_from_table, save_forensics_plots
 
 
 @pytest.fixture(scope="module")

@@ -42,8 +42,9 @@ from matplotlib.figure import Figure, SubFigure
 from .._exceptions import SaylauInputError, UnknownNameError
 from ..domain.table import ProtocolTable
 from ..forensics.battery import REGISTRY, ForensicsReport, run_forensics
+from . import figure_style as st
 from . import forensics_plots as fp
-from .forensics_plots import Election, Tr, election_of, finding_text, histogram_quantiles
+from .figure_style import Election, Tr, election_of, finding_text, histogram_quantiles
 
 __all__ = [
     "FIGURE_KINDS",
@@ -89,14 +90,14 @@ _DRAW: dict[str, Callable[[SubFigure, Election, Tr], int | None]] = {
 }
 
 _TITLES: dict[str, str] = {
-    "turnout": fp.N_("Turnout histogram"),
-    "shares": fp.N_("Vote-share histograms"),
-    "fingerprint": fp.N_("Election fingerprint: turnout against the leader's share"),
-    "integer-peaks": fp.N_("Integer-percentage peaks"),
-    "shpilkin": fp.N_("Excess votes: Shpilkin's curves"),
-    "coarse-shares": fp.N_("Coarse vote shares"),
-    "digits": fp.N_("Digit and distribution tests by unit"),
-    "regions": fp.N_("Fingerprints of the largest regions"),
+    "turnout": st.N_("Turnout histogram"),
+    "shares": st.N_("Vote-share histograms"),
+    "fingerprint": st.N_("Election fingerprint: turnout against the leader's share"),
+    "integer-peaks": st.N_("Integer-percentage peaks"),
+    "shpilkin": st.N_("Excess votes: Shpilkin's curves"),
+    "coarse-shares": st.N_("Coarse vote shares"),
+    "digits": st.N_("Digit and distribution tests by unit"),
+    "regions": st.N_("Fingerprints of the largest regions"),
 }
 
 
@@ -242,7 +243,7 @@ def _describe(kind: str, e: Election, tr: Tr) -> str:
         items = []
         for c, h, _s in fp.share_series(e)[:6]:
             (med,) = histogram_quantiles(h, (0.5,))
-            items.append(f"{fp.short_name(c.name)} {tr.pct(med)}")
+            items.append(f"{st.short_name(c.name)} {tr.pct(med)}")
         return _("Histograms of each choice's share of ballots cast; median shares: %(list)s.") % {
             "list": "; ".join(items)
         }
@@ -301,7 +302,7 @@ def _alt(kind: str, elections: list[Election | None], tr: Tr) -> str:
             continue
         f = e.findings.get(_NEEDS[kind][-1])
         label = e.source if i == 0 else tr.gettext("Reference") + ": " + e.source
-        caveat = tr.gettext(fp.CAVEATS[kind])
+        caveat = tr.gettext(st.CAVEATS[kind])
         texts.append(f"{label}. {_describe(kind, e, tr)} {finding_text(f, caveat, tr)}.")
     return " ".join(texts)
 
@@ -417,7 +418,7 @@ def figure_svg(fig: ReportFigure) -> str:
 
 def write_png(fig: ReportFigure, path: Path) -> Path:
     """Write the PNG of a figure (no timestamp in the file)."""
-    fig.figure.savefig(path, dpi=fp.DPI, facecolor="white", metadata={"Software": "saylau"})
+    fig.figure.savefig(path, dpi=st.DPI, facecolor="white", metadata={"Software": "saylau"})
     return path
 
 
