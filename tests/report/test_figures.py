@@ -102,13 +102,13 @@ def _in_kazakh(table: ProtocolTable) -> ProtocolTable:
 @pytest.fixture(scope="module")
 def kazakh() -> ProtocolTable:
     spec = FraudSpec(kind="incremental", share=0.1)
-    sim = simulate_election(stations=1500, regions=4, fraud=spec, against_all=True, rng=11)
+    sim = simulate_election(stations=1000, regions=4, fraud=spec, against_all=True, rng=11)
     return _in_kazakh(sim.table)
 
 
 @pytest.fixture(scope="module")
 def clean() -> ProtocolTable:
-    return _in_kazakh(simulate_election(stations=1000, regions=3, against_all=True, rng=12).table)
+    return _in_kazakh(simulate_election(stations=600, regions=3, against_all=True, rng=12).table)
 
 
 @pytest.fixture(scope="module")
@@ -147,7 +147,7 @@ def test_every_kind_in_every_language(
         assert fig is not None, kind
         assert fig.kind == kind
         # the source and n of both elections are in the caption, in the locale's digits
-        n_main = "1 500" if lang != "en" else "1,500"
+        n_main = "1 000" if lang != "en" else "1,000"
         assert "ОСК 2023" in fig.caption and "таза" in fig.caption, fig.caption
         assert re.search(r"n = [\d\s\u00a0,]+", fig.caption)
         if kind in ("turnout", "shares", "regions", "digits"):
@@ -199,3 +199,21 @@ def test_plot_command(tmp_path: Path, kazakh: ProtocolTable) -> None:
     assert "unknown figure kind" in bad.output and len(bad.output.strip().splitlines()) <= 2
     missing = runner.invoke(app, ["plot", "turnout", str(tmp_path / "nope.csv")])
     assert missing.exit_code == 2 and "nope.csv" in missing.output
+
+
+def test_plot_command_bad_input(tmp_path: Path, kazakh: ProtocolTable) -> None:
+    runner = CliRunner()
+    f = tmp_path / "flat.csv"
+    kazakh.frame.drop("region").write_csv(f)
+    res = runner.invoke(app, ["plot", "turnout", str(f), "--lang", "de"])
+    assert res.exit_code == 2 and "unknown language" in res.output
+    res = runner.invoke(app, ["plot", "regions", str(f), "--out", str(tmp_path / "r")])
+    assert res.exit_code == 1 and "does not apply" in res.output
+    assert not (tmp_path / "r.png").exists()
+    (tmp_path / "folder").mkdir()
+    res = runner.invoke(app, ["plot", "turnout", str(f), "--out", str(tmp_path / "folder")])
+    assert res.exit_code == 2 and "--out" in res.output and "folder" in res.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("station,voters_on_list,issued,invalid,valid,Аманат\n1,100,x,0,50,50\n")
+    res = runner.invoke(app, ["plot", "turnout", str(bad)])
+    assert res.exit_code == 2 and "bad.csv" in res.output

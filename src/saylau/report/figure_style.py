@@ -202,7 +202,8 @@ def finding_text(finding: Finding | None, caveat: str, tr: Tr) -> str:
         ) % {"level": tr.num(finding.level, 2 if finding.level >= 0.01 else 3)}
         extra = []
         if finding.pvalue is not None and math.isfinite(finding.pvalue):
-            extra.append("p = " + tr.num(finding.pvalue, 3))
+            p = finding.pvalue
+            extra.append("p < " + tr.num(0.001, 3) if p < 0.001 else "p = " + tr.num(p, 3))
         m = re.match(r"Holm over (\d+)", finding.correction or "")
         if m:
             extra.append(_("Holm correction over %(n)s tests") % {"n": m.group(1)})
