@@ -160,6 +160,13 @@ def test_every_kind_in_every_language(
             words |= set(re.findall(r"[A-Za-z_][A-Za-z_0-9.]*[A-Za-z0-9]", fig.caption + fig.alt))
             english = {w for w in words if w not in ALLOWED and len(w) > 2}
             assert not english, (kind, lang, english)
+        if lang == "kk":  # no text overflows the figure (Kazakh runs longest)
+            canvas = fig.figure.canvas
+            canvas.draw()
+            box = fig.figure.get_tightbbox(canvas.get_renderer())  # type: ignore[attr-defined]
+            w, h = fig.figure.get_size_inches()
+            assert box.x0 > -0.01 and box.y0 > -0.01, (kind, box)
+            assert box.x1 < w + 0.01 and box.y1 < h + 0.01, (kind, box)
         fig.figure.clf()
 
 

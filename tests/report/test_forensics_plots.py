@@ -24,7 +24,7 @@ from saylau.report.forensics_plots import curves_from_table, save_forensics_plot
 @pytest.fixture(scope="module")
 def election() -> object:
     spec = FraudSpec(kind="incremental", share=0.15)
-    return simulate_election(stations=1200, regions=5, fraud=spec, against_all=True, rng=5)
+    return simulate_election(stations=800, regions=5, fraud=spec, against_all=True, rng=5)
 
 
 def _check_png(path: Path, min_bytes: int = 20_000) -> tuple[int, int]:

@@ -385,6 +385,8 @@ def make_figure(
         raise UnknownNameError(
             "unknown language", field="lang", expected="kk | ru | en", found=lang
         ) from None
+    if kind == "regions" and "region" not in table.frame.columns:
+        return None  # nothing to run for a table without regions
     main = _election(kind, table, report, source)
     if main is None:
         return None
