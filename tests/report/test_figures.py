@@ -176,6 +176,7 @@ def test_svg_and_png_files(tmp_path: Path, kazakh: ProtocolTable) -> None:
     svg = figure_svg(fig)
     assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
     assert "<text" not in svg  # letters are paths: no font to download or to lack
+    assert svg.startswith('<svg role="img" aria-label="') and "max-width:100%" in svg
     assert not re.search(r"(href|src)=\"https?:", svg)  # no external request
     png, svg_path = save_figure(fig, tmp_path / "turnout-kk")
     assert png.name == "turnout-kk.png" and svg_path.name == "turnout-kk.svg"

@@ -139,3 +139,17 @@ def test_shpilkin_figure_uses_the_method_station_rule(election: object) -> None:
     curves, _total = curves_from_table(table, [table.leader()])
     # the same stations and bins as the method: the leader's curve is the method's own
     assert curves[table.leader().id] == pytest.approx(np.asarray(res.leader_by_bin))
+
+
+def test_shpilkin_without_a_clean_peak_says_so(election: object) -> None:
+    import dataclasses
+    import math
+
+    from saylau.report.figures import figure_from_results
+
+    table = election.table  # type: ignore[attr-defined]
+    na = dataclasses.replace(excess_votes(table), estimate=math.nan, ratio=math.nan)
+    fig = figure_from_results("shpilkin", table, {"excess_votes": na}, source="sim")
+    assert fig is not None
+    text = _texts(fig.figure)
+    assert "no plausible clean peak" in text and "anomalous votes" not in text

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import html
 import io
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -409,13 +410,17 @@ def figure_svg(fig: ReportFigure) -> str:
     """The figure as an ``<svg>`` element to embed in a page.
 
     Text is drawn as paths (no font to fetch), the raster parts are inlined, and the ids are
-    salted per figure so that several figures can share one page.
+    salted per figure so that several figures can share one page. The element is an image for
+    screen readers (``role="img"``, its ``aria-label`` the text alternative) and shrinks to
+    the width of its box.
     """
     buf = io.StringIO()
     with matplotlib.rc_context(_rc(fig)):
         fig.figure.savefig(buf, format="svg", facecolor="white", metadata={"Date": None})
     text = buf.getvalue()
-    return text[text.index("<svg") :]
+    svg = text[text.index("<svg") :]
+    attrs = f'role="img" aria-label="{html.escape(fig.alt)}" style="max-width:100%;height:auto" '
+    return svg.replace("<svg ", "<svg " + attrs, 1)
 
 
 def write_png(fig: ReportFigure, path: Path) -> Path:

@@ -368,7 +368,9 @@ def draw_shpilkin(sub: SubFigure, e: Election, tr: Tr) -> int | None:
             label=short_name(c.name),
         )
     number = ""
-    if math.isfinite(ev.ratio):
+    if not (math.isfinite(ev.ratio) and math.isfinite(ev.estimate)):
+        number = _("no estimate: the others' curve has no plausible clean peak")
+    else:
         scaled = ev.ratio * others
         peak = int(ev.peak_bin)
         ax.plot(
