@@ -154,6 +154,13 @@ def test_wrong_key_truncated_and_extra_file(workdir: Path, tmp_path: Path) -> No
         check = _verify(tmp_path / "cut.zip", workdir)
         assert not check.ok and check.problems, cut
     assert "truncated" in check.problems[0]
+    for name, body in (("appended.zip", data + b"\0"), ("prepended.zip", b"#!/bin/sh\n" + data)):
+        (tmp_path / name).write_bytes(body)  # a byte added outside every member
+        check = _verify(tmp_path / name, workdir)
+        assert not check.ok and check.problems, name
+    (tmp_path / "garbage.pub").write_text("not a key", encoding="utf-8")
+    with pytest.raises(DataFormatError, match="not a readable public key"):
+        verify_bundle(workdir / "evidence.zip", public_key=tmp_path / "garbage.pub")
     extra = tmp_path / "extra.zip"
     extra.write_bytes(data)
     with zipfile.ZipFile(extra, "a") as z:
