@@ -153,3 +153,26 @@ def test_shpilkin_without_a_clean_peak_says_so(election: object) -> None:
     assert fig is not None
     text = _texts(fig.figure)
     assert "no plausible clean peak" in text and "anomalous votes" not in text
+
+
+def test_first_figure_api_still_draws_with_the_run_findings(election: object) -> None:
+    """histograms_figure & co. (the report's first adapter calls them) draw the same panels."""
+    from saylau.report.forensics_plots import (
+        digits_figure,
+        fingerprint_figure,
+        histograms_figure,
+        shpilkin_figure,
+    )
+
+    table = election.table  # type: ignore[attr-defined]
+    report = run_forensics(
+        table, seed=1, methods=("distributions", "integer_peaks", "excess_votes")
+    )
+    results = {**report.results, "_findings": {o.name: o.finding for o in report.outcomes}}
+    f = report.finding("integer_peaks")
+    text = _texts(histograms_figure(table, results))
+    assert ("ALARM at level 0.01" if f.alarm else "no alarm at level 0.01") in text
+    assert "Holm correction over 1 tests" in text  # the run's correction, not the result's own
+    assert shpilkin_figure(table, results) is not None
+    assert fingerprint_figure(table, results) is None  # no fingerprint result: nothing is run
+    assert digits_figure(table, results) is None

@@ -15,8 +15,8 @@ References
 
 Examples
 --------
->>> Tr("kk").gettext("Turnout"), Tr("ru").pct(0.25)
-('Келу үлесі', '25,0%')
+>>> Tr("kk").gettext("Turnout at the stations"), Tr("ru").pct(0.25)
+('Учаскелердегі келу үлесі', '25,0%')
 >>> SERIES[0].colour == OKABE_ITO["vermillion"]
 True
 """
@@ -236,7 +236,11 @@ class Election:
 def election_of(
     table: ProtocolTable, results: ForensicsReport | Mapping[str, Any], source: str
 ) -> Election:
-    """Collect a report's (or a mapping's) results and findings for the drawers."""
+    """Collect a report's (or a mapping's) results and findings for the drawers.
+
+    A mapping holds results by method name; its ``_findings`` entry, when present, maps
+    method names to the findings of the run (otherwise each result's own finding is shown).
+    """
     if isinstance(results, ForensicsReport):
         res: dict[str, Any] = dict(results.results)
         findings = {o.name: o.finding for o in results.outcomes if o.ok}
@@ -254,6 +258,9 @@ def election_of(
             ),
             None,
         )
+        run = results.get("_findings")
+        if isinstance(run, Mapping):
+            findings.update({k: f for k, f in run.items() if isinstance(f, Finding)})
     leader = table.leader()
     if leader_name is not None:
         leader = next((c for c in table.choices if leader_name in (c.id, c.name)), leader)

@@ -96,7 +96,7 @@ _TITLES: dict[str, str] = {
     "fingerprint": st.N_("Election fingerprint: turnout against the leader's share"),
     "integer-peaks": st.N_("Integer-percentage peaks"),
     "shpilkin": st.N_("Excess votes: Shpilkin's curves"),
-    "coarse-shares": st.N_("Coarse vote shares"),
+    "coarse-shares": st.N_("Coarse shares of the leader's vote"),
     "digits": st.N_("Digit and distribution tests by unit"),
     "regions": st.N_("Fingerprints of the largest regions"),
 }

@@ -46,6 +46,7 @@ import numpy as np
 import numpy.typing as npt
 from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm
+from matplotlib.figure import Figure as MplFigure
 from matplotlib.figure import SubFigure
 from matplotlib.ticker import FuncFormatter, MultipleLocator
 
@@ -79,6 +80,7 @@ from .figure_style import (
 
 __all__ = [
     "curves_from_table",
+    "digits_figure",
     "draw_coarse",
     "draw_digits",
     "draw_fingerprint",
@@ -87,8 +89,12 @@ __all__ = [
     "draw_shares",
     "draw_shpilkin",
     "draw_turnout",
+    "fingerprint_figure",
+    "histograms_figure",
+    "regions_figure",
     "save_forensics_plots",
     "share_series",
+    "shpilkin_figure",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -132,7 +138,7 @@ def draw_turnout(sub: SubFigure, e: Election, tr: Tr) -> int | None:
     if d is None:
         return None
     ax = sub.add_subplot()
-    histogram_panel(ax, np.asarray(d.turnout), OTHERS, _("Turnout"), tr)
+    histogram_panel(ax, np.asarray(d.turnout), OTHERS, _("Turnout at the stations"), tr)
     ax.set_xlabel(_("Turnout, percent (ballots issued ÷ registered voters)"))
     head(sub, _("Turnout histogram"), e.source, d.stations, tr)
     foot(sub, finding_text(e.findings.get("distributions"), _(CAVEATS["turnout"]), tr))
@@ -170,7 +176,7 @@ def draw_integer(sub: SubFigure, e: Election, tr: Tr) -> int | None:
     ax_t = sub.add_subplot(grid[0, :2])
     ax_v = sub.add_subplot(grid[1, :2])
     ax_b = sub.add_subplot(grid[:, 2])
-    histogram_panel(ax_t, np.asarray(d.turnout), OTHERS, _("Turnout"), tr)
+    histogram_panel(ax_t, np.asarray(d.turnout), OTHERS, _("Turnout at the stations"), tr)
     lead = np.asarray(d.shares.get(e.leader.name, ()), dtype=np.float64)
     if lead.size:
         histogram_panel(
@@ -483,7 +489,7 @@ def draw_coarse(sub: SubFigure, e: Election, tr: Tr) -> int | None:
         "pe": tr.num(cs.pvalue_mc_error, 3),
         "q": tr.num(cs.null_q95, 2),
     }
-    head(sub, _("Coarse vote shares"), e.source, cs.nobs, tr)
+    head(sub, _("Coarse shares of the leader's vote"), e.source, cs.nobs, tr)
     foot(
         sub,
         number
@@ -543,7 +549,10 @@ def draw_digits(sub: SubFigure, e: Election, tr: Tr) -> int | None:
                 )
         ax.set_xticks(range(len(DIGIT_STATISTICS)), DIGIT_STATISTICS, fontsize=8)
         ax.xaxis.tick_top()
-        ax.set_title(_("Turnout") if q == "turnout" else short_name(e.leader.name), fontsize=9)
+        ax.set_title(
+            _("Turnout at the stations") if q == "turnout" else short_name(e.leader.name),
+            fontsize=9,
+        )
         ax.set_yticks(range(len(units)), [short_name(u, 28) for u in units], fontsize=6)
         ax.tick_params(length=0)
     if im is not None:
@@ -664,3 +673,53 @@ def save_forensics_plots(
             write_png(fig, path)
             written.append(path)
     return written
+
+
+# --------------------------------------------------------------------------- one figure, as before
+def _one(
+    kind: str, table: ProtocolTable, results: Mapping[str, Any] | None, lang: str
+) -> MplFigure | None:
+    from .figures import figure_from_results
+
+    name = Path(table.source).name if table.source else "election"
+    fig = figure_from_results(kind, table, results or {}, lang=lang, source=name)
+    return fig.figure if fig is not None else None
+
+
+def histograms_figure(
+    table: ProtocolTable, results: Mapping[str, Any] | None = None, *, lang: str = "en"
+) -> MplFigure | None:
+    """The integer-percentage figure (turnout and leader histograms, counts against the null)
+    from results already computed; the turnout histogram alone without an integer-peaks result.
+    Kept for callers of the first figure API: :func:`saylau.report.figures.make_figure` is the
+    one to use."""
+    kind = "integer-peaks" if results and "integer_peaks" in results else "turnout"
+    return _one(kind, table, results, lang)
+
+
+def fingerprint_figure(
+    table: ProtocolTable, results: Mapping[str, Any] | None = None, *, lang: str = "en"
+) -> MplFigure | None:
+    """The fingerprint from a fingerprint result (see :func:`histograms_figure`)."""
+    return _one("fingerprint", table, results, lang)
+
+
+def shpilkin_figure(
+    table: ProtocolTable, results: Mapping[str, Any] | None = None, *, lang: str = "en"
+) -> MplFigure | None:
+    """Shpilkin's curves from an excess-votes result (see :func:`histograms_figure`)."""
+    return _one("shpilkin", table, results, lang)
+
+
+def digits_figure(
+    table: ProtocolTable, results: Mapping[str, Any] | None = None, *, lang: str = "en"
+) -> MplFigure | None:
+    """The digit tests from a digit-test result (see :func:`histograms_figure`)."""
+    return _one("digits", table, results, lang)
+
+
+def regions_figure(
+    table: ProtocolTable, results: Mapping[str, Any] | None = None, *, lang: str = "en"
+) -> MplFigure | None:
+    """The regions' small multiples (see :func:`histograms_figure`)."""
+    return _one("regions", table, results, lang)
