@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from .._exceptions import SaylauInputError
 from ..domain.profiles import LINE_LABELS
 from . import page_queries as q
-from .live_view import estimate_view
+from .live_view import estimate_view, headcount_view
 from .pages import (
     PHASE_LABELS,
     VERIFICATION_LABELS,
@@ -118,9 +118,11 @@ def dashboard(
     """Everything a coordinator watches on election night, inside their subtree."""
     from sqlalchemy import select
 
+    from ..store.headcounts import turnout_check
     from ..store.live import live_estimates
     from ..store.models import Choice
     from ..store.reconcile import compare_with_official
+    from ..store.sms import failed_replies, quarantined
     from ..store.submissions import load_ballot
     from .auth import scope_stations
 
@@ -150,7 +152,10 @@ def dashboard(
             verification=verification,
         )
         cats = q.categories(session)
+        sms_failed = failed_replies(session, scope)
+        sms_quarantined = quarantined(session, scope)
         regions = sorted({r["region"] for r in reported})
+        head = turnout_check(session)
     live = live_estimates(db)
     differences: list[dict[str, Any]] = []
     moved: list[dict[str, Any]] = []
@@ -191,6 +196,7 @@ def dashboard(
         "moved": moved,
         "quick_count": estimate_view(live.get("quick_count"), names, _),
         "exit_poll": estimate_view(live.get("exit_poll"), names, _),
+        "head_counts": headcount_view(head, scope, _),
         "incidents": [
             {**i.__dict__, "category": cat_labels.get(i.category, i.category)} for i in incidents
         ],
@@ -207,6 +213,8 @@ def dashboard(
         },
         "verification_labels": {k: _(v) for k, v in VERIFICATION_LABELS.items()},
         "flash": flash,
+        "sms_failed": sms_failed,
+        "sms_quarantined": sms_quarantined,
     }
     return render(request, "dashboard.html", context, user=user, csrf_token=request.state.csrf)
 
