@@ -67,9 +67,30 @@ def _unflip(match: re.Match[str]) -> str:
     )
 
 
+_PATTERN = re.compile(r'<pattern id="([^"]+)".*?</pattern>', flags=re.DOTALL)
+_COLOUR = re.compile(r'stroke(?:: |=")(#[0-9a-fA-F]{6})')
+_BACKGROUND = re.compile(r'<rect[^>]*fill(?:: |=")(#[0-9a-fA-F]{6})')
+
+
+def _solid_hatches(svg: str) -> str:
+    """Hatched areas filled with their hatch colour (fpdf2 draws no ``<pattern>``).
+
+    Without this a hatched bar would be drawn empty in the PDF; its colour still tells it
+    apart, as in the HTML, where the hatching is drawn.
+    """
+    colours: dict[str, str] = {}
+    for m in _PATTERN.finditer(svg):
+        line = _COLOUR.search(m.group(0)) or _BACKGROUND.search(m.group(0))
+        if line is not None:
+            colours[m.group(1)] = line.group(1)
+    for pid, colour in colours.items():
+        svg = svg.replace(f"url(#{pid})", colour)
+    return svg
+
+
 def pdf_svg(svg: str) -> str:
-    """The SVG as fpdf2 draws it right (rasters without their flip transform)."""
-    return _FLIPPED.sub(_unflip, svg)
+    """The SVG as fpdf2 draws it right: rasters without their flip, hatches as solid colour."""
+    return _solid_hatches(_FLIPPED.sub(_unflip, svg))
 
 
 def _aspect(svg: str) -> float:
