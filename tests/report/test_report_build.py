@@ -145,3 +145,37 @@ def test_unknown_language_and_missing_official_are_refused(tmp_path: Path) -> No
     assert r1.exit_code == 2 and "unknown report language" in r1.output
     r2 = runner.invoke(app, ["report", "--out", str(tmp_path)])
     assert r2.exit_code == 2 and "exactly one of them" in r2.output
+
+
+def test_summary_gives_each_finding_its_strength_and_evidence(full_data: ReportData) -> None:
+    from saylau.report.document import FindingItem
+    from saylau.report.locale import ReportLocale
+    from saylau.report.sections import build_document
+
+    doc = build_document(full_data, ReportLocale("en"))
+    items = [b for b in doc.section("summary").blocks if isinstance(b, FindingItem)]
+    by_target = {i.target: i for i in items}
+    rep = full_data.forensics
+    for o in rep.outcomes:
+        if o.name == "distributions":
+            continue
+        item = by_target[f"forensics-{o.name}"]
+        expected = {"screen": "screen", "model": "model"}.get(
+            o.finding.kind, "alarm" if o.finding.alarm else "nothing"
+        )
+        assert item.strength == expected, o.name
+    alarms = {i.target for i in items if i.strength == "alarm"}
+    survey = {
+        key
+        for key, cmp_ in (
+            ("survey-quick-count", full_data.quick_count_comparison),
+            ("survey-exit-poll", full_data.exit_poll_comparison),
+        )
+        if cmp_ is not None and cmp_.finding is not None and cmp_.finding.alarm
+    }
+    assert alarms == {f"forensics-{n}" for n in rep.alarms} | survey
+    # every link of the summary points at a heading or section of the document
+    anchors = {s.key for s in doc.sections} | {
+        b.anchor for s in doc.sections for b in s.blocks if getattr(b, "anchor", "")
+    }
+    assert {i.target for i in items} <= anchors
