@@ -54,4 +54,4 @@ def test_report_from_the_service_database(tmp_path: Path) -> None:
     assert "left out: copies" in r.output and "left out: incidents" in r.output
     html = (tmp_path / "r" / "report-kk.html").read_text(encoding="utf-8")
     # Amanat's official votes: 400 + 300 + 250 + 500 + 300 + 350 = 2,100 (the file above)
-    assert re.search(r"<td>Amanat</td><td class=\"num\">2\u00a0100</td>", html)
+    assert re.search(r"<td translate=\"no\">Amanat</td><td class=\"num\">2\u00a0100</td>", html)

@@ -116,6 +116,9 @@ def test_no_english_in_kazakh_and_russian_reports(
 def test_the_leak_check_finds_english() -> None:
     html = '<p>Бәрі дұрыс. The method could not run.</p><p translate="no">Holm, Scand J Stat</p>'
     assert _leaks(html) == ["The method could not run"]
+    # a name written in Latin Kazakh (a commission, a party) is data, not a leak
+    names = '<table><tr><td translate="no">Astana qalasy uchaskelik komissiya</td></tr></table>'
+    assert _leaks(names) == []
 
 
 def test_kazakh_report_is_kazakh(full_reports: dict[str, ReportResult]) -> None:

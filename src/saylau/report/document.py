@@ -58,6 +58,8 @@ class Table:
     caption: str = ""
     #: Cells are names, hashes or option values (not translated, broken anywhere to fit).
     verbatim: bool = False
+    #: The first column holds names (choices, units, stations), written as the data has them.
+    names: bool = True
 
 
 @dataclasses.dataclass(frozen=True)

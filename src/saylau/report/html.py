@@ -101,14 +101,13 @@ def _table(t: Table) -> str:
         + "</tr></thead><tbody>"
     )
     for row in t.rows:
-        out.append(
-            "<tr>"
-            + "".join(
-                f'<td class="num">{escape(c)}</td>' if n else f"<td>{escape(c)}</td>"
-                for c, n in zip(row, numeric, strict=False)
-            )
-            + "</tr>"
-        )
+        cells = [
+            f'<td class="num">{escape(c)}</td>' if n else f"<td>{escape(c)}</td>"
+            for c, n in zip(row, numeric, strict=False)
+        ]
+        if t.names and cells and not numeric[0]:
+            cells[0] = cells[0].replace("<td>", '<td translate="no">', 1)
+        out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</tbody></table>")
     return "".join(out)
 

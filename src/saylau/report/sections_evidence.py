@@ -221,6 +221,7 @@ def incidents_section(data: ReportData, loc: ReportLocale) -> Section | None:
                 for r in by_cat.iter_rows(named=True)
             ),
             (False, True, True, True, True),
+            names=False,  # translated category labels
         ),
     ]
     by_region = counts("region")
