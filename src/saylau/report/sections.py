@@ -256,6 +256,16 @@ def _seat_blocks(data: ReportData, loc: ReportLocale) -> list[Block]:
     ]
 
 
+def _line_label(table: Any, key: str, loc: ReportLocale) -> str:
+    """A protocol line by its label in the report's language (the profile's own wording)."""
+    from ..domain.profiles import LINE_LABELS
+
+    for line in table.profile.lines:
+        if line.key == key:
+            return loc.gettext(line.label or LINE_LABELS.get(key, key))
+    return loc.gettext(LINE_LABELS[key]) if key in LINE_LABELS else key
+
+
 _BASES = {
     "valid": N_("valid ballots (Against all included)"),
     "valid_excl_against_all": N_("valid ballots without Against all"),
@@ -396,7 +406,7 @@ def _checks(data: ReportData, loc: ReportLocale) -> Section:
                     ),
                     tuple(
                         (
-                            str(r["region"]),
+                            _("all stations") if r["region"] == "all" else str(r["region"]),
                             loc.number(r["stations_differing"]),
                             *[loc.signed(r[c]) for c in cols],
                         )
@@ -413,7 +423,7 @@ def _checks(data: ReportData, loc: ReportLocale) -> Section:
                     tuple(
                         (
                             str(r["station"]),
-                            names.get(r["line"], r["line"]),
+                            names.get(r["line"]) or _line_label(t, r["line"], loc),
                             loc.number(r["copy"]),
                             loc.number(r["official"]),
                             loc.signed(r["difference"]),
