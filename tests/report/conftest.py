@@ -8,7 +8,8 @@ inputs are built here with a known truth:
   official result "moves" 5 x 50 = 250 votes from that candidate to the leader);
 * a quick count: a stratified sample of 300 stations (``saylau.survey.draw_sample``, seed 3)
   whose reports are the official protocols (an honest count);
-* an exit poll simulated on the sample election (``simulate_exitpoll_on``, seed 2);
+* an exit poll simulated on the sample election (``simulate_exitpoll_on``, seed 2), with its
+  own frame and the interviewers' tally of voters approached;
 * four incident reports (two confirmed, one unverified, one rejected).
 
 The reports are written once per session into ``SAYLAU_REPORT_OUTPUT`` (default
@@ -45,6 +46,8 @@ class Inputs:
     quick_count: Path
     quick_count_sample: Path
     exit_poll: Path
+    exit_poll_frame: Path
+    exit_poll_tally: Path
     incidents: Path
     leader: str
     other: str
@@ -81,6 +84,9 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Inputs:
     sim.interviews.data.select("station", "band", pl.col("answer").alias("choice")).write_csv(
         folder / "exitpoll.csv"
     )
+    sim.frame.write_csv(folder / "exitpoll-frame.csv")  # its own frame: stratum, prob, sampled
+    assert sim.tally is not None
+    sim.tally.write_csv(folder / "exitpoll-tally.csv")  # voters approached per station, band
     pl.DataFrame(
         {
             "code": ["VOTE.STUFFING", "VOTE.STUFFING", "COUNT.HIDDEN", "PROTOCOL.COPY"],
@@ -99,6 +105,8 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Inputs:
         quick_count=folder / "qc.csv",
         quick_count_sample=folder / "qc-draw.json",
         exit_poll=folder / "exitpoll.csv",
+        exit_poll_frame=folder / "exitpoll-frame.csv",
+        exit_poll_tally=folder / "exitpoll-tally.csv",
         incidents=folder / "incidents.csv",
         leader=table.leader().name,
         other=next(c.name for c in table.choices if c.id == other),
@@ -113,6 +121,9 @@ def full_data(inputs: Inputs) -> ReportData:
         quick_count=inputs.quick_count,
         quick_count_sample=inputs.quick_count_sample,
         exit_poll=inputs.exit_poll,
+        exit_poll_frame=inputs.exit_poll_frame,
+        exit_poll_strata=["stratum"],
+        exit_poll_tally=inputs.exit_poll_tally,
         incidents=inputs.incidents,
         strata=["region"],
         seed=0,

@@ -78,6 +78,21 @@ def report_command(
     strata: Annotated[
         str | None, typer.Option("--strata", help="Comma-separated strata columns.")
     ] = None,
+    ep_frame: Annotated[
+        _FileOpt,
+        typer.Option("--ep-frame", help="The exit poll's own sampling frame (default: --frame)."),
+    ] = None,
+    ep_tally: Annotated[
+        _FileOpt,
+        typer.Option(
+            "--ep-tally",
+            help="Interviewers' tally of voters approached: station, band, approached.",
+        ),
+    ] = None,
+    ep_strata: Annotated[
+        str | None,
+        typer.Option("--ep-strata", help="Strata columns of the exit poll (default: --strata)."),
+    ] = None,
     rules: Annotated[
         str | None, typer.Option("--rules", help="Rule set of the outcome and the seats.")
     ] = None,
@@ -149,6 +164,9 @@ def report_command(
             frame=frame,
             quick_count_sample=qc_sample,
             exit_poll_sample=ep_sample,
+            exit_poll_frame=ep_frame,
+            exit_poll_tally=ep_tally,
+            exit_poll_strata=[s.strip() for s in ep_strata.split(",")] if ep_strata else None,
             strata=[s.strip() for s in strata.split(",")] if strata else None,
             rules=rules,
             leader=leader,

@@ -136,6 +136,9 @@ def prepare_report(
     frame: str | Path | None = None,
     quick_count_sample: str | Path | None = None,
     exit_poll_sample: str | Path | None = None,
+    exit_poll_frame: str | Path | None = None,
+    exit_poll_strata: Sequence[str] | None = None,
+    exit_poll_tally: str | Path | None = None,
     strata: Sequence[str] | None = None,
     rules: str | None = None,
     leader: str | None = None,
@@ -165,6 +168,11 @@ def prepare_report(
     frame, quick_count_sample, exit_poll_sample, strata
         The sampling frame (default: the official file), the draws written by
         ``saylau sample`` and the strata columns.
+    exit_poll_frame, exit_poll_strata
+        The exit poll's own frame and strata where they differ from the quick count's.
+    exit_poll_tally : path, optional
+        The interviewers' tally of voters approached (``saylau exitpoll --tally``): without it
+        every station's interviews count as the same share of its voters.
     rules : str, optional
         Rule set of the outcome and the seats (``saylau rules``); none by default.
     leader, seed, resamples, level
@@ -295,7 +303,19 @@ def prepare_report(
     if exit_poll is None:
         dropped["exit_poll"] = "no exit-poll interviews given (--exit-poll)"
     else:
-        ep, ep_cmp = _exit_poll(exit_poll, table, frame_path, exit_poll_sample, strata, inputs)
+        ep_frame = exit_poll_frame if exit_poll_frame is not None else frame_path
+        ep_strata = exit_poll_strata if exit_poll_strata is not None else strata
+        ep, ep_cmp = _exit_poll(
+            exit_poll, table, ep_frame, exit_poll_sample, ep_strata, inputs, exit_poll_tally
+        )
+        if exit_poll_tally is None:
+            dropped["exit_poll_tally"] = "no interviewers' tally (--ep-tally): unweighted stations"
+        if exit_poll_frame is not None:
+            inputs.append(
+                _input("frame", exit_poll_frame, _frame(table, exit_poll_frame).frame.height)
+            )
+        if exit_poll_strata:
+            options["exit-poll strata"] = ", ".join(exit_poll_strata)
     lap("exit poll")
     inc: pl.DataFrame | None = None
     if incidents is None:
@@ -385,13 +405,19 @@ def _exit_poll(
     sample: str | Path | None,
     strata: Sequence[str] | None,
     inputs: list[InputFile],
+    tally_path: str | Path | None = None,
 ) -> tuple[Any, Any]:
     from ..survey.exitpoll import estimate_exitpoll, read_interviews
+    from ..survey.interviews import read_tally
     from ..survey.official import OfficialResults, compare_exit_poll
 
     off = OfficialResults.from_table(table)
     iv = read_interviews(path, choices=list(off.totals))
     inputs.append(_input("exit poll", path, iv.data.height))
     draw = _draw(sample, inputs, "exit-poll sample")
-    est = estimate_exitpoll(iv, _frame(table, frame_path), sample=draw, strata=strata)
+    tally = None
+    if tally_path is not None:
+        tally = read_tally(tally_path)
+        inputs.append(_input("exit-poll tally", tally_path, tally.height))
+    est = estimate_exitpoll(iv, _frame(table, frame_path), sample=draw, strata=strata, tally=tally)
     return est, compare_exit_poll(est, off, strata=list(strata or ()))

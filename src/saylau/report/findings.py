@@ -57,6 +57,10 @@ DROPPED: dict[str, str] = {
     "exit_poll": N_("Exit poll: no interviews given (--exit-poll)."),
     "incidents": N_("Incidents: no reports given (--incidents); the section is left out."),
     "reference": N_("Reference election: none (--no-reference); figures are shown alone."),
+    "exit_poll_tally": N_(
+        "Exit poll: no interviewers' tally (--ep-tally); every station's interviews count as "
+        "the same share of its voters, which biases the estimate where stations differ in size."
+    ),
     "seat_projection": N_(
         "Seat projection from the quick count: the rule set cannot be applied to estimated "
         "shares (its threshold counts ballots cast, which the quick count does not estimate)."

@@ -505,6 +505,7 @@ _ROLES = {
     "quick count": N_("quick-count reports"),
     "quick-count sample": N_("quick-count sample"),
     "exit poll": N_("exit-poll interviews"),
+    "exit-poll tally": N_("exit-poll tally"),
     "exit-poll sample": N_("exit-poll sample"),
     "incidents": N_("incident reports"),
     "frame": N_("sampling frame"),
