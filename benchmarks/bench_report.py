@@ -54,11 +54,17 @@ def _inputs(table: object, folder: Path) -> dict[str, object]:
     sim.interviews.data.select("station", "band", pl.col("answer").alias("choice")).write_csv(
         folder / "exitpoll.csv"
     )
+    sim.frame.write_csv(folder / "exitpoll-frame.csv")
+    assert sim.tally is not None
+    sim.tally.write_csv(folder / "exitpoll-tally.csv")
     return {
         "copies": folder / "copies.csv",
         "quick_count": folder / "qc.csv",
         "quick_count_sample": folder / "draw.json",
         "exit_poll": folder / "exitpoll.csv",
+        "exit_poll_frame": folder / "exitpoll-frame.csv",
+        "exit_poll_strata": ["stratum"],
+        "exit_poll_tally": folder / "exitpoll-tally.csv",
         "strata": ["region"],
         "incidents": DATA / "spb-2021-incidents" / "violations_map_spb_2021.jsonl",
     }
