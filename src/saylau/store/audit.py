@@ -56,6 +56,9 @@ def append_audit(
     Call it last in a write transaction: on PostgreSQL it takes the chain's advisory lock,
     held until the transaction ends.
     """
+    # the caller's own rows go out before the lock: the lock is held until the transaction
+    # ends and serialises every writer, so as little as possible happens while it is held
+    session.flush()
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
     last = session.execute(

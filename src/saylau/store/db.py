@@ -123,6 +123,25 @@ class Database:
             session.connection(execution_options={"saylau_read": True})
             yield session
 
+    @contextlib.contextmanager
+    def read_once(self) -> Iterator[Session]:
+        """A session for a single read statement, outside any transaction on PostgreSQL.
+
+        Autocommit spares the ``BEGIN`` and ``ROLLBACK`` round trips around one statement (the
+        session lookup every request makes); several statements that must see one snapshot
+        belong in :meth:`read`. SQLite reads as :meth:`read` does (a read transaction is
+        local and cheap there).
+        """
+        if not self.is_postgres:
+            with self.read() as session:
+                yield session
+            return
+        with (
+            self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn,
+            Session(bind=conn, expire_on_commit=False) as session,
+        ):
+            yield session
+
     @property
     def is_postgres(self) -> bool:
         return self.engine.dialect.name == "postgresql"

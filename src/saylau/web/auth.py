@@ -91,7 +91,7 @@ async def optional_user(request: Request) -> User | None:
     if token:
 
         def lookup(token: str = token, kind: str = kind) -> SessionInfo | None:
-            with db.read() as session:
+            with db.read_once() as session:
                 return lookup_session(session, token, kind=kind)
 
         info = await run_in_threadpool(lookup)  # the database is not awaited: off the loop
