@@ -400,9 +400,10 @@ def _refused(request: Request, user: Any, exc: Exception) -> str:
             target=f"{request.method} {request.url.path}",
             detail={"error": type(exc).__name__, "message": message, "field": field},
         )
+    from .errors import error_text
+
     _ = gettext_for(request_locale(request, getattr(user, "locale", None)))
-    where = f" ({field})" if field else ""
-    return _("Not saved: %(reason)s") % {"reason": f"{message}{where}"}
+    return _("Not saved: %(reason)s") % {"reason": error_text(exc, _)}
 
 
 def status_of(exc: Exception) -> int:
