@@ -89,11 +89,27 @@ def _outside(scope: Collection[str] | None, station: str) -> None:
 
 
 def _decide(
-    session: Session, user: User, row: Any, *, action: str, target: str, **detail: Any
+    session: Session,
+    user: User,
+    model: Any,
+    reason: str,
+    *,
+    action: str,
+    target: str,
+    **fields: Any,
 ) -> None:
-    """Record a coordinator's decision (a row of its own, never an overwrite) and audit it."""
-    session.add(row)
-    append_audit(session, actor=user.username, action=action, target=target, detail=detail)
+    """Record a coordinator's decision: a row of its own (never an overwrite) with who, when
+    and why, and its audit entry (the decision's fields and the reason)."""
+    at = dt.datetime.now(dt.UTC)
+    session.add(model(**fields, reason=reason, account_id=user.id, at=at))
+    detail = {k: v for k, v in fields.items() if k not in ("station", "submission_id")}
+    append_audit(
+        session,
+        actor=user.username,
+        action=action,
+        target=target,
+        detail={**detail, "reason": reason},
+    )
 
 
 def resolve(
@@ -119,21 +135,16 @@ def resolve(
         ids = {c[0] for c in copies(session, [station])}
         if str(chosen) not in ids:
             raise NotFound("not a current copy of this station", field="chosen", found=chosen)
-    row = Resolution(
-        station=station,
-        chosen=chosen,
-        reason=reason,
-        account_id=user.id,
-        at=dt.datetime.now(dt.UTC),
-    )
+    target = f"station:{station}"
     _decide(
         session,
         user,
-        row,
+        Resolution,
+        reason,
         action="resolve",
-        target=f"station:{station}",
+        target=target,
+        station=station,
         chosen=chosen,
-        reason=reason,
     )
 
 
@@ -167,21 +178,16 @@ def verify_incident(
     if sub is None or sub.kind != "incident":
         raise NotFound("unknown incident", field="incident", found=incident_id)
     _outside(scope, sub.station)
-    row = Verification(
-        submission_id=incident_id,
-        status=status,
-        reason=reason,
-        account_id=user.id,
-        at=dt.datetime.now(dt.UTC),
-    )
+    target = f"incident:{incident_id}"
     _decide(
         session,
         user,
-        row,
+        Verification,
+        reason,
         action="verify.incident",
-        target=f"incident:{incident_id}",
+        target=target,
+        submission_id=incident_id,
         status=status,
-        reason=reason,
     )
 
 
