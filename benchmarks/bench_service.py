@@ -249,13 +249,19 @@ async def load(
                         latencies.append(dt)
                     acknowledged.add((o, key))
                     if sent % REPLAY_EVERY == 0:  # a phone that lost the answer sends again
-                        again = await http.post(
-                            "/api/v1/protocols",
-                            json=body,
-                            headers={"Authorization": f"Bearer {token}"},
-                        )
-                        same = again.status_code == 200 and again.json()["id"] == r.json()["id"]
-                        replays[same] += 1
+                        for _again in range(8):  # the replay itself may meet the killed worker
+                            try:
+                                again = await http.post(
+                                    "/api/v1/protocols",
+                                    json=body,
+                                    headers={"Authorization": f"Bearer {token}"},
+                                )
+                            except httpx.HTTPError:
+                                await asyncio.sleep(0.05)
+                                continue
+                            same = again.status_code == 200 and again.json()["id"] == r.json()["id"]
+                            replays[same] += 1
+                            break
                     break
                 failures += 1
                 retries += 1
