@@ -81,6 +81,35 @@ def tree_cpu(root: int) -> float:
     return total
 
 
+class LockWaits(threading.Thread):
+    """Samples, every 50 ms, how many database sessions wait for the audit chain's advisory
+    lock and how many are active: every write appends to one hash chain, so writers queue
+    there (the lock is held until the writer's commit, fsync included)."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        self.dsn = url.replace("postgresql+psycopg", "postgresql")
+        self.samples: list[tuple[int, int]] = []
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            while not self.done.wait(0.05):
+                row = conn.execute(
+                    "SELECT count(*) FILTER (WHERE wait_event = 'advisory'), "
+                    "count(*) FILTER (WHERE state = 'active') - 1 "
+                    "FROM pg_stat_activity WHERE datname = current_database()"
+                ).fetchone()
+                assert row is not None
+                self.samples.append((int(row[0]), int(row[1])))
+
+    def summary(self) -> str:
+        n = max(len(self.samples), 1)
+        waiting = sum(w for w, _ in self.samples) / n
+        active = sum(a for _, a in self.samples) / n
+        return f"{waiting:.1f} of {active:.1f} active sessions waiting for the audit lock"
+
+
 def start_postgres(base: Path) -> tuple[Any, str]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -399,11 +428,15 @@ def main() -> int:
                 before = load_average()
                 proc, base = serve(url, workers, src)
                 postmaster = server.get_postmaster_info().pid
+                waits = LockWaits(url)
                 try:
                     cpu0 = tree_cpu(proc.pid), tree_cpu(postmaster)
+                    waits.start()
                     res = asyncio.run(load(base, observers))
+                    waits.done.set()
                     cpu1 = tree_cpu(proc.pid), tree_cpu(postmaster)
                 finally:
+                    waits.done.set()
                     stop(proc)
                 per_copy = [1000 * (b - a) / res["posts"] for a, b in zip(cpu0, cpu1, strict=True)]
                 print(
@@ -415,6 +448,7 @@ def main() -> int:
                     f"copy; raw INSERT+COMMIT baseline {raw:.0f} rows/s on {workers} "
                     f"connection(s), ratio {raw / res['rate']:.1f}; CPU per submission: "
                     f"service {per_copy[0]:.1f} ms, PostgreSQL {per_copy[1]:.1f} ms; "
+                    f"on average {waits.summary()}; "
                     f"{before} before, {load_average()} after"
                 )
         if "--load-only" in sys.argv:
