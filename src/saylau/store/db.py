@@ -119,18 +119,19 @@ class Database:
         Durable when the block returns. A transaction that appended to the audit chain on
         PostgreSQL commits without waiting for the disk (so that the chain's lock, released by
         the commit, is not held through an fsync); the flush is awaited here, after the lock is
-        gone: a small transaction that writes one WAL record commits synchronously, which
-        flushes the WAL up to it, the earlier commit included. Concurrent writers' flushes are
-        grouped by PostgreSQL. Should the database crash before the flush, the transaction is
-        lost whole with the WAL after it (the chain stays a prefix), and nobody was told it was
-        stored: the client's retry with its idempotency key stores it again.
+        gone: one statement in a transaction of its own writes a WAL record and commits
+        synchronously, which flushes the WAL up to it, the earlier commit included.
+        Concurrent writers' flushes are grouped by PostgreSQL. Should the database crash
+        before the flush, the transaction is lost whole with the WAL after it (the chain stays a
+        prefix), and nobody was told it was stored: the client's retry with its idempotency key
+        stores it again.
         """
         with self.sessions.begin() as session:
             yield session
         if session.info.pop(FLUSH_AFTER_COMMIT, False):
-            with self.engine.connect() as conn:
+            # one statement, its own transaction (autocommit), committed synchronously
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(text("SELECT pg_logical_emit_message(true, 'saylau', 'flush')"))
-                conn.commit()
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:

@@ -106,13 +106,22 @@ class Ballot:
 
 
 def load_ballot(session: Session) -> Ballot:
-    """The profile (default ``plain``) and the choices in ballot order."""
-    row = session.get(Setting, "profile")
-    profile = get_profile(row.value["name"] if row is not None else "plain")
-    rows = session.scalars(select(Choice).order_by(Choice.position)).all()
-    return Ballot(
-        profile, tuple(c.code for c in rows), tuple(c.code for c in rows if c.against_all)
-    )
+    """The profile (default ``plain``) and the choices in ballot order.
+
+    One statement (the profile setting as a column of the choices' rows): every protocol copy
+    reads it.
+    """
+    setting = select(Setting.value).where(Setting.key == "profile").scalar_subquery()
+    rows = session.execute(
+        select(Choice.code, Choice.against_all, setting).order_by(Choice.position)
+    ).all()
+    if rows:
+        value = rows[0][2]
+    else:  # no choices yet: the setting alone
+        row = session.get(Setting, "profile")
+        value = None if row is None else row.value
+    profile = get_profile(value["name"] if value is not None else "plain")
+    return Ballot(profile, tuple(r[0] for r in rows), tuple(r[0] for r in rows if r[1]))
 
 
 _MAGIC: tuple[tuple[bytes, int, str], ...] = (
