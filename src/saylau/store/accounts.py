@@ -19,6 +19,7 @@ import datetime as dt
 import functools
 import hashlib
 import secrets
+from collections.abc import Iterable
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -184,10 +185,13 @@ def load_user(session: Session, account_id: int) -> User | None:
     acc = session.get(Account, account_id)
     if acc is None or not acc.active:
         return None
-    stations = frozenset(
-        session.scalars(select(Assignment.station).where(Assignment.account_id == acc.id))
-    )
-    return User(acc.id, acc.username, acc.full_name, acc.role, acc.commission, acc.locale, stations)
+    stations = session.scalars(select(Assignment.station).where(Assignment.account_id == acc.id))
+    return _as_user(acc, stations)
+
+
+def _as_user(acc: Account, stations: Iterable[str]) -> User:
+    places = frozenset(stations)
+    return User(acc.id, acc.username, acc.full_name, acc.role, acc.commission, acc.locale, places)
 
 
 def authenticate(
@@ -275,8 +279,7 @@ def lookup_session(session: Session, token: str, *, kind: str) -> SessionInfo | 
     row_kind, expires_at, csrf, acc, _station = rows[0]
     if row_kind != kind or _aware(expires_at) < _now() or not acc.active:
         return None
-    stations = frozenset(r[4] for r in rows if r[4] is not None)
-    user = User(acc.id, acc.username, acc.full_name, acc.role, acc.commission, acc.locale, stations)
+    user = _as_user(acc, (r[4] for r in rows if r[4] is not None))
     return SessionInfo(user, row_kind, csrf)
 
 
