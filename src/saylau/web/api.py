@@ -30,7 +30,6 @@ from ..store.models import (
     OfficialSnapshot,
     Station,
     Submission,
-    Verification,
 )
 from ..store.submissions import (
     NotFound,
@@ -477,9 +476,7 @@ def list_incidents(
     with db.read() as session:
         scope = scope_stations(session, user)
         subs = current_versions(session, "incident")
-        verdicts: dict[int, tuple[str, str]] = {}
-        for v in session.scalars(select(Verification).order_by(Verification.id)):
-            verdicts[v.submission_id] = (v.status, v.reason)
+        verdicts = reconcile.verifications(session)
         out = []
         for s in subs:
             if user.role in ("observer", "interviewer", "transcriber") and s.account_id != user.id:
@@ -509,32 +506,14 @@ def list_incidents(
 @router.post("/incidents/{incident_id}/verification", **allow("coordinator", "admin"))
 def verify_incident(incident_id: int, body: VerificationIn, db: DB, user: ME) -> dict[str, Any]:
     """A coordinator's verification: unverified / confirmed / rejected, with a reason."""
-    import datetime as dt
-
     with db.write() as session:
-        sub = session.get(Submission, incident_id)
-        if sub is None or sub.kind != "incident":
-            raise NotFound("unknown incident", field="incident_id", found=incident_id)
-        scope = scope_stations(session, user)
-        if scope is not None and sub.station not in scope:
-            raise AccessDenied(
-                "incident outside your subtree", field="incident_id", found=incident_id
-            )
-        session.add(
-            Verification(
-                submission_id=incident_id,
-                status=body.status,
-                reason=body.reason,
-                account_id=user.id,
-                at=dt.datetime.now(dt.UTC),
-            )
-        )
-        append_audit(
+        reconcile.verify_incident(
             session,
-            actor=user.username,
-            action="verify.incident",
-            target=f"incident:{incident_id}",
-            detail={"status": body.status, "reason": body.reason},
+            user,
+            incident_id,
+            status=body.status,
+            reason=body.reason,
+            scope=scope_stations(session, user),
         )
     return {"id": incident_id, "verification": body.status}
 
@@ -624,10 +603,14 @@ def get_consensus(db: DB, user: ME, state: str | None = None) -> list[dict[str, 
 def post_resolution(station: str, body: ResolutionIn, db: DB, user: ME) -> dict[str, Any]:
     """Which version stands for a station (or null: unresolved), with the reason recorded."""
     with db.write() as session:
-        scope = scope_stations(session, user)
-        if scope is not None and station not in scope:
-            raise AccessDenied("station outside your subtree", field="station", found=station)
-        reconcile.resolve(session, user, station=station, chosen=body.chosen, reason=body.reason)
+        reconcile.resolve(
+            session,
+            user,
+            station=station,
+            chosen=body.chosen,
+            reason=body.reason,
+            scope=scope_stations(session, user),
+        )
     return {"station": station, "chosen": body.chosen}
 
 
@@ -693,38 +676,19 @@ def live_count(db: DB) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ admin
-_IMPORTS = (
-    "commissions",
-    "stations",
-    "choices",
-    "people",
-    "incidents",
-    "sample-quick_count",
-    "sample-exit_poll",
-)
-
-
 @router.post("/admin/import/{kind}", **allow("admin"))
 async def admin_import(
     kind: str, request: Request, db: DB, user: ME, file: Annotated[UploadFile, File()]
 ) -> dict[str, Any]:
     """Load or update master data from a file; answers what was added and changed."""
-    if kind not in _IMPORTS:
-        raise NotFound("unknown import", field="kind", expected=" | ".join(_IMPORTS), found=kind)
+    if kind not in masterdata.IMPORTS:
+        raise NotFound(
+            "unknown import", field="kind", expected=" | ".join(masterdata.IMPORTS), found=kind
+        )
 
     def work(path: Path) -> Any:
         with db.write() as session:
-            if kind.startswith("sample-"):
-                report, _draw = masterdata.import_sample(
-                    session, path, kind=kind[7:], actor=user.username
-                )
-            elif kind == "incidents":
-                report = masterdata.import_incident_categories(
-                    session, actor=user.username, path=path
-                )
-            else:
-                report = getattr(masterdata, f"import_{kind}")(session, path, actor=user.username)
-            return to_jsonable(report)
+            return to_jsonable(masterdata.import_file(session, kind, path, actor=user.username))
 
     return await _imported(file, get_settings(request).max_body_bytes, work)  # type: ignore[no-any-return]
 

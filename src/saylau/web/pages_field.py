@@ -19,6 +19,7 @@ from . import page_queries as q
 from .pages import (
     AGE_BANDS,
     COMPLAINT_LABELS,
+    N_,
     PHASE_LABELS,
     PageRoute,
     check_csrf,
@@ -150,6 +151,14 @@ def observer(request: Request, station: str | None = None, saved: int | None = N
                 "text": _("Protocol copy received (%(status)s).") % {"status": status},
             }
     return _observer_page(request, user, station, flash=flash)
+
+
+def _thanks(request: Request, user: Any, saved: int | None, message: str) -> dict[str, str] | None:
+    """The flash of a page drawn again after its form was stored (``?saved=``), translated."""
+    if saved is None:
+        return None
+    _ = gettext_for(request_locale(request, user.locale))
+    return {"kind": "ok", "text": _(message)}
 
 
 def _mine(request: Request, user: Any, kind: str) -> list[dict[str, Any]]:
@@ -292,10 +301,7 @@ def interviewer(request: Request, saved: int | None = None) -> Response:
     user = signed_in(request, ("interviewer",))
     if isinstance(user, Response):
         return user
-    flash = None
-    if saved is not None:
-        _ = gettext_for(request_locale(request, user.locale))
-        flash = {"kind": "ok", "text": _("Batch received. Thank you.")}
+    flash = _thanks(request, user, saved, N_("Batch received. Thank you."))
     return _interviewer_page(request, user, flash=flash)
 
 
@@ -394,10 +400,7 @@ def transcribe(request: Request, saved: int | None = None) -> Response:
     user = signed_in(request, ("transcriber",))
     if isinstance(user, Response):
         return user
-    flash = None
-    if saved is not None:
-        _ = gettext_for(request_locale(request, user.locale))
-        flash = {"kind": "ok", "text": _("Transcription received. Thank you.")}
+    flash = _thanks(request, user, saved, N_("Transcription received. Thank you."))
     return _transcribe_page(request, user, flash=flash)
 
 
