@@ -39,9 +39,18 @@ def _method_map() -> tuple[list[tuple[str, str]], dict[str, dict[str, str]]]:
 
 def _input_error_names() -> set[str]:
     """Names of every error class a person's input can raise (SaylauInputError and below)."""
-    import saylau.web.api
-    import saylau.web.pages  # noqa: F401  (registers the classes the pages use)
+    import importlib
+    import pkgutil
+
+    import saylau.store
+    import saylau.web
     from saylau._exceptions import SaylauInputError
+
+    # every module of the service, so the answer does not depend on which tests ran before
+    for pkg in (saylau.store, saylau.web):
+        for mod in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + "."):
+            if ".migrations" not in mod.name:
+                importlib.import_module(mod.name)
 
     names, todo = set(), [SaylauInputError]
     while todo:
