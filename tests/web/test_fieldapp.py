@@ -177,7 +177,9 @@ def stored(db: Database, username: str) -> list[Submission]:
     with db.read() as s:
         acc = s.scalar(select(Account.id).where(Account.username == username))
         rows = list(
-            s.scalars(select(Submission).where(Submission.account_id == acc).order_by(Submission.id))
+            s.scalars(
+                select(Submission).where(Submission.account_id == acc).order_by(Submission.id)
+            )
         )
         s.expunge_all()
         return rows
@@ -248,4 +250,196 @@ def test_offline_reports_survive_closing_and_drain_once(
 
 def audit_actions(db: Database) -> list[tuple[str, str]]:
     with db.read() as s:
-        return [(a.action, a.target) for a in s.scalars(select(AuditEntry).order_by(AuditEntry.seq))]
+        return [
+            (a.action, a.target) for a in s.scalars(select(AuditEntry).order_by(AuditEntry.seq))
+        ]
+
+
+# ------------------------------------------------------------------ (b) refused, then corrected
+def test_refused_report_stays_with_reason_and_is_corrected_as_new_version(
+    chromium: Any, served: Any, shots: Path, tmp_path: Path
+) -> None:
+    server, passwords, db = served
+    ctx = chromium.new_context(**PHONE, locale="en-GB")
+    ctx.set_default_timeout(15_000)
+    page = open_app(ctx, server.base)
+    sign_in(page, "obs3", passwords["obs3"])
+    queue_protocol(page, "AST-1", protocol(400, 150, 40))
+    tab(page, "outbox")
+    wait_states(page, {"sent": 1})
+    [first] = stored(db, "obs3")
+
+    # a correction sent with a line left empty: the server refuses it, the phone keeps it
+    page.click("#items li[data-state=sent] button.correct")
+    assert page.input_value("#protocol-form input[data-key=Amanat]") == "400"  # filled in
+    fixed = protocol(410, 140, 40)
+    type_protocol(page, "AST-1", {**fixed, "invalid": None})
+    page.click("#protocol-form button[type=submit]")
+    tab(page, "outbox")
+    wait_states(page, {"sent": 1, "rejected": 1})
+    reason = page.inner_text("#items li[data-state=rejected] .reason")
+    assert "protocol line missing" in reason and "lines.invalid" in reason, reason
+    page.screenshot(path=str(shots / "fieldapp-4-rejected.png"), full_page=True)
+    assert [r.id for r in stored(db, "obs3")] == [first.id]  # the refusal changed nothing
+    assert ("refused", "POST /api/v1/protocols") in audit_actions(db)  # and was audited
+
+    # corrected and sent again: accepted as a new version of the first copy
+    page.click("#items li[data-state=rejected] button.correct")
+    assert "lines.invalid" in page.inner_text("#protocol-correcting")
+    assert page.input_value("#protocol-form input[data-key=Amanat]") == "410"
+    page.fill("#protocol-form input[data-key=invalid]", str(fixed["invalid"]))
+    page.click("#protocol-form button[type=submit]")
+    tab(page, "outbox")
+    wait_states(page, {"sent": 2, "corrected": 1})
+    rows = stored(db, "obs3")
+    assert len(rows) == 2 and rows[1].replaces == first.id
+    assert rows[1].body["lines"] == fixed
+    assert rows[0].body["lines"] == protocol(400, 150, 40)  # the first version is still there
+
+    # a file that is not a picture: the phone says so, the server refuses it with the reason
+    tab(page, "protocol")
+    fake = tmp_path / "protocol.jpg"
+    fake.write_bytes(b"%PDF-1.7\n this is a document, not a photo\n")
+    type_protocol(page, "AST-1", fixed)
+    page.set_input_files("#photo", str(fake))
+    page.wait_for_selector("#photo-note:not([hidden])")
+    page.click("#protocol-form button[type=submit]")
+    tab(page, "outbox")
+    wait_states(page, {"sent": 2, "corrected": 1, "rejected": 1})
+    reason = page.inner_text("#items li[data-state=rejected] .reason")
+    assert "not an image" in reason and "(photo)" in reason, reason
+    assert len(stored(db, "obs3")) == 2
+    ctx.close()
+
+
+# ------------------------------------------------------------------ (c) SIGKILL mid-drain
+def test_server_killed_in_the_middle_of_the_drain(chromium: Any, served: Any, shots: Path) -> None:
+    server, passwords, db = served
+    ctx = chromium.new_context(**PHONE, locale="kk-KZ")
+    ctx.set_default_timeout(15_000)
+    page = open_app(ctx, server.base)
+    sign_in(page, "obs1", passwords["obs1"])
+    server.kill()  # no server at all from here: the reports wait on the phone
+    queue_protocol(page, "ALA-1", protocol(400, 150, 40))
+    queue_protocol(page, "ALA-2", protocol(300, 200, 30))
+    queue_incident(page, "ALA-1", "VOTE.STUFFING", "Бір адам бірнеше бюллетень салды")
+    queue_protocol(page, "ALA-1", protocol(410, 140, 40))  # a correction of the first copy
+    queue_incident(page, "ALA-2", "VOTE.STUFFING", "Бақылаушыны шығарып жіберді")
+    queue_protocol(page, "ALA-2", protocol(310, 190, 30))  # a correction of the second
+    tab(page, "outbox")
+    queued = wait_states(page, {"waiting": 6})
+    page.close()
+
+    page = open_app(ctx, server.base)  # the app opens from the phone: the server is dead
+    tab(page, "outbox")
+    assert states(page) == queued
+    page.screenshot(path=str(shots / "fieldapp-5-no-server.png"), full_page=True)
+
+    # a slow network (250 ms per answer), the server back, the drain starts ...
+    cdp = ctx.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions",
+             {"offline": False, "latency": 250, "downloadThroughput": -1,
+              "uploadThroughput": -1})  # fmt: skip
+    server.start()
+    page.click("#send-now")
+    deadline = time.monotonic() + 30
+    while len(stored(db, "obs1")) < 2:
+        assert time.monotonic() < deadline, "the drain did not start"
+        time.sleep(0.02)
+    server.kill()  # ... and the server is killed in the middle of it
+    at_kill = len(stored(db, "obs1"))
+    assert 2 <= at_kill < 6, at_kill
+    server.start()  # same port, same database; the phone retries on its own (backoff)
+    wait_states(page, {"sent": 6}, timeout=60)
+
+    rows = stored(db, "obs1")
+    keys = [r.idem_key for r in rows]
+    assert sorted(keys) == sorted(queued) and len(set(keys)) == 6  # each exactly once
+    protocols = [r for r in rows if r.kind == "protocol"]
+    firsts = {r.station: r.id for r in protocols if r.replaces is None}
+    assert len(firsts) == 2  # one first copy per station, each corrected once
+    corrections = {r.station: r.replaces for r in protocols if r.replaces is not None}
+    assert corrections == firsts
+    ctx.close()
+
+
+# ------------------------------------------------------------------ (d) a second phone
+def test_second_device_sees_what_the_first_sent_and_cannot_overwrite_it(
+    chromium: Any, served: Any, shots: Path
+) -> None:
+    server, passwords, db = served
+    phone_a = chromium.new_context(**PHONE, locale="kk-KZ")
+    phone_a.set_default_timeout(15_000)
+    a = open_app(phone_a, server.base)
+    sign_in(a, "obs1", passwords["obs1"])
+    queue_protocol(a, "ALA-1", protocol(400, 150, 40))
+    queue_incident(a, "ALA-1", "VOTE.STUFFING", "Жәшікке бюллетень салынды")
+    tab(a, "outbox")
+    sent_a = wait_states(a, {"sent": 2})
+    [v1, incident] = stored(db, "obs1")
+    v1_hash = v1.body_hash
+
+    # a new phone of the same observer learns both reports before it sends anything
+    phone_b = chromium.new_context(**PHONE, locale="kk-KZ")
+    phone_b.set_default_timeout(15_000)
+    b = open_app(phone_b, server.base)
+    sign_in(b, "obs1", passwords["obs1"])
+    tab(b, "outbox")
+    assert wait_states(b, {"sent": 2}) == sent_a
+    assert "серверден білді" in b.inner_text("#items")  # learned from the server
+    b.screenshot(path=str(shots / "fieldapp-6-second-device.png"), full_page=True)
+
+    # replaying the first phone's entry with another body is refused
+    answer = b.evaluate(
+        """async ([key]) => {
+             const me = await (await fetch('/api/v1/me/assignment')).json();
+             const r = await fetch('/api/v1/protocols', {method: 'POST',
+               headers: {'Content-Type': 'application/json', 'X-CSRF-Token': me.csrf_token},
+               body: JSON.stringify({station: 'ALA-1', idempotency_key: key,
+                                     lines: {voters_on_list: 1}})});
+             return [r.status, await r.json()];
+           }""",
+        [v1.idem_key],
+    )
+    assert answer[0] == 409 and answer[1]["field"] == "idempotency_key", answer
+    # another observer replaying it as it was is refused too (the key is not theirs)
+    login = {"username": "obs2", "password": passwords["obs2"]}
+    token = httpx.post(f"{server.base}/api/v1/auth/token", json=login).json()["token"]
+    r = httpx.post(
+        f"{server.base}/api/v1/protocols",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"station": "ALA-1", "idempotency_key": v1.idem_key, "lines": v1.body["lines"],
+              "device_time": v1.body["device_time"]},
+    )  # fmt: skip
+    assert r.status_code == 409 and "another person" in r.json()["message"], r.text
+    assert [x.id for x in stored(db, "obs1")] == [v1.id, incident.id] and stored(db, "obs2") == []
+
+    # the second phone corrects the copy: a new version naming the first, nothing overwritten
+    b.click(f"#items li[data-key='{v1.idem_key}'] button.correct")
+    type_protocol(b, "ALA-1", protocol(410, 140, 40))
+    b.click("#protocol-form button[type=submit]")
+    tab(b, "outbox")
+    wait_states(b, {"sent": 3})
+    v2 = stored(db, "obs1")[-1]
+    assert v2.replaces == v1.id
+
+    # the first phone, not knowing, corrects the old version: refused, kept with the reason
+    a.click(f"#items li[data-key='{v1.idem_key}'] button.correct")
+    type_protocol(a, "ALA-1", protocol(420, 130, 40))
+    a.click("#protocol-form button[type=submit]")
+    tab(a, "outbox")
+    wait_states(a, {"rejected": 1, "sent": 3})  # and it learned the newer version meanwhile
+    assert f"already replaced by {v2.id}" in a.inner_text("#items li[data-state=rejected]")
+    # corrected again, it now names the newest version
+    a.click("#items li[data-state=rejected] button.correct")
+    a.click("#protocol-form button[type=submit]")
+    tab(a, "outbox")
+    wait_states(a, {"sent": 4, "corrected": 1})
+    rows = stored(db, "obs1")
+    assert [r.replaces for r in rows if r.kind == "protocol"] == [None, v1.id, v2.id]
+    assert rows[0].body_hash == v1_hash  # the first copy is exactly as it was sent
+    refusals = [t for act, t in audit_actions(db) if act == "refused"]
+    assert refusals.count("POST /api/v1/protocols") == 3  # each refusal audited
+    phone_a.close()
+    phone_b.close()
