@@ -239,7 +239,8 @@ def my_assignment(request: Request, db: DB, user: ME) -> dict[str, Any]:
 
     with db.read() as session:
         doc = assignment_document(session, user)
-    return {**doc, "csrf_token": getattr(request.state, "csrf", None)}
+    bearer = request.headers.get("authorization", "").lower().startswith("bearer ")
+    return {**doc, "csrf_token": None if bearer else getattr(request.state, "csrf", None)}
 
 
 @router.get("/me/submissions", **allow("observer", "interviewer"))
