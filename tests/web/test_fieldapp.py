@@ -218,11 +218,12 @@ def test_offline_reports_survive_closing_and_drain_once(
     page.set_input_files("#photo", str(big_photo(tmp_path / "protocol.png")))
     page.wait_for_selector("#photo-note:not([hidden])")
     assert "1600×1067" in page.inner_text("#photo-note")
+    page.screenshot(path=str(shots / "fieldapp-2-protocol.png"), full_page=True)
     page.click("#protocol-form button[type=submit]")
     tab(page, "outbox")
     queued = wait_states(page, {"waiting": 3})
     assert stored(db, "obs1") == []  # nothing left the phone
-    page.screenshot(path=str(shots / "fieldapp-2-offline-outbox.png"), full_page=True)
+    page.screenshot(path=str(shots / "fieldapp-3-offline-outbox.png"), full_page=True)
     page.close()
 
     page = open_app(ctx, server.base)  # the page closed and opened again, still offline
@@ -231,7 +232,7 @@ def test_offline_reports_survive_closing_and_drain_once(
     ctx.set_offline(False)
     sent = wait_states(page, {"sent": 3})
     assert set(sent) == set(queued)
-    page.screenshot(path=str(shots / "fieldapp-3-drained.png"), full_page=True)
+    page.screenshot(path=str(shots / "fieldapp-4-drained.png"), full_page=True)
 
     rows = stored(db, "obs1")
     assert sorted(r.idem_key for r in rows) == sorted(queued)  # exactly those three, once each
@@ -279,7 +280,7 @@ def test_refused_report_stays_with_reason_and_is_corrected_as_new_version(
     wait_states(page, {"sent": 1, "rejected": 1})
     reason = page.inner_text("#items li[data-state=rejected] .reason")
     assert "protocol line missing" in reason and "lines.invalid" in reason, reason
-    page.screenshot(path=str(shots / "fieldapp-4-rejected.png"), full_page=True)
+    page.screenshot(path=str(shots / "fieldapp-5-rejected.png"), full_page=True)
     assert [r.id for r in stored(db, "obs3")] == [first.id]  # the refusal changed nothing
     assert ("refused", "POST /api/v1/protocols") in audit_actions(db)  # and was audited
 
@@ -333,7 +334,7 @@ def test_server_killed_in_the_middle_of_the_drain(chromium: Any, served: Any, sh
     page = open_app(ctx, server.base)  # the app opens from the phone: the server is dead
     tab(page, "outbox")
     assert states(page) == queued
-    page.screenshot(path=str(shots / "fieldapp-5-no-server.png"), full_page=True)
+    page.screenshot(path=str(shots / "fieldapp-6-no-server.png"), full_page=True)
 
     # a slow network (250 ms per answer), the server back, the drain starts ...
     cdp = ctx.new_cdp_session(page)
@@ -388,7 +389,7 @@ def test_second_device_sees_what_the_first_sent_and_cannot_overwrite_it(
     tab(b, "outbox")
     assert wait_states(b, {"sent": 2}) == sent_a
     assert "серверден білді" in b.inner_text("#items")  # learned from the server
-    b.screenshot(path=str(shots / "fieldapp-6-second-device.png"), full_page=True)
+    b.screenshot(path=str(shots / "fieldapp-7-second-device.png"), full_page=True)
 
     # replaying the first phone's entry with another body is refused
     answer = b.evaluate(
@@ -443,3 +444,36 @@ def test_second_device_sees_what_the_first_sent_and_cannot_overwrite_it(
     assert refusals.count("POST /api/v1/protocols") == 3  # each refusal audited
     phone_a.close()
     phone_b.close()
+
+
+# ------------------------------------------------------------------ an interviewer's batch
+def test_interviewer_batch_typed_offline_is_sent_once(chromium: Any, served: Any) -> None:
+    server, passwords, db = served
+    ctx = chromium.new_context(**PHONE, locale="kk-KZ")
+    ctx.set_default_timeout(15_000)
+    page = open_app(ctx, server.base)
+    sign_in(page, "int1", passwords["int1"])
+    visible = page.eval_on_selector_all(".tab:not([hidden])", "els => els.map(e => e.dataset.tab)")
+    assert visible == ["interviews", "outbox"]  # no protocol or incident form for this role
+    ctx.set_offline(True)
+    page.fill("#band", "10-12")
+    answers = [("Amanat", "female", "18-29"), ("Ақ жол", "male", "30-44"), ("refused", "", "")]
+    rows = page.locator("#interview-rows tbody tr")
+    for i, (choice, gender, age) in enumerate(answers):
+        row = rows.nth(i)
+        row.locator("select[name=choice]").select_option(choice)
+        row.locator("select[name=gender]").select_option(gender)
+        row.locator("select[name=age_band]").select_option(age)
+    page.click("#interviews-form button[type=submit]")
+    tab(page, "outbox")
+    wait_states(page, {"waiting": 1})
+    assert stored(db, "int1") == []
+    ctx.set_offline(False)
+    wait_states(page, {"sent": 1})
+    [batch] = stored(db, "int1")
+    assert batch.kind == "interviews" and batch.station == "ALA-1"
+    assert batch.body["records"] == [
+        {"band": "10-12", "choice": c, "gender": g or None, "age_band": a or None}
+        for c, g, a in answers
+    ]
+    ctx.close()

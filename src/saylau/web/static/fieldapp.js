@@ -163,7 +163,7 @@ function buildProtocolForm() {
   choices.replaceChildren();
   for (const line of profile.lines) {
     lines.append(
-      el("span", { class: "no" }, String(line.number)),
+      el("span", { class: "no" }, line.number == null ? "" : String(line.number)),
       el("label", { htmlFor: `line-${line.key}` }, line.label),
       el("input", {
         id: `line-${line.key}`,
