@@ -57,7 +57,15 @@ def test_readme_english_example_through_the_cli() -> None:
 def test_readme_research_example_through_the_cli() -> None:
     p = saylau("tabulate", str(RESEARCH), "--columns", str(RESEARCH_MAP), "--json")
     assert p.exit_code == 0, p.stderr
-    nat = json.loads(p.stdout)["national"]
+    out = json.loads(p.stdout)
+    nat = out["national"]
+    # the JSON says how the file was read, as the terminal does: a header-less mapping's
+    # numbered stations and the turnout basis are in the reader's notes
+    reading = out["reading"]
+    assert reading["source"].endswith("research-novgorod-2004.csv")
+    assert reading["encoding"] == "utf-8" and reading["notes"]
+    assert any("numbered by their row" in n for n in reading["notes"]), reading["notes"]
+    assert any("turnout counts the ballots found" in n for n in reading["notes"])
     putin = "Путин Владимир Владимирович"
     # the same stations in the bundled CEC protocols (Novgorod oblast, 2004)
     sample = saylau("tabulate", str(sample_path()), "--level", "region", "--json")

@@ -497,3 +497,34 @@ def test_admin_manages_people_and_role_changes_are_audited(env: Env) -> None:
     # an export is a write in the audit sense
     _shape(admin.get("/api/v1/export/comparison.csv"), 404)  # nothing official yet
     _shape(env.client("obs1").post("/api/v1/admin/people/obs2", json={"role": "admin"}), 403)
+
+
+def test_head_counts_over_http(env: Env) -> None:
+    o1, o2, o3 = env.client("obs1"), env.client("obs2"), env.client("obs3")
+    body = {
+        "station": "ALA-1",
+        "idempotency_key": "hc-1",
+        "readings": [
+            {"checkpoint": "10:00", "count": 60, "official": 75},
+            {"checkpoint": "жабылу", "count": 480},
+        ],
+    }
+    first = o1.post("/api/v1/headcounts", json=body)
+    assert first.status_code == 201, first.text
+    assert o1.post("/api/v1/headcounts", json=body).status_code == 200  # the retry, not a copy
+    assert o2.post("/api/v1/headcounts", json={**body, "idempotency_key": "k"}).status_code == 201
+    # a station the observer is not assigned to, a bad checkpoint: refused, nothing stored
+    _shape(o3.post("/api/v1/headcounts", json={**body, "idempotency_key": "z"}), 403)
+    bad = {**body, "idempotency_key": "b", "readings": [{"checkpoint": "noon", "count": 5}]}
+    assert _shape(o1.post("/api/v1/headcounts", json=bad), 422)["field"].endswith("checkpoint")
+    # observers see their own; the coordinator of the subtree sees both, the other none
+    assert [h["id"] for h in o1.get("/api/v1/headcounts").json()] == [first.json()["id"]]
+    assert o3.get("/api/v1/headcounts").json() == []
+    assert len(env.client("coord_ala").get("/api/v1/headcounts").json()) == 2
+    assert env.client("coord_ast").get("/api/v1/headcounts").json() == []
+    # one double count cannot estimate the counting error: a status, never a number
+    out = env.client("analyst1").get("/api/v1/turnout/excess").json()
+    assert out["status"] in ("no protocol to compare with yet", "not estimable yet")
+    assert "excess" not in out
+    assert o1.get("/api/v1/turnout/excess").status_code == 403
+    assert env.audit_actions().count("submit.headcount") == 2

@@ -24,7 +24,7 @@ from typing import Any
 
 from rich.console import Console
 
-from ..domain.table import RowProblem
+from ..domain.table import ProtocolTable, RowProblem
 from ..results import to_jsonable
 
 __all__ = ["kept_out_json", "kept_out_lines", "print_kept_out"]
@@ -41,6 +41,20 @@ def kept_out_json(
         "kept_out_count": len(rejected),
         "kept_out": [to_jsonable(p) for p in rejected],
         "stations_without_data": len(no_data),
+    }
+
+
+def reading_json(table: ProtocolTable) -> dict[str, Any]:
+    """How the file was read: ``reading`` = source, profile, encoding and the reader's notes
+    (layout detected, lines computed, encoding chosen), so a JSON consumer sees what the
+    terminal shows."""
+    return {
+        "reading": {
+            "source": table.source,
+            "profile": table.profile.name,
+            "encoding": table.encoding,
+            "notes": list(table.notes),
+        }
     }
 
 

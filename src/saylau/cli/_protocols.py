@@ -16,7 +16,7 @@ from ..results import to_jsonable
 from ..tabulate.aggregate import Tabulation, tabulate
 from ._app import app, err_console, guarded, out_console, print_json
 from ._columns import ColumnsOpt, EncodingOpt, SheetOpt, SkipRowsOpt, reading
-from ._keptout import kept_out_json, print_kept_out
+from ._keptout import kept_out_json, print_kept_out, reading_json
 from ._paths import output_folder
 
 FileArg = Annotated[
@@ -119,7 +119,13 @@ def validate_cmd(
     table = load(file, profile, show=not as_json, read=reading(columns, encoding, sheet, skip_rows))
     report = validate(table)
     if as_json:
-        print_json({**to_jsonable(report), **kept_out_json(table.rejected, table.no_data)})
+        print_json(
+            {
+                **to_jsonable(report),
+                **kept_out_json(table.rejected, table.no_data),
+                **reading_json(table),
+            }
+        )
         print_kept_out(err_console, table.rejected, table.no_data, limit=limit)
     else:
         _print_validation(report, limit)
@@ -203,7 +209,13 @@ def tabulate_cmd(
     table = load(file, profile, show=not as_json, read=reading(columns, encoding, sheet, skip_rows))
     tab = tabulate(table, level=level, rules=rules, base=base)  # type: ignore[arg-type]
     if as_json:
-        print_json({**to_jsonable(tab), **kept_out_json(table.rejected, table.no_data)})
+        print_json(
+            {
+                **to_jsonable(tab),
+                **kept_out_json(table.rejected, table.no_data),
+                **reading_json(table),
+            }
+        )
         print_kept_out(err_console, table.rejected, table.no_data)
     else:
         _print_tabulation(tab, limit)

@@ -34,6 +34,7 @@ from ..domain.checks import validate
 from ..domain.profiles import ProtocolProfile, get_profile
 from ..domain.table import ProtocolTable
 from ..survey.interviews import identifying_columns, interviews_from_frame
+from ..turnout.headcount import checkpoint_minutes
 from .accounts import AccessDenied, User
 from .audit import append_audit
 from .db import Database
@@ -61,7 +62,8 @@ __all__ = [
     "submit",
 ]
 
-KINDS = ("protocol", "incident", "interviews", "transcription")
+KINDS = ("protocol", "incident", "interviews", "transcription", "headcount")
+MAX_READINGS = 48
 COMPLAINT_STATUSES = ("not_filed", "filed", "rejected", "answered")
 REPORTER_ROLES = ("observer", "voter", "commission_member", "journalist", "other")
 MAX_TEXT = 10_000
@@ -239,6 +241,60 @@ def _check_device_time(value: Any) -> None:
         raise DataFormatError(
             "not a date-time", field="device_time", expected="ISO 8601", found=value
         ) from None
+
+
+def _count(value: Any, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0 or value > 10**7:
+        raise DataFormatError(
+            "not a count", field=field, expected="a whole number >= 0", found=value
+        )
+    return value
+
+
+def _check_headcount(body: Mapping[str, Any]) -> None:
+    """Head counts: ``readings`` = [{checkpoint, count, official?}], cumulative since opening.
+
+    The checkpoint is a time ("10:00") or the close ("close", "жабылу", "закрытие"); ``count``
+    the voters the observer saw entering since the opening; ``official`` the commission's
+    announced intermediate figure as a count of voters, when there is one. A cumulative count
+    that falls is stored and flagged by the analysis, not refused here.
+    """
+    readings = body.get("readings")
+    if not isinstance(readings, list) or not readings:
+        raise DataFormatError(
+            "readings missing", field="readings", expected="[{checkpoint, count}, ...]"
+        )
+    if len(readings) > MAX_READINGS:
+        raise DataFormatError("too many readings", field="readings", expected=f"<= {MAX_READINGS}")
+    seen: set[int] = set()
+    for i, r in enumerate(readings):
+        where = f"readings[{i}]"
+        if not isinstance(r, Mapping):
+            raise DataFormatError("not an object", field=where, expected="{checkpoint, count}")
+        cp = r.get("checkpoint")
+        minute = checkpoint_minutes(cp) if isinstance(cp, str) else None
+        if minute is None:
+            raise DataFormatError(
+                "not a checkpoint time",
+                field=f"{where}.checkpoint",
+                expected="HH:MM or close",
+                found=cp,
+            )
+        if minute in seen:
+            raise DataFormatError("checkpoint given twice", field=f"{where}.checkpoint", found=cp)
+        seen.add(minute)
+        _count(r.get("count"), f"{where}.count")
+        if r.get("official") is not None:
+            _count(r.get("official"), f"{where}.official")
+        extra = set(r) - {"checkpoint", "count", "official"}
+        if extra:
+            raise DataFormatError(
+                "unknown field",
+                field=where,
+                expected="checkpoint, count, official",
+                found=", ".join(sorted(extra)),
+            )
+    _check_text(body.get("note"), "note")
 
 
 def _check_incident(session: Session, body: Mapping[str, Any]) -> None:
@@ -454,6 +510,7 @@ def _insert(
         "incident": ("observer",),
         "interviews": ("interviewer",),
         "transcription": ("transcriber",),
+        "headcount": ("observer",),
     }[kind]
     if user.role not in allowed:
         raise AccessDenied(f"role {user.role} cannot submit {kind}", field="kind", found=kind)
@@ -478,6 +535,8 @@ def _insert(
         _check_incident(session, body)
     elif kind == "interviews":
         _check_interviews(body, ballot, station)
+    elif kind == "headcount":
+        _check_headcount(body)
     if replaces is not None:
         prev = session.get(Submission, replaces)
         if (

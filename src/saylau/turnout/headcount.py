@@ -61,6 +61,7 @@ __all__ = [
     "CHECKPOINT_CLOSE",
     "HeadCounts",
     "TurnoutExcessResult",
+    "checkpoint_minutes",
     "head_counts_from_frame",
     "read_head_counts",
     "turnout_excess",
@@ -96,7 +97,14 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _checkpoint_minutes(text: str) -> int | None:
+def checkpoint_minutes(text: str) -> int | None:
+    """Minutes from midnight of a checkpoint ("10:00", "15.30", "close", "жабылу"), or None.
+
+    Examples
+    --------
+    >>> checkpoint_minutes("10:00"), checkpoint_minutes("Жабылу"), checkpoint_minutes("25:00")
+    (600, 1440, None)
+    """
     t = text.strip().lower()
     if t in _CLOSE_WORDS:
         return CHECKPOINT_CLOSE
@@ -197,7 +205,7 @@ def head_counts_from_frame(frame: pl.DataFrame, *, source: str | None = None) ->
             continue
         observer = (rec[found["observer"]] or "").strip() if found["observer"] else ""
         cp = (rec[found["checkpoint"]] or "").strip()  # type: ignore[index]
-        minute = _checkpoint_minutes(cp)
+        minute = checkpoint_minutes(cp)
         if minute is None:
             rejected.append(
                 RowProblem(

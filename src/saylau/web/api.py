@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from .._exceptions import DataFormatError
 from ..results import to_jsonable
-from ..store import accounts, live, masterdata, reconcile
+from ..store import accounts, headcounts, live, masterdata, reconcile
 from ..store.accounts import AccessDenied, User, authenticate, new_session
 from ..store.audit import append_audit, verify_chain
 from ..store.db import Database
@@ -55,6 +55,7 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1")
 STAFF = ("admin", "coordinator", "analyst")
+FIELD = ("observer", "interviewer", "transcriber")
 ANY = ("admin", "coordinator", "observer", "interviewer", "transcriber", "analyst")
 DB = Annotated[Database, Depends(get_db)]
 ME = Annotated[User, Depends(current_user)]
@@ -96,6 +97,24 @@ class IncidentIn(_Model):
     device_time: str | None = Field(
         default=None, max_length=40, description="the phone's clock when it was made (ISO 8601)"
     )
+    replaces: int | None = None
+
+
+class Reading(_Model):
+    checkpoint: str = Field(
+        min_length=1, max_length=20, description='"HH:MM" or the close ("close", "жабылу")'
+    )
+    count: int = Field(ge=0, le=10**7, description="voters seen entering since the opening")
+    official: int | None = Field(
+        default=None, ge=0, le=10**7, description="the commission's announced figure, in voters"
+    )
+
+
+class HeadCountIn(_Model):
+    station: str = Field(min_length=1, max_length=64)
+    idempotency_key: str = Field(min_length=1, max_length=100)
+    readings: list[Reading] = Field(min_length=1, max_length=48)
+    note: str | None = Field(default=None, max_length=10_000)
     replaces: int | None = None
 
 
@@ -434,6 +453,54 @@ def post_incident(body: IncidentIn, response: Response, db: DB, user: ME) -> dic
         replaces=body.replaces,
     )
     return _out(stored, response)
+
+
+@router.post("/headcounts", status_code=201, **allow("observer"))
+def post_headcount(body: HeadCountIn, response: Response, db: DB, user: ME) -> dict[str, Any]:
+    """Voters seen entering the station by each checkpoint (cumulative), with the commission's
+    announced figure where there is one; a correction names the version it ``replaces``."""
+    stored = submit(
+        db,
+        user,
+        kind="headcount",
+        station=body.station,
+        idem_key=body.idempotency_key,
+        body={
+            "readings": [r.model_dump() for r in body.readings],
+            "note": body.note,
+        },
+        replaces=body.replaces,
+    )
+    return _out(stored, response)
+
+
+@router.get("/headcounts", **allow(*ANY))
+def list_headcounts(db: DB, user: ME) -> list[dict[str, Any]]:
+    """Current head counts: observers see their own, staff those of their scope."""
+    with db.read() as session:
+        scope = scope_stations(session, user)
+        return [
+            {
+                "id": s.id,
+                "station": s.station,
+                "readings": s.body.get("readings", []),
+                "note": s.body.get("note"),
+                "replaces": s.replaces,
+                "received_at": s.received_at.isoformat(),
+            }
+            for s in current_versions(session, "headcount")
+            if (user.role not in FIELD or s.account_id == user.id)
+            and (scope is None or s.station in scope)
+        ]
+
+
+@router.get("/turnout/excess", **allow(*STAFF))
+def turnout_excess(db: DB) -> dict[str, Any]:
+    """Ballots issued in the station beyond the observers' head counts (see
+    :mod:`saylau.turnout.headcount`): per station, region and nationally, with the counting
+    error estimated from double counts and Holm's correction over the stations."""
+    with db.read() as session:
+        return headcounts.turnout_check(session)
 
 
 @router.get("/incidents", **allow(*ANY))

@@ -19,7 +19,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 __all__ = ["estimate_view"]
@@ -103,4 +103,56 @@ def estimate_view(
         "reported": live.get("stations_reported"),
         "finding": finding,
         "computed_at": str(live.get("computed_at", ""))[:19].replace("T", " "),
+    }
+
+
+def headcount_view(
+    check: Mapping[str, Any],
+    scope: Collection[str] | None,
+    gettext: Callable[[str], str],
+) -> dict[str, Any]:
+    """The head-count comparison for the dashboard: the national excess with its interval, the
+    finding with its caveats, and the flagged stations inside the viewer's scope.
+
+    Examples
+    --------
+    >>> headcount_view({"status": "no head count yet"}, None, str)["note"]
+    'No head count yet.'
+    """
+    _ = gettext
+    status = check.get("status")
+    if status != "ok":
+        if status == "no head count yet":
+            note = _("No head count yet.")
+        elif "reason" in check:
+            note = _("Not estimable yet: %(reason)s") % {"reason": check["reason"]}
+        else:
+            note = _("No protocol to compare the head counts with yet.")
+        return {"rows": None, "note": note}
+    finding = check.get("finding") or {}
+    basis = {
+        "official protocols": _("official protocols"),
+        "observers' agreed protocol copies": _("observers' agreed protocol copies"),
+    }.get(check["basis"], check["basis"])
+    return {
+        "rows": [
+            r
+            for r in check.get("flagged_stations", [])
+            if scope is None or r.get("station") in scope
+        ],
+        "excess": check["excess"],
+        "low": check["ci95"][0],
+        "high": check["ci95"][1],
+        "tested": check["tested"],
+        "pairs": check["pairs"],
+        "basis": basis,
+        "finding": {
+            "alarm": bool(finding.get("alarm")),
+            "text": _(
+                "Ballots issued in the station beyond the observers' head counts, against the "
+                "%(basis)s; p = %(p)s (one-sided)."
+            )
+            % {"basis": basis, "p": f"{check['pvalue']:.3g}"},
+            "caveats": list(finding.get("caveats", [])),
+        },
     }

@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from .._exceptions import SaylauInputError
 from ..domain.profiles import LINE_LABELS
 from . import page_queries as q
-from .live_view import estimate_view
+from .live_view import estimate_view, headcount_view
 from .pages import (
     PHASE_LABELS,
     VERIFICATION_LABELS,
@@ -118,6 +118,7 @@ def dashboard(
     """Everything a coordinator watches on election night, inside their subtree."""
     from sqlalchemy import select
 
+    from ..store.headcounts import turnout_check
     from ..store.live import live_estimates
     from ..store.models import Choice
     from ..store.reconcile import compare_with_official
@@ -151,6 +152,7 @@ def dashboard(
         )
         cats = q.categories(session)
         regions = sorted({r["region"] for r in reported})
+        head = turnout_check(session)
     live = live_estimates(db)
     differences: list[dict[str, Any]] = []
     moved: list[dict[str, Any]] = []
@@ -191,6 +193,7 @@ def dashboard(
         "moved": moved,
         "quick_count": estimate_view(live.get("quick_count"), names, _),
         "exit_poll": estimate_view(live.get("exit_poll"), names, _),
+        "head_counts": headcount_view(head, scope, _),
         "incidents": [
             {**i.__dict__, "category": cat_labels.get(i.category, i.category)} for i in incidents
         ],
