@@ -477,3 +477,41 @@ def test_interviewer_batch_typed_offline_is_sent_once(chromium: Any, served: Any
         for c, g, a in answers
     ]
     ctx.close()
+
+
+# ------------------------------------------------------------------ head counts through the day
+def test_head_counts_grow_through_the_day_as_versions(chromium: Any, served: Any) -> None:
+    server, passwords, db = served
+    ctx = chromium.new_context(**PHONE, locale="ru-RU")
+    ctx.set_default_timeout(15_000)
+    page = open_app(ctx, server.base)
+    sign_in(page, "obs2", passwords["obs2"])  # Russian, station ALA-1
+    ctx.set_offline(True)
+    tab(page, "headcount")
+    rows = page.locator("#headcount-rows tbody tr")
+    rows.nth(0).locator("input[name=checkpoint]").fill("10:00")
+    rows.nth(0).locator("input[name=count]").fill("120")
+    rows.nth(0).locator("input[name=official]").fill("118")
+    page.click("#headcount-form button[type=submit]")
+    # the next checkpoint: the morning's reading is filled in, the new one added below it
+    tab(page, "headcount")
+    assert rows.nth(0).locator("input[name=count]").input_value() == "120"
+    assert not page.is_hidden("#headcount-previous")
+    rows.nth(1).locator("input[name=checkpoint]").fill("закрытие")
+    rows.nth(1).locator("input[name=count]").fill("260")
+    page.click("#headcount-form button[type=submit]")
+    tab(page, "outbox")
+    wait_states(page, {"waiting": 2})
+    assert stored(db, "obs2") == []
+    ctx.set_offline(False)
+    wait_states(page, {"sent": 2})
+    first, second = stored(db, "obs2")
+    assert first.kind == second.kind == "headcount" and second.replaces == first.id
+    assert first.body["device_time"] < second.body["device_time"]  # the phone's clock
+    morning = {"checkpoint": "10:00", "count": 120, "official": 118}
+    assert first.body["readings"] == [morning]
+    assert second.body["readings"] == [
+        morning,
+        {"checkpoint": "закрытие", "count": 260, "official": None},
+    ]
+    ctx.close()

@@ -115,6 +115,9 @@ class HeadCountIn(_Model):
     idempotency_key: str = Field(min_length=1, max_length=100)
     readings: list[Reading] = Field(min_length=1, max_length=48)
     note: str | None = Field(default=None, max_length=10_000)
+    device_time: str | None = Field(
+        default=None, max_length=40, description="the phone's clock when it was made (ISO 8601)"
+    )
     replaces: int | None = None
 
 
@@ -468,6 +471,7 @@ def post_headcount(body: HeadCountIn, response: Response, db: DB, user: ME) -> d
         body={
             "readings": [r.model_dump() for r in body.readings],
             "note": body.note,
+            **_device_time(body.device_time),
         },
         replaces=body.replaces,
     )

@@ -17,7 +17,9 @@ let session = null;
 let assignment = null;
 let items = [];
 let updateChecks = () => {};
-const correcting = { protocol: null, incident: null, interviews: null };
+const correcting = { protocol: null, incident: null, interviews: null, headcount: null };
+// kinds where a new report is a new version of the last one for the station
+const VERSIONED = new Set(["protocol", "headcount"]);
 const photos = { protocol: null, incident: null };
 
 const outbox = new Outbox({
@@ -230,6 +232,23 @@ function buildInterviewForm() {
   }
 }
 
+function headcountRow(reading = {}) {
+  const input = (name, value, attrs = {}) =>
+    el("input", { name, type: "text", autocomplete: "off", value: value ?? "", ...attrs });
+  return el(
+    "tr",
+    {},
+    el("td", {}, input("checkpoint", reading.checkpoint, { placeholder: "10:00" })),
+    el("td", { class: "num" }, input("count", reading.count, { inputMode: "numeric" })),
+    el("td", { class: "num" }, input("official", reading.official, { inputMode: "numeric" })),
+  );
+}
+
+function fillHeadcount(readings) {
+  const body = $("headcount-rows").querySelector("tbody");
+  body.replaceChildren(...readings.map((r) => headcountRow(r)), headcountRow());
+}
+
 function localNow() {
   const d = new Date();
   d.setMinutes(d.getMinutes() - d.getTimezoneOffset());
@@ -240,6 +259,8 @@ function resetForms() {
   $("protocol-form").reset();
   $("incident-form").reset();
   $("interviews-form").reset();
+  fillHeadcount([]);
+  $("headcount-rows").dataset.from = "";
   $("observed_at").value = localNow();
   photos.protocol = photos.incident = null;
   $("photo-note").hidden = true;
@@ -269,8 +290,8 @@ async function onPhoto(kind, input) {
 function versionFields(kind, st) {
   const old = correcting[kind];
   const fields = old && old.state === "rejected" ? { correctionOf: old.key } : {};
-  let last = kind === "protocol" ? head(items, kind, st) : null;
-  if (kind !== "protocol" && old) {
+  let last = VERSIONED.has(kind) ? head(items, kind, st) : null;
+  if (!VERSIONED.has(kind) && old) {
     if (old.state !== "rejected") last = old;
     else return { ...fields, replaces: old.replaces ?? null, replacesKey: old.replacesKey ?? null };
   }
@@ -337,6 +358,24 @@ async function submitInterviews(event) {
   await queue("interviews", old ? old.station : station(), { records });
 }
 
+async function submitHeadcount(event) {
+  event.preventDefault();
+  const readings = [];
+  for (const row of $("headcount-rows").querySelectorAll("tbody tr")) {
+    const [checkpoint, count, official] = [...row.querySelectorAll("input")].map((i) => i.value.trim());
+    if (!checkpoint && !count) continue;
+    const reading = { checkpoint, count: parseCount(count) ?? count };
+    if (official) reading.official = parseCount(official) ?? official;
+    readings.push(reading); // a reading the phone cannot read is the server's to refuse
+  }
+  if (!readings.length) {
+    banner(M.emptyHeadcount, "error");
+    return;
+  }
+  const old = correcting.headcount;
+  await queue("headcount", old ? old.station : station(), { readings });
+}
+
 function correct(item) {
   resetForms();
   correcting[item.kind] = item;
@@ -358,6 +397,8 @@ function correct(item) {
     $("description").value = item.body.text || "";
     $("complaint").value = item.body.complaint || "not_filed";
     $("observed_at").value = (item.body.observed_at || "").slice(0, 16);
+  } else if (item.kind === "headcount") {
+    fillHeadcount(item.body.readings || []);
   } else if (item.kind === "interviews") {
     const rows = [...$("interview-rows").querySelectorAll("tbody tr")];
     const records = item.body.records || [];
@@ -376,6 +417,7 @@ function correct(item) {
 function title(item) {
   if (item.kind === "protocol") return fill(M.protocolTitle, item);
   if (item.kind === "incident") return fill(M.incidentTitle, item);
+  if (item.kind === "headcount") return fill(M.headcountTitle, item);
   return fill(M.interviewsTitle, { ...item, n: (item.body.records || []).length });
 }
 
@@ -399,7 +441,8 @@ function renderItem(item) {
   if (item.state === "rejected" || item.state === "corrected") {
     li.append(el("div", { class: "reason" }, fill(M.reason, { reason: item.reason || "" })));
   }
-  const isHead = item.kind === "protocol" && item.state === "sent" && head(items, "protocol", item.station) === item;
+  const isHead =
+    VERSIONED.has(item.kind) && item.state === "sent" && head(items, item.kind, item.station) === item;
   if (item.state === "rejected" || isHead) {
     const button = el(
       "button",
@@ -426,13 +469,22 @@ async function refresh() {
 }
 
 function showPrevious() {
-  if (!assignment || correcting.protocol) {
-    $("protocol-previous").hidden = true;
-    return;
-  }
-  const last = head(items, "protocol", station());
+  if (!assignment) return;
+  const last = correcting.protocol ? null : head(items, "protocol", station());
   $("protocol-previous").hidden = !last;
   $("protocol-previous").textContent = last ? M.previous : "";
+  if (!correcting.headcount) {
+    // a head count grows through the day: the last version is the start of the next
+    const counted = head(items, "headcount", station());
+    const shown = $("headcount-rows").dataset.from || "";
+    const key = counted ? `${station()}:${counted.key}` : `${station()}:`;
+    if (shown !== key) {
+      fillHeadcount(counted ? counted.body.readings || [] : []);
+      $("headcount-rows").dataset.from = key;
+    }
+    $("headcount-previous").hidden = !counted;
+    $("headcount-previous").textContent = counted ? M.headcountPrevious : "";
+  }
 }
 
 function showTab(name) {
@@ -454,7 +506,7 @@ function start() {
   );
   $("no-station").hidden = assignment.stations.length > 0;
   const observer = assignment.role === "observer";
-  const tabs = observer ? ["protocol", "incident", "outbox"] : ["interviews", "outbox"];
+  const tabs = observer ? ["protocol", "incident", "headcount", "outbox"] : ["interviews", "outbox"];
   for (const tab of document.querySelectorAll(".tab")) tab.hidden = !tabs.includes(tab.dataset.tab);
   if (observer) {
     buildProtocolForm();
@@ -480,6 +532,10 @@ async function main() {
   $("protocol-form").addEventListener("submit", submitProtocol);
   $("incident-form").addEventListener("submit", submitIncident);
   $("interviews-form").addEventListener("submit", submitInterviews);
+  $("headcount-form").addEventListener("submit", submitHeadcount);
+  $("headcount-add").addEventListener("click", () =>
+    $("headcount-rows").querySelector("tbody").append(headcountRow()),
+  );
   $("photo").addEventListener("change", (e) => onPhoto("protocol", e.target));
   $("incident-photo").addEventListener("change", (e) => onPhoto("incident", e.target));
   $("station").addEventListener("change", showPrevious);

@@ -233,6 +233,8 @@ async function send(item, session) {
       media = [item.mediaSha];
     }
     r = await post("/incidents", session, { ...common, ...item.body, media });
+  } else if (item.kind === "headcount") {
+    r = await post("/headcounts", session, { ...common, ...item.body });
   } else if (item.kind === "interviews") {
     r = await post("/interviews", session, { ...common, records: item.body.records });
   } else {
