@@ -515,3 +515,35 @@ def test_head_counts_grow_through_the_day_as_versions(chromium: Any, served: Any
         {"checkpoint": "закрытие", "count": 260, "official": None},
     ]
     ctx.close()
+
+
+# ------------------------------------------------------------------ the browser closed
+def test_outbox_survives_closing_the_browser(chromium: Any, served: Any, tmp_path: Path) -> None:
+    from tests.web.conftest import chromium_path
+
+    server, passwords, db = served
+    profile = tmp_path / "phone-profile"  # the phone's browser profile, kept between runs
+
+    def launch() -> Any:
+        ctx = chromium.browser_type.launch_persistent_context(
+            str(profile), executable_path=chromium_path(), headless=True, **PHONE
+        )
+        ctx.set_default_timeout(15_000)
+        return ctx
+
+    ctx = launch()
+    page = open_app(ctx, server.base)
+    sign_in(page, "obs3", passwords["obs3"])
+    ctx.set_offline(True)
+    queue_incident(page, "AST-1", "VOTE.STUFFING", "Ballots dropped in a bundle at 14:20")
+    tab(page, "outbox")
+    queued = wait_states(page, {"waiting": 1})
+    ctx.close()  # the browser quits with the report still on the phone
+    assert stored(db, "obs3") == []
+
+    ctx = launch()  # the phone's browser started again, with a connection
+    page = open_app(ctx, server.base)
+    tab(page, "outbox")
+    assert wait_states(page, {"sent": 1}) == {k: "sent" for k in queued}
+    assert [r.idem_key for r in stored(db, "obs3")] == list(queued)
+    ctx.close()
