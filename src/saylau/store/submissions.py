@@ -380,14 +380,10 @@ def _assigned(user: User, station: str) -> None:
 
 
 def _existing(session: Session, user: User, key: str, digest: str) -> Submission | None:
-    old = session.scalar(
-        select(Submission).where(Submission.account_id == user.id, Submission.idem_key == key)
-    )
-    if old is None and session.scalar(
-        select(Submission.id)
-        .where(Submission.idem_key == key, Submission.account_id != user.id)
-        .limit(1)
-    ):
+    # one indexed look-up by key: mine (a retry), or someone else's (a replayed entry)
+    same_key = session.scalars(select(Submission).where(Submission.idem_key == key)).all()
+    old = next((s for s in same_key if s.account_id == user.id), None)
+    if old is None and same_key:
         # keys are made on the phone (random UUIDs): another person's key is a replayed entry
         raise IdempotencyConflict(
             "idempotency key belongs to another person's submission: not stored",
