@@ -10,6 +10,9 @@ What each test shows (issue 10):
 * the server killed (SIGKILL) in the middle of the drain and restarted on the same port and
   database: everything recorded exactly once;
 * a second phone of the same observer learns what the first sent and cannot overwrite it.
+* a report waiting on the phone survives the browser quitting (a persistent profile);
+* an interviewer's batch and an observer's head counts (a new version at each checkpoint) go
+  through the same outbox.
 
 Playwright's ``context.set_offline`` does not reach a service worker's own requests
 (microsoft/playwright#2311). The app's worker never handles /api/ (the page sends the reports
