@@ -23,7 +23,10 @@ const VERSIONED = new Set(["protocol", "headcount"]);
 const photos = { protocol: null, incident: null };
 
 const outbox = new Outbox({
-  onChange: () => refresh(),
+  onChange: () => {
+    showNet();
+    refresh();
+  },
   onAuth: () => {
     banner(M.signInAgain, "error");
     showLogin();
@@ -49,8 +52,8 @@ function el(tag, attrs = {}, ...children) {
 }
 
 function showNet() {
-  const on = navigator.onLine;
-  $("net").textContent = on ? M.online : M.offline;
+  const on = navigator.onLine && outbox.reachable !== false;
+  $("net").textContent = !navigator.onLine ? M.offline : on ? M.online : M.unreachable;
   $("net").className = `net ${on ? "on" : "off"}`;
   $("net").title = on ? "" : M.offlineNote;
 }
@@ -432,6 +435,7 @@ function renderItem(item) {
   if (item.serverId) meta.push(`#${item.serverId}`);
   if (item.source === "server") meta.push(M.fromServer);
   if (item.replacedBy) meta.push(M.replacedBy);
+  if (item.state === "waiting" && item.lastError) meta.push(fill(M.lastTry, { error: item.lastError }));
   const li = el(
     "li",
     { class: `item ${item.state}`, "data-key": item.key, "data-kind": item.kind, "data-state": item.state },

@@ -259,6 +259,7 @@ async function finish(item, v, r) {
     item.httpStatus = r.status;
   } else {
     item.lastError = r ? `HTTP ${r.status}` : "no connection";
+    item.lastTry = new Date().toISOString();
   }
   await putItem(item);
   return v;
@@ -275,6 +276,7 @@ export class Outbox {
     this.failures = 0;
     this.timer = null;
     this.running = false;
+    this.reachable = null; // did the server answer the last try (null: not tried yet)
     window.addEventListener("online", () => this.now());
     setInterval(() => {
       if (!this.timer) this.drain();
@@ -339,7 +341,9 @@ export class Outbox {
       let v;
       try {
         v = await send(item, session);
+        this.reachable = true;
       } catch {
+        this.reachable = false;
         v = await finish(item, "retry", null); // no connection, or the server went away
       }
       this.onChange();
