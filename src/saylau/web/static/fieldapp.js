@@ -435,7 +435,7 @@ function renderItem(item) {
   if (item.serverId) meta.push(`#${item.serverId}`);
   if (item.source === "server") meta.push(M.fromServer);
   if (item.replacedBy) meta.push(M.replacedBy);
-  if (item.state === "waiting" && item.lastError) meta.push(fill(M.lastTry, { error: item.lastError }));
+  if (item.state === "waiting" && item.lastError) meta.push(fill(M.lastTry, { error: item.lastError === "no connection" ? M.noConnection : item.lastError }));
   const li = el(
     "li",
     { class: `item ${item.state}`, "data-key": item.key, "data-kind": item.kind, "data-state": item.state },
