@@ -26,6 +26,7 @@ Screenshots go to a temporary folder; with ``SAYLAU_SCREENSHOTS=1`` they are wri
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import io
 import os
 import signal
@@ -498,7 +499,10 @@ def test_head_counts_grow_through_the_day_as_versions(chromium: Any, served: Any
     rows.nth(0).locator("input[name=count]").fill("120")
     rows.nth(0).locator("input[name=official]").fill("118")
     page.click("#headcount-form button[type=submit]")
-    # the next checkpoint: the morning's reading is filled in, the new one added below it
+    # the phone's clock is put back two hours (a time-zone fix, a dead battery) ...
+    made = page.evaluate("Date.now()") / 1000
+    page.clock.set_system_time(dt.datetime.fromtimestamp(made - 2 * 3600, tz=dt.UTC))
+    # ... and the next checkpoint is typed: the morning's reading is filled in, the new one below
     tab(page, "headcount")
     assert rows.nth(0).locator("input[name=count]").input_value() == "120"
     assert not page.is_hidden("#headcount-previous")
@@ -512,7 +516,8 @@ def test_head_counts_grow_through_the_day_as_versions(chromium: Any, served: Any
     wait_states(page, {"sent": 2})
     first, second = stored(db, "obs2")
     assert first.kind == second.kind == "headcount" and second.replaces == first.id
-    assert first.body["device_time"] < second.body["device_time"]  # the phone's clock
+    # made "earlier" by the phone's clock, the correction still went after its original
+    assert second.body["device_time"] < first.body["device_time"]
     morning = {"checkpoint": "10:00", "count": 120, "official": 118}
     assert first.body["readings"] == [morning]
     assert second.body["readings"] == [

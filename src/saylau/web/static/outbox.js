@@ -206,7 +206,7 @@ async function resolveReplaces(item) {
 /** Send one item; returns the verdict. */
 async function send(item, session) {
   const { ready, replaces } = await resolveReplaces(item);
-  if (!ready) return "retry";
+  if (!ready) return "after"; // the version it corrects has not gone yet
   const common = { station: item.station, idempotency_key: item.key, device_time: item.deviceTime };
   if (replaces != null) common.replaces = replaces;
   let r;
@@ -335,27 +335,36 @@ export class Outbox {
         return;
       }
     }
-    const waiting = (await itemsOf(session.username)).filter((i) => i.state === "waiting");
     let stale = false;
-    for (const item of waiting) {
-      let v;
-      try {
-        v = await send(item, session);
-        this.reachable = true;
-      } catch {
-        this.reachable = false;
-        v = await finish(item, "retry", null); // no connection, or the server went away
+    let waiting = (await itemsOf(session.username)).filter((i) => i.state === "waiting");
+    // in the order they were made; a correction whose original has not gone yet waits for a
+    // later pass (the phone's clock may have moved back between the two)
+    for (let progress = true; waiting.length && progress; ) {
+      progress = false;
+      const after = [];
+      for (const item of waiting) {
+        let v;
+        try {
+          v = await send(item, session);
+          if (v !== "after") this.reachable = true;
+        } catch {
+          this.reachable = false;
+          v = await finish(item, "retry", null); // no connection, or the server went away
+        }
+        this.onChange();
+        if (v === "auth") {
+          this.onAuth();
+          return;
+        }
+        if (v === "retry") {
+          this.later();
+          return;
+        }
+        if (v === "after") after.push(item);
+        else progress = true;
+        stale ||= v === "rejected" && item.field === "replaces";
       }
-      this.onChange();
-      if (v === "auth") {
-        this.onAuth();
-        return;
-      }
-      if (v === "retry") {
-        this.later();
-        return;
-      }
-      stale ||= v === "rejected" && item.field === "replaces";
+      waiting = after;
     }
     this.failures = 0;
     if (stale) {
