@@ -1,7 +1,8 @@
 """Every message a person reads in the pages has a Kazakh, Russian and English translation.
 
 The messages are extracted with Babel from the templates and the Python modules of
-``saylau.web`` (the mapping in ``web/babel.cfg``), plus the messages chosen at run time: the line
+``saylau.web`` (the mapping in ``web/babel.cfg``) and from the Python modules of
+``saylau.report`` (figures and reports), plus the messages chosen at run time: the line
 labels of every shipped protocol profile and the categories of the shipped incident
 taxonomy. Each catalogue must translate every one of them, not fuzzily, with the same
 placeholders.
@@ -45,6 +46,12 @@ def extracted_messages() -> dict[str | tuple[str, str], list[str]]:
     ):
         key = message if isinstance(message, str) else (message[0], message[1])
         found.setdefault(key, []).append(f"{filename}:{lineno}")
+    # the report's figures and text share the catalogues (saylau/report, Python modules)
+    for filename, lineno, message, _comments, _context in extract_from_dir(
+        str(WEB.parent / "report"), [("**.py", "python")], {}
+    ):
+        key = message if isinstance(message, str) else (message[0], message[1])
+        found.setdefault(key, []).append(f"report/{filename}:{lineno}")
     for cat in default_incident_categories():  # the shipped taxonomy, shown translated
         found.setdefault(cat["category"], []).append(f"incident category {cat['code']}")
     for profile in PROFILES.values():

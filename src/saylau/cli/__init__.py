@@ -6,10 +6,12 @@ Each capability registers its commands from its own module on the shared :data:`
 from __future__ import annotations
 
 from . import (  # noqa: F401  (register commands)
+    _bundle,
     _calibrate,
     _columns,
     _exitpoll,
     _forensics,
+    _plot,
     _protocols,
     _seats,
     _service,

@@ -1,10 +1,17 @@
-"""Figures of the forensic methods: fingerprint, histograms, Shpilkin curves, regions.
+"""Panels of the forensic figures: the palette, the translated labels and one drawer per kind.
 
-Every function draws on a fresh :class:`matplotlib.figure.Figure` (no pyplot, no global state,
-the Agg canvas; nothing is ever shown) and returns it; :func:`save_forensics_plots` writes the
-whole set as PNG files. The figures read the method results when they are given (so a figure
-shows exactly what the method computed) and otherwise compute what they need from the table.
-"Against all" is drawn like any other choice, in its own colour.
+Every drawer paints one election into a :class:`matplotlib.figure.SubFigure` (no pyplot, no
+global state, the Agg canvas; nothing is ever shown) and reads the methods' results only: the
+histograms of :func:`saylau.forensics.distributions`, the fingerprint's ``hist2d``, Shpilkin's
+curves, the integer-peaks counts, the coarse-shares table, the digit tests. Where a drawer needs
+per-station numbers (Against all's share, the regions' small multiples), it takes them from
+:func:`saylau.forensics._stations.station_arrays` and the method's own histogram function, so
+ballots cast and the station rules keep their one definition. :mod:`saylau.report.figures`
+assembles the panels (with a reference election beside them), the captions and the files;
+:func:`save_forensics_plots` writes the whole set for the CLI and the demo.
+
+The palette and the translated labels are in :mod:`saylau.report.figure_style`. "Against all"
+takes the next series of the palette like any other choice.
 
 References
 ----------
@@ -16,28 +23,21 @@ References
 
 Examples
 --------
->>> import numpy as np, polars as pl, tempfile
->>> from saylau.domain.table import ProtocolTable
->>> gen = np.random.default_rng(1)
->>> reg = gen.integers(800, 2500, size=400)
->>> issued = gen.binomial(reg, 0.6)
->>> a = gen.binomial(issued, 0.5)
->>> t = ProtocolTable.from_frame(pl.DataFrame({
-...     "station": [str(i) for i in range(400)], "region": ["North", "South"] * 200,
-...     "voters_on_list": reg, "issued": issued, "invalid": [0] * 400, "valid": issued,
-...     "A": a, "B": issued - a}), profile="plain", choices=["A", "B"], levels=["region"])
+>>> import tempfile
+>>> from saylau.forensics.battery import run_forensics
+>>> from saylau.forensics.simulate import simulate_election
+>>> table = simulate_election(stations=300, regions=2, rng=1).table
+>>> report = run_forensics(table, methods=("distributions", "excess_votes"), seed=0)
 >>> with tempfile.TemporaryDirectory() as d:
-...     paths = save_forensics_plots({}, t, d)
+...     paths = save_forensics_plots(report, table, d, lang="kk")
 ...     sorted(p.name for p in paths)
-['fingerprint.png', 'histograms.png', 'regions.png', 'shpilkin.png']
+['regions.png', 'shares.png', 'shpilkin.png', 'turnout.png']
 """
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 import math
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -45,174 +45,209 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.colorbar import Colorbar
 from matplotlib.colors import LogNorm
-from matplotlib.figure import Figure
-from matplotlib.layout_engine import ConstrainedLayoutEngine
+from matplotlib.figure import Figure as MplFigure
+from matplotlib.figure import SubFigure
 from matplotlib.ticker import FuncFormatter, MultipleLocator
 
 from ..domain.choices import Choice
 from ..domain.table import ProtocolTable
-from ..forensics._stations import StationArrays, station_arrays, station_quality
+from ..forensics._stations import station_arrays, station_quality
 from ..forensics.battery import ForensicsReport
+from ..forensics.distributions import histogram_ratio
 from ..forensics.shpilkin import excess_votes, turnout_bins
-from ..results import Finding
+from .figure_style import (
+    CAVEATS,
+    CMAP,
+    LEADER,
+    MODEL,
+    OTHERS,
+    SERIES,
+    Election,
+    SeriesStyle,
+    Tr,
+    finding_text,
+    foot,
+    head,
+    histogram_panel,
+    locale_ticks,
+    log_ticks,
+    percent_axis,
+    share_xmax,
+    short_name,
+    style_axes,
+)
 
 __all__ = [
+    "curves_from_table",
     "digits_figure",
+    "draw_coarse",
+    "draw_digits",
+    "draw_fingerprint",
+    "draw_integer",
+    "draw_regions",
+    "draw_shares",
+    "draw_shpilkin",
+    "draw_turnout",
     "fingerprint_figure",
     "histograms_figure",
     "regions_figure",
     "save_forensics_plots",
-    "short_name",
+    "share_series",
     "shpilkin_figure",
 ]
 
 FloatArray = npt.NDArray[np.float64]
 
-LEADER_COLOUR = "#c0392b"
-OTHERS_COLOUR = "#2471a3"
-SCALED_COLOUR = "#5d6d7e"
-AGAINST_ALL_COLOUR = "#212121"
-PALETTE = (
-    "#2ca02c",
-    "#9467bd",
-    "#ff7f0e",
-    "#8c564b",
-    "#e377c2",
-    "#bcbd22",
-    "#17becf",
-    "#7f7f7f",
-    "#1b5e20",
-    "#f1c40f",
-    "#00897b",
-    "#ad1457",
-)
-CMAP = "magma_r"
-DPI = 130
 
-_PERCENT = FuncFormatter(lambda x, _pos: f"{x:g}%")
-_PLAIN = FuncFormatter(lambda x, _pos: f"{x:,.0f}")
-
-_PREFIXES = re.compile(
-    r"^\s*\d+\s*[.)]\s*(всероссийская\s+)?(политическая\s+)?(партия\s+)?", flags=re.IGNORECASE
-)
+# --------------------------------------------------------------------------- histograms
+def against_all_histogram(table: ProtocolTable, bins: int) -> FloatArray | None:
+    """Against all's share histogram, by the distributions method's rows and function."""
+    aa = table.against_all
+    if aa is None:
+        return None
+    arr = station_arrays(table, level=None)
+    votes = table.votes(aa)[arr.quality.usable]
+    return histogram_ratio(votes, arr.cast, bins=bins)
 
 
-def short_name(name: str, width: int = 34) -> str:
-    """A legend-sized name: ballot numbers and "political party" prefixes dropped, then cut.
-
-    >>> short_name('6. Всероссийская политическая партия "ЕДИНАЯ РОССИЯ"')
-    'ЕДИНАЯ РОССИЯ'
-    >>> short_name("Путин Владимир Владимирович")
-    'Путин Владимир Владимирович'
-    """
-    text = _PREFIXES.sub("", name).strip().strip('"«»').strip()
-    text = re.sub(r"\s+", " ", text) or name
-    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
-
-
-def _get(results: Mapping[str, Any], key: str) -> Any:
-    res = results.get(key)
-    return res if dataclasses.is_dataclass(res) else None
-
-
-def _finding(results: Mapping[str, Any], key: str) -> Finding | None:
-    """The finding printed next to a figure's number: the run's (``_findings``) or the result's."""
-    run = results.get("_findings")
-    found = run.get(key) if isinstance(run, Mapping) else None
-    if isinstance(found, Finding):
-        return found
-    f = getattr(results.get(key), "finding", None)
-    return f if isinstance(f, Finding) else None
+def share_series(e: Election) -> list[tuple[Choice, FloatArray, SeriesStyle]]:
+    """Each choice's share histogram (Against all included) with its series, by votes."""
+    d = e.result("distributions")
+    totals = e.table.totals()
+    ordered = sorted(e.table.choices, key=lambda c: (c.id != e.leader.id, -totals[c.id]))
+    out: list[tuple[Choice, FloatArray, SeriesStyle]] = []
+    for i, c in enumerate(ordered):
+        if c.against_all:
+            h = against_all_histogram(e.table, len(d.turnout))
+        else:
+            h = (
+                np.asarray(d.shares.get(c.name, ()), dtype=np.float64)
+                if c.name in d.shares
+                else None
+            )
+        if h is not None and h.size:
+            out.append((c, h, SERIES[i % len(SERIES)]))
+    return out
 
 
-def _footer(fig: Figure, results: Mapping[str, Any], key: str) -> None:
-    """The method's finding under the figure, as the terminal prints it (space kept for it)."""
-    f = _finding(results, key)
-    if f is None:
-        return
-    width = max(60, int(fig.get_figwidth() * 17))
-    text = _wrap(f.headline(), width)
-    share = (text.count("\n") + 1) * 10.0 / (fig.get_figheight() * 72) + 0.01
-    engine = fig.get_layout_engine()
-    if isinstance(engine, ConstrainedLayoutEngine):
-        engine.set(rect=(0.0, share, 1.0, 1.0 - share))
-    fig.text(0.01, 0.005, text, fontsize=7, color="#424949", va="bottom", ha="left")
+def draw_turnout(sub: SubFigure, e: Election, tr: Tr) -> int | None:
+    """Turnout histogram at 0.1-point resolution."""
+    _ = tr.gettext
+    d = e.result("distributions")
+    if d is None:
+        return None
+    ax = sub.add_subplot()
+    histogram_panel(ax, np.asarray(d.turnout), OTHERS, _("Turnout at the stations"), tr)
+    ax.set_xlabel(_("Turnout, percent (ballots issued ÷ registered voters)"))
+    head(sub, _("Turnout histogram"), e.source, d.stations, tr)
+    foot(sub, finding_text(e.findings.get("distributions"), _(CAVEATS["turnout"]), tr))
+    return int(d.stations)
 
 
-def _wrap(text: str, width: int) -> str:
-    import textwrap
-
-    return "\n".join(textwrap.wrap(text, width))
-
-
-def _leader(table: ProtocolTable, results: Mapping[str, Any]) -> Choice:
-    for key in ("fingerprint", "integer_peaks", "excess_votes", "distributions"):
-        res = _get(results, key)
-        name = getattr(res, "leader", None)
-        if isinstance(name, str):
-            for c in table.choices:
-                if name in (c.id, c.name):
-                    return c
-    return table.leader()
-
-
-def _arrays(table: ProtocolTable, leader: Choice) -> StationArrays:
-    return station_arrays(table, leader=leader, level="region")
+def draw_shares(sub: SubFigure, e: Election, tr: Tr, *, panels: int = 6) -> int | None:
+    """Each choice's share of ballots cast, Against all drawn like every other choice."""
+    _ = tr.gettext
+    d = e.result("distributions")
+    if d is None:
+        return None
+    series = share_series(e)
+    aa = [s for s in series if s[0].against_all]
+    shown = [s for s in series if not s[0].against_all][: panels - len(aa)]
+    shown = sorted(shown + aa, key=series.index)
+    axes = np.atleast_1d(sub.subplots(len(shown), 1, squeeze=False)).ravel()
+    for ax, (c, h, style) in zip(axes, shown, strict=True):
+        histogram_panel(ax, h, style, short_name(c.name, 60), tr, xmax=share_xmax(h))
+    axes[-1].set_xlabel(_("Share of ballots cast, percent (valid + invalid ballots)"))
+    head(sub, _("Vote-share histograms"), e.source, d.stations, tr)
+    foot(sub, finding_text(e.findings.get("distributions"), _(CAVEATS["shares"]), tr))
+    return int(d.stations)
 
 
-def _rates(a: StationArrays) -> tuple[FloatArray, FloatArray]:
-    """Turnout (issued / registered) and leader share (leader / cast), both in [0, 1] or NaN."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = a.issued / a.registered
-        v = np.where(a.cast > 0, a.leader / np.maximum(a.cast, 1), np.nan)
-    ok = np.isfinite(t) & np.isfinite(v) & (t <= 1) & (v <= 1)
-    return np.where(ok, t, np.nan), np.where(ok, v, np.nan)
-
-
-def _percent_axes(ax: Axes, x: bool = True, y: bool = True) -> None:
-    if x:
-        ax.xaxis.set_major_formatter(_PERCENT)
-    if y:
-        ax.yaxis.set_major_formatter(_PERCENT)
-
-
-def _style(ax: Axes) -> None:
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    ax.grid(True, color="#e5e7e9", linewidth=0.6)
-    ax.set_axisbelow(True)
-
-
-def _log_ticks(cb: Colorbar, vmax: float) -> None:
-    """Readable ticks on a log colour bar: 1, 2, 5, 10, 20, 50... up to the maximum."""
-    ticks = [m * 10**e for e in range(0, 8) for m in (1, 2, 5) if m * 10**e <= max(vmax, 1)]
-    cb.set_ticks(ticks)
-    cb.ax.yaxis.set_major_formatter(_PLAIN)
-    cb.ax.yaxis.set_minor_formatter(FuncFormatter(lambda _x, _p: ""))
-
-
-def _title(table: ProtocolTable) -> str:
-    if table.source:
-        return Path(table.source).name
-    return "election"
+def draw_integer(sub: SubFigure, e: Election, tr: Tr) -> int | None:
+    """Turnout and leader-share histograms with integer percentages marked, and the counts of
+    stations at integer percentages against the binomial null (its 95% band)."""
+    _ = tr.gettext
+    d = e.result("distributions")
+    ip = e.result("integer_peaks")
+    if d is None or ip is None:
+        return None
+    grid = sub.add_gridspec(2, 3)
+    ax_t = sub.add_subplot(grid[0, :2])
+    ax_v = sub.add_subplot(grid[1, :2])
+    ax_b = sub.add_subplot(grid[:, 2])
+    histogram_panel(ax_t, np.asarray(d.turnout), OTHERS, _("Turnout at the stations"), tr)
+    lead = np.asarray(d.shares.get(e.leader.name, ()), dtype=np.float64)
+    if lead.size:
+        histogram_panel(
+            ax_v,
+            lead,
+            LEADER,
+            _("%(name)s: share of ballots cast") % {"name": short_name(e.leader.name, 40)},
+            tr,
+        )
+    ax_v.set_xlabel(_("Percent (grid lines at every 5 and 10 points)"))
+    labels = [_("turnout"), _("leader's share"), _("either")]
+    obs = [ip.observed_turnout, ip.observed_leader, ip.observed_either]
+    exp = [ip.expected_turnout, ip.expected_leader, ip.expected_either]
+    sd = [ip.null_sd_turnout, ip.null_sd_leader, ip.null_sd]
+    x = np.arange(3)
+    ax_b.bar(
+        x - 0.2,
+        exp,
+        width=0.38,
+        color="white",
+        edgecolor=OTHERS.colour,
+        hatch=OTHERS.hatch,
+        label=_("expected (binomial null)"),
+    )
+    ax_b.errorbar(
+        x - 0.2,
+        exp,
+        yerr=[1.96 * s for s in sd],
+        fmt="none",
+        ecolor="black",
+        capsize=3,
+        label=_("95% band of the null"),
+    )
+    ax_b.bar(
+        x + 0.2,
+        obs,
+        width=0.38,
+        color=LEADER.colour,
+        edgecolor="black",
+        hatch=LEADER.hatch,
+        label=_("observed"),
+    )
+    ax_b.set_xticks(x, labels, fontsize=8)
+    ax_b.set_ylabel(_("stations at a whole percentage"))
+    ax_b.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: tr.whole(v)))
+    ax_b.legend(fontsize=7, frameon=False, loc="lower center", bbox_to_anchor=(0.5, 1.0))
+    style_axes(ax_b)
+    number = _("excess %(excess)s stations (null s.d. %(sd)s, z = %(z)s)") % {
+        "excess": tr.num(ip.excess_stations, 0),
+        "sd": tr.num(ip.null_sd, 0),
+        "z": tr.num(ip.z, 1),
+    }
+    if math.isfinite(getattr(ip, "integer_votes", math.nan)):
+        se = getattr(ip, "integer_votes_se", math.nan)
+        number += "; " + _("votes at integer stations beyond their neighbours: %(v)s ± %(ci)s") % {
+            "v": tr.whole(ip.integer_votes),
+            "ci": tr.whole(1.96 * se) if math.isfinite(se) else "—",
+        }
+    head(sub, _("Integer-percentage peaks"), e.source, ip.stations, tr)
+    foot(
+        sub,
+        number
+        + ". "
+        + finding_text(e.findings.get("integer_peaks"), _(CAVEATS["integer-peaks"]), tr),
+    )
+    return int(ip.stations)
 
 
 # --------------------------------------------------------------------------- fingerprint
-def _hist2d(t: FloatArray, v: FloatArray, bins: int) -> npt.NDArray[np.float64]:
-    ok = np.isfinite(t) & np.isfinite(v)
-    h, _, _ = np.histogram2d(t[ok], v[ok], bins=bins, range=[[0, 1], [0, 1]])
-    return h
-
-
-def _draw_fingerprint(
-    ax: Axes, h: npt.NDArray[Any], *, colourbar: Figure | None = None, label: bool = True
-) -> None:
-    hm = np.asarray(h, dtype=np.float64)
-    masked = np.ma.masked_less_equal(hm.T, 0)  # rows turnout -> x, columns share -> y
-    vmax = max(float(hm.max()), 1.0)
+def _draw_hist2d(ax: Axes, h: FloatArray, vmax: float) -> Any:
+    masked = np.ma.masked_less_equal(np.asarray(h, dtype=np.float64).T, 0)  # turnout -> x
     im = ax.imshow(
         masked,
         origin="lower",
@@ -222,174 +257,64 @@ def _draw_fingerprint(
         norm=LogNorm(vmin=1, vmax=max(vmax, 1.0 + 1e-9)),
         interpolation="nearest",
     )
-    ax.set_facecolor("white")
     ax.set_xlim(0, 100)
     ax.set_ylim(0, 100)
-    _percent_axes(ax)
-    if label:
-        ax.set_xlabel("Turnout")
-        ax.set_ylabel("Leader's share of the vote")
-    if colourbar is not None:
-        cb = colourbar.colorbar(im, ax=ax, shrink=0.85, pad=0.02)
-        _log_ticks(cb, vmax)
-        cb.set_label("Polling stations per cell (log scale)")
+    percent_axis(ax, x=True, y=True)
+    return im
 
 
-def fingerprint_figure(
-    table: ProtocolTable, results: Mapping[str, Any] | None = None, *, bins: int = 100
-) -> Figure:
-    """The election fingerprint: stations per turnout × leader-share cell, log colour scale.
-
-    Uses the fingerprint result's histogram and baseline (τ, ν) when given.
-    """
-    results = results or {}
-    leader = _leader(table, results)
-    fp = _get(results, "fingerprint")
-    h = getattr(fp, "hist2d", None)
-    if h is None:
-        t, v = _rates(_arrays(table, leader))
-        h = _hist2d(t, v, bins)
-    fig = Figure(figsize=(7.2, 6.4), layout="constrained")
-    ax = fig.add_subplot()
-    _draw_fingerprint(ax, np.asarray(h), colourbar=fig)
-    ax.set_ylabel(f"{short_name(leader.name, 40)}: share of the vote")
-    if fp is not None and all(math.isfinite(getattr(fp, k, math.nan)) for k in ("tau", "nu")):
-        ax.axvline(100 * fp.tau, color=OTHERS_COLOUR, linewidth=0.8, linestyle=":")
-        ax.axhline(100 * fp.nu, color=OTHERS_COLOUR, linewidth=0.8, linestyle=":")
-        ax.annotate(
-            f"baseline τ = {100 * fp.tau:.1f}%, ν = {100 * fp.nu:.1f}%",
-            xy=(100 * fp.tau, 100 * fp.nu),
-            xytext=(6, -16),
-            textcoords="offset points",
-            fontsize=8,
-            color=OTHERS_COLOUR,
-            bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "alpha": 0.8, "lw": 0},
-        )
-        if getattr(fp, "f_i", None) is not None and getattr(fp, "f_e", None) is not None:
-            ax.text(
-                0.02,
-                0.98,
-                "fraud model (model-based, never an alarm): "
-                f"f_i = {fp.f_i:.3f}{_ci(getattr(fp, 'f_i_ci', None))}, "
-                f"f_e = {fp.f_e:.4f}{_ci(getattr(fp, 'f_e_ci', None))}",
-                transform=ax.transAxes,
-                va="top",
-                fontsize=8,
-                color="#424949",
-            )
-    ax.set_title(
-        f"Election fingerprint — {_title(table)}\n"
-        "honest counts form a compact cloud; a smear toward the top-right\n"
-        "corner (100% turnout, 100% share) is the mark of ballot stuffing",
-        fontsize=10,
+def draw_fingerprint(sub: SubFigure, e: Election, tr: Tr) -> int | None:
+    """Stations per turnout × leader-share cell (log colour scale), the clean baseline marked,
+    the fraud model's two figures with their intervals."""
+    _ = tr.gettext
+    fp = e.result("fingerprint")
+    if fp is None:
+        return None
+    h = np.asarray(fp.hist2d, dtype=np.float64)
+    ax = sub.add_subplot()
+    vmax = max(float(h.max()), 1.0)
+    im = _draw_hist2d(ax, h, vmax)
+    ax.set_xlabel(_("Turnout, percent"))
+    ax.set_ylabel(
+        _("%(name)s: share of the vote, percent") % {"name": short_name(e.leader.name, 34)}
     )
-    _footer(fig, results, "fingerprint")
-    return fig
-
-
-# --------------------------------------------------------------------------- histograms
-def _integer_marks(ax: Axes) -> None:
-    for k in range(0, 101):
-        if k % 10 == 0:
-            ax.axvline(k, color="#cacfd2", linewidth=0.8, zorder=0)
-        elif k % 5 == 0:
-            ax.axvline(k, color="#e5e8e8", linewidth=0.6, zorder=0)
-    ax.xaxis.set_major_locator(MultipleLocator(10))
-    ax.xaxis.set_minor_locator(MultipleLocator(1))
-    ax.tick_params(axis="x", which="minor", length=3)
-
-
-def _histogram_panel(
-    ax: Axes, values: FloatArray, colour: str, label: str, *, bins: int = 1000
-) -> None:
-    ok = values[np.isfinite(values)]
-    counts, edges = np.histogram(100 * ok, bins=bins, range=(0, 100))
-    ax.stairs(counts, edges, color=colour, linewidth=0.7, fill=True, alpha=0.85)
-    _integer_marks(ax)
-    # a few towering bins (100% turnout at small special stations) would flatten the rest:
-    # cap the axis above the bulk and label the bins that pass it
-    bulk = float(np.quantile(counts[counts > 0], 0.995)) if (counts > 0).any() else 1.0
-    top = max(1.0, 1.6 * bulk)
-    if counts.max() > 1.25 * top:
-        ax.set_ylim(0, top)
-        for i in np.flatnonzero(counts > top)[:6]:
-            ax.annotate(
-                f"{edges[i]:g}–{edges[i + 1]:g}%: {counts[i]:,} stations ↑",
-                xy=(edges[i], top),
-                xytext=(-4 if edges[i] > 50 else 4, -10),
-                textcoords="offset points",
-                ha="right" if edges[i] > 50 else "left",
-                fontsize=7,
-                color=colour,
-            )
-    ax.set_xlim(0, 100)
-    _percent_axes(ax, y=False)
-    ax.set_ylabel(f"Stations per {100 / bins:g}-point bin")
-    ax.set_title(label, fontsize=10, loc="left")
-    ax.grid(False)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-
-
-def histograms_figure(table: ProtocolTable, results: Mapping[str, Any] | None = None) -> Figure:
-    """Turnout and leader-share histograms at 0.1-point resolution, integer percentages marked.
-
-    Spikes at whole (and round) percentages are the integer-percentage fingerprint; the
-    integer-peaks result, when given, is summarised in the title. An Against-all panel is added
-    when the ballot has that line.
-    """
-    results = results or {}
-    leader = _leader(table, results)
-    arrays = _arrays(table, leader)
-    t, v = _rates(arrays)
-    aa = table.against_all
-    panels = 3 if aa is not None else 2
-    fig = Figure(figsize=(10, 3.0 * panels + 0.6), layout="constrained")
-    axes = fig.subplots(panels, 1)
-    _histogram_panel(axes[0], t, OTHERS_COLOUR, "Turnout (ballots issued ÷ registered voters)")
-    _histogram_panel(
-        axes[1], v, LEADER_COLOUR, f"{short_name(leader.name, 50)}: share of ballots cast"
-    )
-    if aa is not None:
-        share = _share_of_cast(table, aa)
-        _histogram_panel(axes[2], share, AGAINST_ALL_COLOUR, f"{aa.name}: share of ballots cast")
-        finite = share[np.isfinite(share)]
-        if finite.size:  # Against all rarely passes a few percent: zoom on where it lives
-            axes[2].set_xlim(0, min(100.0, 10 * math.ceil(10 * float(np.quantile(finite, 0.999)))))
-    axes[-1].set_xlabel("Percent (thin grid lines: whole percentages every 5 and 10 points)")
-    ip = _get(results, "integer_peaks")
-    sub = "spikes at whole percentages are a fingerprint of numbers written, not counted"
-    if ip is not None:
-        sub = (
-            f"stations at integer percentages: {ip.observed_either:,} observed, "
-            f"{ip.expected_either:,.0f} expected under the binomial null "
-            f"(excess {ip.excess_stations:+,.0f}, z = {ip.z:.1f})"
+    cb = sub.colorbar(im, ax=ax, shrink=0.85, pad=0.02)
+    log_ticks(cb, vmax, tr)
+    cb.set_label(_("polling stations per 1-point cell (log scale)"))
+    notes = []
+    if all(math.isfinite(getattr(fp, k, math.nan)) for k in ("tau", "nu")):
+        ax.axvline(100 * fp.tau, color=OTHERS.colour, linewidth=1.0, linestyle=OTHERS.linestyle)
+        ax.axhline(100 * fp.nu, color=OTHERS.colour, linewidth=1.0, linestyle=OTHERS.linestyle)
+        notes.append(
+            _("clean baseline (dashed): turnout %(t)s, share %(v)s")
+            % {"t": tr.pct(fp.tau), "v": tr.pct(fp.nu)}
         )
-    fig.suptitle(f"Turnout and vote-share histograms — {_title(table)}\n{sub}", fontsize=11)
-    _footer(fig, results, "integer_peaks")
-    return fig
-
-
-def _ci(ci: Any) -> str:
-    if isinstance(ci, tuple | list) and len(ci) == 2:
-        return f" [{ci[0]:.3f}, {ci[1]:.3f}]"
-    return ""
-
-
-def _share_of_cast(table: ProtocolTable, choice: Choice) -> FloatArray:
-    cast = table.cast().astype(np.float64)  # ballots cast: the one definition, valid + invalid
-    votes = table.votes(choice).astype(np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        s = np.where(cast > 0, votes / cast, np.nan)
-    return np.where(s <= 1, s, np.nan)
+    if fp.f_i is not None and fp.f_e is not None:
+        notes.append(
+            _("fraud model: f_i = %(fi)s %(fici)s, f_e = %(fe)s %(feci)s (95%% bootstrap)")
+            % {
+                "fi": tr.num(fp.f_i, 3),
+                "fici": tr.interval(fp.f_i_ci),
+                "fe": tr.num(fp.f_e, 4),
+                "feci": tr.interval(fp.f_e_ci, digits=4),
+            }
+        )
+    head(sub, _("Election fingerprint: turnout against the leader's share"), e.source, fp.n_fit, tr)
+    foot(
+        sub,
+        "; ".join(notes)
+        + ". "
+        + finding_text(e.findings.get("fingerprint"), _(CAVEATS["fingerprint"]), tr),
+    )
+    return int(fp.n_fit)
 
 
 # --------------------------------------------------------------------------- Shpilkin
-#: Shpilkin's station rule, read from the method itself so that the figure uses the same one.
+#: Shpilkin's station rule, read from the method itself so that the curves use the same one.
 _MIN_REGISTERED = int(inspect.signature(excess_votes).parameters["min_registered"].default)
 
 
-def _curves_from_table(
+def curves_from_table(
     table: ProtocolTable, choices: Sequence[Choice]
 ) -> tuple[dict[str, FloatArray], FloatArray]:
     """Each choice's votes per turnout bin, by the method's own bins and station rule."""
@@ -405,292 +330,396 @@ def _curves_from_table(
     return curves, total
 
 
-def shpilkin_figure(table: ProtocolTable, results: Mapping[str, Any] | None = None) -> Figure:
-    """Votes per 1-point turnout bin for each choice, the others' curve scaled at the peak bin,
-    and the shaded excess (Shpilkin's anomalous votes).
-
-    Needs the excess-votes result for the scaled curve and the shaded area; without it, draws
-    the curves only.
-    """
-    results = results or {}
-    leader = _leader(table, results)
-    ev = _get(results, "excess_votes")
-    choices = list(table.choices)
-    curves, total = _curves_from_table(table, choices)
+def draw_shpilkin(sub: SubFigure, e: Election, tr: Tr) -> int | None:
+    """Votes per 1-point turnout bin for every choice, the others scaled at the clean peak and
+    the shaded excess (Shpilkin's anomalous votes) with its interval."""
+    _ = tr.gettext
+    ev = e.result("excess_votes")
+    if ev is None:
+        return None
+    totals = e.table.totals()
+    choices = sorted(e.table.choices, key=lambda c: (c.id != e.leader.id, -totals[c.id]))
+    curves, _total = curves_from_table(e.table, choices)
     x = np.arange(100) + 0.5
-    if ev is not None:
-        lead = np.asarray(ev.leader_by_bin, dtype=np.float64)
-        others = np.asarray(ev.others_by_bin, dtype=np.float64)
+    lead = np.asarray(ev.leader_by_bin, dtype=np.float64) / 1e3
+    others = np.asarray(ev.others_by_bin, dtype=np.float64) / 1e3
+    ax = sub.add_subplot()
+    ax.plot(
+        x,
+        lead,
+        color=LEADER.colour,
+        linestyle=LEADER.linestyle,
+        linewidth=2.2,
+        label=short_name(e.leader.name),
+    )
+    ax.plot(
+        x,
+        others,
+        color=OTHERS.colour,
+        linestyle=OTHERS.linestyle,
+        linewidth=1.8,
+        label=_("all others together"),
+    )
+    for i, c in enumerate(choices[1:8], start=3):  # every further choice, Against all included
+        s = SERIES[i % len(SERIES)]
+        ax.plot(
+            x,
+            curves[c.id] / 1e3,
+            color=s.colour,
+            linestyle=s.linestyle,
+            marker=s.marker,
+            markevery=10,
+            markersize=3.5,
+            linewidth=0.9,
+            label=short_name(c.name),
+        )
+    number = ""
+    if not (math.isfinite(ev.ratio) and math.isfinite(ev.estimate)):
+        number = _("no estimate: the others' curve has no plausible clean peak")
     else:
-        lead = curves[leader.id]
-        others = total - lead
-    fig = Figure(figsize=(10, 5.6), layout="constrained")
-    ax = fig.add_subplot()
-    scale = 1e3
-    ax.plot(x, lead / scale, color=LEADER_COLOUR, linewidth=2.2, label=short_name(leader.name))
-    ax.plot(x, others / scale, color=OTHERS_COLOUR, linewidth=1.6, label="All others together")
-    colour_i = 0
-    by_votes = sorted(choices, key=lambda c: -float(curves[c.id].sum()))
-    for c in by_votes:  # the biggest get the most distinct colours
-        if c.id == leader.id:
-            continue
-        if c.against_all:
-            ax.plot(
-                x,
-                curves[c.id] / scale,
-                color=AGAINST_ALL_COLOUR,
-                linewidth=1.1,
-                linestyle="--",
-                label=c.name,
-            )
-        else:
-            ax.plot(
-                x,
-                curves[c.id] / scale,
-                color=PALETTE[colour_i % len(PALETTE)],
-                linewidth=0.8,
-                alpha=0.8,
-                label=short_name(c.name),
-            )
-            colour_i += 1
-    title_note = "leader and others per turnout bin"
-    if ev is not None and math.isfinite(ev.ratio):
         scaled = ev.ratio * others
         peak = int(ev.peak_bin)
         ax.plot(
             x,
-            scaled / scale,
-            color=SCALED_COLOUR,
+            scaled,
+            color=MODEL.colour,
+            linestyle=MODEL.linestyle,
             linewidth=1.4,
-            linestyle=":",
-            label=f"Others × {ev.ratio:.2f}\n(leader ÷ others at the {peak}–{peak + 1}% bin)",
+            label=_("others × %(r)s (leader ÷ others at %(a)s–%(b)s)")
+            % {"r": tr.num(ev.ratio, 2), "a": peak, "b": peak + 1},
         )
         ax.fill_between(
             x,
-            scaled / scale,
-            lead / scale,
+            scaled,
+            lead,
             where=lead >= scaled,
             interpolate=True,
-            color=LEADER_COLOUR,
-            alpha=0.18,
+            facecolor="none",
+            edgecolor=LEADER.colour,
+            hatch=LEADER.hatch,
             linewidth=0,
-            label="Leader above the scaled curve (counted as anomalous)",
+            label=_("leader above the scaled curve (anomalous)"),
         )
-        if (lead < scaled).any():
-            ax.fill_between(
-                x,
-                lead / scale,
-                scaled / scale,
-                where=lead < scaled,
-                interpolate=True,
-                color=OTHERS_COLOUR,
-                alpha=0.12,
-                linewidth=0,
-                label="Leader below it (subtracted)",
-            )
-        ax.axvline(peak + 0.5, color=SCALED_COLOUR, linewidth=0.8)
+        ax.axvline(peak + 0.5, color=MODEL.colour, linewidth=0.8)
         lo, hi = ev.sensitivity_range
-        title_note = (
-            f"anomalous votes ≈ {_millions(ev.estimate)} "
-            f"(peak bin moved ±3: {_millions(lo)} to {_millions(hi)}); an order of magnitude"
-        )
+        se = ev.std_err if math.isfinite(ev.std_err) else math.nan
+        number = _(
+            "anomalous votes ≈ %(v)s ± %(ci)s (95%%); peak moved by ±3 bins: %(lo)s to %(hi)s"
+        ) % {
+            "v": tr.whole(ev.estimate),
+            "ci": tr.whole(1.96 * se) if math.isfinite(se) else "—",
+            "lo": tr.whole(lo) if math.isfinite(lo) else "—",
+            "hi": tr.whole(hi) if math.isfinite(hi) else "—",
+        }
     ax.set_xlim(0, 100)
     ax.set_ylim(bottom=0)
     ax.xaxis.set_major_locator(MultipleLocator(10))
-    _percent_axes(ax, y=False)
-    ax.set_xlabel("Turnout (valid + invalid ballots ÷ registered), 1-point bins")
-    ax.set_ylabel("Votes in the bin (thousands)")
-    _style(ax)
-    ax.legend(fontsize=8, frameon=False, loc="upper left", ncol=1)
-    ax.set_title(f"Shpilkin's curves — {_title(table)}\n{title_note}", fontsize=11)
-    _footer(fig, results, "excess_votes")
-    return fig
+    percent_axis(ax)
+    ax.set_xlabel(_("Turnout, percent (1-point bins)"))
+    ax.set_ylabel(_("votes in the bin, thousands"))
+    locale_ticks(ax, tr)
+    style_axes(ax)
+    ax.legend(fontsize=7, frameon=False, loc="upper left")
+    head(sub, _("Excess votes: Shpilkin's curves"), e.source, ev.stations, tr)
+    foot(
+        sub,
+        (number + ". " if number else "")
+        + finding_text(e.findings.get("excess_votes"), _(CAVEATS["shpilkin"]), tr),
+    )
+    return int(ev.stations)
 
 
-def _millions(v: float) -> str:
-    if not math.isfinite(v):
-        return "n/a"
-    return f"{v / 1e6:.2f} M" if abs(v) >= 1e5 else f"{v:,.0f}"
-
-
-# --------------------------------------------------------------------------- regions
-def regions_figure(
-    table: ProtocolTable, results: Mapping[str, Any] | None = None, *, panels: int = 16
-) -> Figure | None:
-    """Small multiples: the fingerprint of the ``panels`` largest regions, one colour scale.
-
-    Returns None when the table has no ``region`` level. Regions the integer-peaks result names
-    among the drivers of the excess are outlined in red.
-    """
-    results = results or {}
-    if "region" not in table.frame.columns:
+# --------------------------------------------------------------------------- coarse shares
+def draw_coarse(sub: SubFigure, e: Election, tr: Tr) -> int | None:
+    """Stations at each coarse fraction of the leader's share: observed against the mean of
+    the resampled elections, the flagged fractions marked."""
+    _ = tr.gettext
+    cs = e.result("coarse_shares")
+    if cs is None or not cs.coarse:
         return None
-    leader = _leader(table, results)
-    arrays = _arrays(table, leader)
-    t, v = _rates(arrays)
-    names, codes = np.unique(arrays.region.astype(str), return_inverse=True)
-    sizes = np.bincount(codes, minlength=names.size)
-    top = np.argsort(-sizes, kind="stable")[:panels]
-    ip = _get(results, "integer_peaks")
-    # frame the regions that drive the integer-percentage excess, only when it is an alarm
-    ip_finding = _finding(results, "integer_peaks")
-    raised = ip_finding.alarm if ip_finding is not None else False
-    drivers = set(getattr(ip, "drivers", ()) or ()) if raised else set()
-    n = top.size
-    cols = min(4, n)
-    rows = math.ceil(n / cols)
-    fig = Figure(figsize=(3.0 * cols + 0.8, 3.0 * rows + 0.9), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False)).ravel()
-    hists = [_hist2d(t[codes == r], v[codes == r], 50) for r in top]
-    vmax = max([float(h.max()) for h in hists] + [1.0])
-    im = None
-    for ax, r, h in zip(axes, top, hists, strict=False):
-        masked = np.ma.masked_less_equal(h.T, 0)
-        im = ax.imshow(
-            masked,
-            origin="lower",
-            extent=(0, 100, 0, 100),
-            cmap=CMAP,
-            norm=LogNorm(vmin=1, vmax=max(vmax, 1.0 + 1e-9)),
-            interpolation="nearest",
-            aspect="equal",
-        )
-        name = str(names[r])
-        sel = codes == r
-        turnout = arrays.issued[sel].sum() / max(arrays.registered[sel].sum(), 1)
-        share = arrays.leader[sel].sum() / max(arrays.cast[sel].sum(), 1)
-        ax.set_title(
-            f"{short_name(name, 30)}\n{sizes[r]:,} stations · turnout {100 * turnout:.0f}%"
-            f" · leader {100 * share:.0f}%",
-            fontsize=8,
-        )
-        if name in drivers:
-            for side in ax.spines.values():
-                side.set_edgecolor(LEADER_COLOUR)
-                side.set_linewidth(1.6)
-        ax.xaxis.set_major_locator(MultipleLocator(50))
-        ax.yaxis.set_major_locator(MultipleLocator(50))
-        _percent_axes(ax)
-        ax.tick_params(labelsize=7)
-    for ax in axes[n:]:
-        ax.set_visible(False)
-    if im is not None:
-        cb = fig.colorbar(im, ax=list(axes[:n]), shrink=0.6, pad=0.01)
-        _log_ticks(cb, vmax)
-        cb.set_label("Stations per 2-point cell (log)")
-    fig.supxlabel("Turnout")
-    fig.supylabel(f"{short_name(leader.name, 40)}: share of the vote")
-    note = "largest regions by number of stations"
-    if drivers:
-        note += "; red frame: a region that drives the integer-percentage excess"
-    fig.suptitle(f"Fingerprints by region — {_title(table)}\n{note}", fontsize=11)
-    _footer(fig, results, "integer_peaks")
-    return fig
+    rows = list(cs.coarse)
+    x = np.arange(len(rows))
+    ax = sub.add_subplot()
+    exp = [r["expected_pct"] for r in rows]
+    obs = [r["observed_pct"] for r in rows]
+    ax.bar(
+        x - 0.2,
+        exp,
+        width=0.38,
+        color="white",
+        edgecolor=OTHERS.colour,
+        hatch=OTHERS.hatch,
+        label=_("mean of the resampled elections"),
+    )
+    ax.bar(
+        x + 0.2,
+        obs,
+        width=0.38,
+        color=LEADER.colour,
+        edgecolor="black",
+        hatch=LEADER.hatch,
+        label=_("observed"),
+    )
+    for i, r in enumerate(rows):
+        if r["flagged"]:
+            ax.plot(
+                i + 0.2,
+                obs[i],
+                marker="v",
+                color="black",
+                markersize=7,
+                linestyle="none",
+                label=_("above every resample")
+                if i == min(j for j, q in enumerate(rows) if q["flagged"])
+                else None,
+            )
+    ax.set_xticks(x, [r["fraction"] for r in rows], fontsize=8)
+    ax.set_xlabel(_("Coarse fraction of the leader's share (1/2, 1/3, 2/3...)"))
+    ax.set_ylabel(_("stations in the 0.1-point bin, percent of all"))
+    locale_ticks(ax, tr)
+    style_axes(ax)
+    ax.legend(fontsize=7, frameon=False)
+    number = _(
+        "stations with coarse shares beyond the resamples: %(v)s ± %(sd)s%% (Monte Carlo "
+        "s.d.); p = %(p)s ± %(pe)s; clean elections' 95th percentile %(q)s%%"
+    ) % {
+        "v": tr.num(cs.fraud_pct, 2),
+        "sd": tr.num(cs.fraud_mc_sd, 2),
+        "p": tr.num(cs.pvalue, 3),
+        "pe": tr.num(cs.pvalue_mc_error, 3),
+        "q": tr.num(cs.null_q95, 2),
+    }
+    head(sub, _("Coarse shares of the leader's vote"), e.source, cs.nobs, tr)
+    foot(
+        sub,
+        number
+        + ". "
+        + finding_text(e.findings.get("coarse_shares"), _(CAVEATS["coarse-shares"]), tr),
+    )
+    return int(cs.nobs)
 
 
 # --------------------------------------------------------------------------- digit tests
-def digits_figure(table: ProtocolTable, results: Mapping[str, Any] | None = None) -> Figure | None:
-    """The digit and distribution tests per unit, for the turnout and the leader.
+DIGIT_STATISTICS = ("2BL", "LastC", "P05s", "C05s", "Skew", "Kurt")
 
-    Each cell is one statistic in one unit, coloured by its distance from the reference value
-    in bootstrap standard errors (half-width of the interval / 1.96), red above, blue below; a
-    dot marks the cells whose interval excludes the reference (the toolkit's red cells).
-    Returns None without a digit-test result. These are weak screens, and the title says so.
-    """
-    results = results or {}
-    dg = _get(results, "digits")
+
+def draw_digits(sub: SubFigure, e: Election, tr: Tr) -> int | None:
+    """Distance of each digit statistic from its reference, per unit, in bootstrap standard
+    errors (|z| on a sequential scale); ▲/▼ mark an interval above/below the reference."""
+    _ = tr.gettext
+    dg = e.result("digits")
     if dg is None or not getattr(dg, "rows", None):
         return None
-    leader = _leader(table, results)
-    quantities = [q for q in ("turnout", leader.id) if q in dg.quantities]
+    quantities = [q for q in ("turnout", e.leader.id, e.leader.name) if q in dg.quantities][:2]
+    if not quantities:
+        quantities = list(dg.quantities[:2])
     units = list(dg.units)
-    stats = ["2BL", "LastC", "P05s", "C05s", "Skew", "Kurt"]
     index = {(r.unit, r.quantity): r for r in dg.rows}
-    height = max(3.2, 0.17 * len(units) + 1.8)
-    fig = Figure(figsize=(4.2 * len(quantities) + 1.8, height), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(1, len(quantities), sharey=True, squeeze=False)).ravel()
+    axes = np.atleast_1d(sub.subplots(1, len(quantities), sharey=True, squeeze=False)).ravel()
     im = None
     for ax, q in zip(axes, quantities, strict=True):
-        z = np.full((len(units), len(stats)), np.nan)
-        dots_x: list[int] = []
-        dots_y: list[int] = []
+        z = np.full((len(units), len(DIGIT_STATISTICS)), np.nan)
+        up: list[tuple[int, int]] = []
+        down: list[tuple[int, int]] = []
         for i, u in enumerate(units):
             row = index.get((u, q))
-            if row is None:
-                continue
-            for j, name in enumerate(stats):
-                st = row.statistics.get(name)
+            for j, name in enumerate(DIGIT_STATISTICS):
+                st = row.statistics.get(name) if row is not None else None
                 if st is None or not math.isfinite(st.estimate):
                     continue
                 lo, hi = st.interval
                 se = (hi - lo) / (2 * 1.96) if math.isfinite(lo) and math.isfinite(hi) else 0.0
                 if se > 0:
-                    z[i, j] = (st.estimate - st.reference) / se
+                    z[i, j] = abs(st.estimate - st.reference) / se
                 if st.departs:
-                    dots_x.append(j)
-                    dots_y.append(i)
+                    (up if st.estimate > st.reference else down).append((j, i))
         im = ax.imshow(
-            np.clip(z, -6, 6), cmap="RdBu_r", vmin=-6, vmax=6, aspect="auto", interpolation="none"
+            np.clip(z, 0, 6), cmap=CMAP, vmin=0, vmax=6, aspect="auto", interpolation="none"
         )
-        ax.scatter(dots_x, dots_y, s=12, color="black", edgecolors="white", linewidths=0.5)
-        ax.set_xticks(range(len(stats)), stats, fontsize=8)
+        for pts, mk in ((up, "^"), (down, "v")):
+            if pts:
+                ax.scatter(
+                    [p[0] for p in pts],
+                    [p[1] for p in pts],
+                    marker=mk,
+                    s=30,
+                    color="white",
+                    edgecolors="black",
+                    linewidths=0.6,
+                )
+        ax.set_xticks(range(len(DIGIT_STATISTICS)), DIGIT_STATISTICS, fontsize=8)
         ax.xaxis.tick_top()
-        ax.set_title("Turnout" if q == "turnout" else short_name(leader.name), fontsize=10)
-        ax.set_yticks(range(len(units)), [short_name(u, 30) for u in units], fontsize=6)
+        ax.set_title(
+            _("Turnout at the stations") if q == "turnout" else short_name(e.leader.name),
+            fontsize=9,
+        )
+        ax.set_yticks(range(len(units)), [short_name(u, 28) for u in units], fontsize=6)
         ax.tick_params(length=0)
     if im is not None:
-        cb = fig.colorbar(im, ax=list(axes), shrink=min(0.6, 6 / height), pad=0.01)
-        cb.set_label("(estimate − reference) / bootstrap s.e.")
-    fig.suptitle(
-        f"Digit and distribution tests by {dg.by} — {_title(table)}\n"
-        "weak screens (Hicken & Mebane): a dot marks an interval that excludes the reference",
-        fontsize=10,
-    )
-    _footer(fig, results, "digits")
-    return fig
+        cb = sub.colorbar(im, ax=list(axes), shrink=0.7, pad=0.01)
+        cb.set_label(_("|estimate − reference| in bootstrap standard errors"), fontsize=8)
+    note = _(
+        "▲ / ▼: the interval lies above / below the reference value "
+        "(uncorrected for the %(n)s cells)"
+    ) % {"n": tr.whole(len(units) * len(DIGIT_STATISTICS) * len(quantities))}
+    head(sub, _("Digit and distribution tests by unit"), e.source, dg.nobs, tr)
+    foot(sub, note + ". " + finding_text(e.findings.get("digits"), _(CAVEATS["digits"]), tr))
+    return int(dg.nobs)
+
+
+# --------------------------------------------------------------------------- regions
+def draw_regions(sub: SubFigure, e: Election, tr: Tr, *, panels: int = 12) -> int | None:
+    """Small multiples: the fingerprint of the largest regions on one colour scale."""
+    _ = tr.gettext
+    if "region" not in e.table.frame.columns:
+        return None
+    arr = station_arrays(e.table, leader=e.leader, level="region")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = arr.issued / arr.registered
+        v = np.where(arr.cast > 0, arr.leader / np.maximum(arr.cast, 1), np.nan)
+    ok = np.isfinite(t) & np.isfinite(v) & (t <= 1) & (v <= 1)
+    names, codes = np.unique(arr.region.astype(str), return_inverse=True)
+    sizes = np.bincount(codes, minlength=names.size)
+    top = np.argsort(-sizes, kind="stable")[:panels]
+    ip = e.result("integer_peaks")
+    f = e.findings.get("integer_peaks")
+    drivers = set(getattr(ip, "drivers", ()) or ()) if (f is not None and f.alarm) else set()
+    cols = min(4, top.size)
+    rows = math.ceil(top.size / cols)
+    axes = np.atleast_1d(sub.subplots(rows, cols, sharex=True, sharey=True, squeeze=False)).ravel()
+    hists = []
+    for r in top:
+        sel = ok & (codes == r)
+        h, _e1, _e2 = np.histogram2d(t[sel], v[sel], bins=50, range=[[0, 1], [0, 1]])
+        hists.append(h)
+    vmax = max([float(h.max()) for h in hists] + [1.0])
+    im = None
+    for ax, r, h in zip(axes, top, hists, strict=False):
+        im = _draw_hist2d(ax, h, vmax)
+        sel = codes == r
+        turnout = arr.issued[sel].sum() / max(arr.registered[sel].sum(), 1)
+        share = arr.leader[sel].sum() / max(arr.cast[sel].sum(), 1)
+        ax.set_title(
+            f"{short_name(str(names[r]), 26)}\nn = {tr.whole(sizes[r])} · "
+            f"{tr.pct(turnout, 0)} · {tr.pct(share, 0)}",
+            fontsize=7,
+        )
+        if str(names[r]) in drivers:
+            for side in ax.spines.values():
+                side.set_edgecolor(LEADER.colour)
+                side.set_linewidth(2.0)
+                side.set_linestyle("--")
+        ax.xaxis.set_major_locator(MultipleLocator(50))
+        ax.yaxis.set_major_locator(MultipleLocator(50))
+        ax.tick_params(labelsize=7)
+    for ax in axes[top.size :]:
+        ax.set_visible(False)
+    for ax in axes[(rows - 1) * cols : top.size]:
+        ax.set_xlabel(_("Turnout, percent"), fontsize=7)
+    for ax in axes[::cols]:
+        ax.set_ylabel(_("leader's share, percent"), fontsize=7)
+    if im is not None:
+        cb = sub.colorbar(im, ax=list(axes[: top.size]), shrink=0.6, pad=0.01)
+        log_ticks(cb, vmax, tr)
+        cb.set_label(_("polling stations per 2-point cell (log scale)"), fontsize=8)
+    note = _("each title: region, stations, turnout, leader's share")
+    if drivers:
+        note += "; " + _("dashed frame: a region driving the integer-percentage alarm")
+    head(sub, _("Fingerprints of the largest regions"), e.source, int(ok.sum()), tr)
+    foot(sub, note + ". " + finding_text(f, _(CAVEATS["regions"]), tr))
+    return int(ok.sum())
 
 
 # --------------------------------------------------------------------------- all together
 def save_forensics_plots(
-    results: ForensicsReport | Mapping[str, Any], table: ProtocolTable, out_dir: str | Path
+    results: ForensicsReport | Mapping[str, Any],
+    table: ProtocolTable,
+    out_dir: str | Path,
+    *,
+    lang: str = "en",
+    source: str | None = None,
 ) -> list[Path]:
-    """Write every figure as a PNG file in ``out_dir`` (created if missing).
+    """Write every figure that applies as ``KIND.png`` in ``out_dir`` (created if missing).
 
     Parameters
     ----------
     results : ForensicsReport or mapping
         The battery's report (each figure then prints the run's finding: its alarm, level and
-        caveats), or method results by their name (``fingerprint``, ``integer_peaks``...; the
-        results' own findings are printed); missing ones are left out of the figure.
+        caveat), or method results by their registry name (``fingerprint``,
+        ``integer_peaks``...); a figure whose results are missing is left out.
     table : ProtocolTable
     out_dir : str or Path
+    lang : {"en", "kk", "ru"}
+    source : str, optional
+        The data source named in every figure (default: the table's file name).
 
     Returns
     -------
     list of Path
-        The files written: ``fingerprint.png``, ``histograms.png``, ``shpilkin.png``, when
-        the table has regions ``regions.png``, and with a digit-test result ``digits.png``.
+        The PNG files written, one per kind of :data:`saylau.report.figures.FIGURE_KINDS`
+        that applies (``regions.png`` only with regions, ``digits.png`` only with a
+        digit-test result...).
     """
-    if isinstance(results, ForensicsReport):
-        results = {
-            **results.results,
-            "_findings": {o.name: o.finding for o in results.outcomes},
-        }
+    from .figures import FIGURE_KINDS, figure_from_results, write_png
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    figures: list[tuple[str, Figure | None]] = [
-        ("fingerprint.png", fingerprint_figure(table, results)),
-        ("histograms.png", histograms_figure(table, results)),
-        ("shpilkin.png", shpilkin_figure(table, results)),
-        ("regions.png", regions_figure(table, results)),
-        ("digits.png", digits_figure(table, results)),
-    ]
+    name = source or (Path(table.source).name if table.source else "election")
     written: list[Path] = []
-    for name, fig in figures:
-        if fig is None:
-            continue
-        path = out / name
-        FigureCanvasAgg(fig)  # the Agg canvas: files only, never a window, no pyplot state
-        fig.savefig(path, dpi=DPI, facecolor="white")
-        written.append(path)
+    for kind in FIGURE_KINDS:
+        fig = figure_from_results(kind, table, results, lang=lang, source=name)
+        if fig is not None:
+            path = out / f"{kind}.png"
+            write_png(fig, path)
+            written.append(path)
     return written
+
+
+# --------------------------------------------------------------------------- one figure, as before
+def _one(
+    kind: str, table: ProtocolTable, results: Mapping[str, Any] | None, lang: str
+) -> MplFigure | None:
+    from .figures import figure_from_results
+
+    name = Path(table.source).name if table.source else "election"
+    fig = figure_from_results(kind, table, results or {}, lang=lang, source=name)
+    return fig.figure if fig is not None else None
+
+
+def histograms_figure(
+    table: ProtocolTable, results: Mapping[str, Any] | None = None, *, lang: str = "en"
+) -> MplFigure | None:
+    """The integer-percentage figure (turnout and leader histograms, counts against the null)
+    from results already computed; the turnout histogram alone without an integer-peaks result.
+    Kept for callers of the first figure API: :func:`saylau.report.figures.make_figure` is the
+    one to use."""
+    kind = "integer-peaks" if results and "integer_peaks" in results else "turnout"
+    return _one(kind, table, results, lang)
+
+
+def fingerprint_figure(
+    table: ProtocolTable, results: Mapping[str, Any] | None = None, *, lang: str = "en"
+) -> MplFigure | None:
+    """The fingerprint from a fingerprint result (see :func:`histograms_figure`)."""
+    return _one("fingerprint", table, results, lang)
+
+
+def shpilkin_figure(
+    table: ProtocolTable, results: Mapping[str, Any] | None = None, *, lang: str = "en"
+) -> MplFigure | None:
+    """Shpilkin's curves from an excess-votes result (see :func:`histograms_figure`)."""
+    return _one("shpilkin", table, results, lang)
+
+
+def digits_figure(
+    table: ProtocolTable, results: Mapping[str, Any] | None = None, *, lang: str = "en"
+) -> MplFigure | None:
+    """The digit tests from a digit-test result (see :func:`histograms_figure`)."""
+    return _one("digits", table, results, lang)
+
+
+def regions_figure(
+    table: ProtocolTable, results: Mapping[str, Any] | None = None, *, lang: str = "en"
+) -> MplFigure | None:
+    """The regions' small multiples (see :func:`histograms_figure`)."""
+    return _one("regions", table, results, lang)

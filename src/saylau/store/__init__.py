@@ -8,6 +8,7 @@ sessions and hand back plain dataclasses or Polars-backed tables, never ORM obje
 ``submissions`` append-only, idempotent events (protocol copies, incidents, interviews)
 ``reconcile``   consensus per station, coordinators' decisions, official snapshots
 ``live``        the cached quick count and exit poll
+``sms``         the SMS channel: phones and PINs, messages, lockout, quarantine, replies
 ``audit``       the hash-chained audit log
 """
 

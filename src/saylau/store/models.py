@@ -54,6 +54,11 @@ __all__ = [
     "Resolution",
     "SampleStation",
     "Setting",
+    "SmsInbound",
+    "SmsOutbound",
+    "SmsPhone",
+    "SmsPinAttempt",
+    "SmsSeenCall",
     "Station",
     "Submission",
     "Verification",
@@ -287,3 +292,69 @@ class AuditEntry(Base):
     detail: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+# ---------------------------------------------------------------- the SMS channel (0002_sms)
+class SmsPhone(Base):
+    """An observer's phone number and SMS PIN (argon2 hash; the PIN itself is never stored)."""
+
+    __tablename__ = "sms_phone"
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    pin_hash: Mapped[str] = mapped_column(String(300))
+    set_at: Mapped[dt.datetime] = _ts()
+
+
+class SmsInbound(Base):
+    """A message as the gateway delivered it, stored before it is judged (PIN masked).
+
+    ``status``: received → recorded | duplicate | rejected | wrong_pin | locked | quarantined;
+    ``reason`` a stable code; ``detail`` what the reply needs (token, position, ids...).
+    """
+
+    __tablename__ = "sms_inbound"
+    __table_args__ = (Index("ix_sms_inbound_number_hash", "number", "text_hash"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    gateway_id: Mapped[str] = mapped_column(String(100), unique=True)
+    number: Mapped[str] = mapped_column(String(20), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    text_hash: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[dt.datetime] = _ts()
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    reason: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    station: Mapped[str | None] = mapped_column(String(64))
+    locale: Mapped[str] = mapped_column(String(8))
+
+
+class SmsPinAttempt(Base):
+    """One PIN check of a number (lockout counts the failures here, not in a process)."""
+
+    __tablename__ = "sms_pin_attempt"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(20), index=True)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[dt.datetime] = _ts()
+
+
+class SmsOutbound(Base):
+    """A reply handed to the gateway, with its delivery status (queued | delivered | failed)."""
+
+    __tablename__ = "sms_outbound"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("sms_inbound.id"), index=True)
+    number: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    error: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = _ts()
+    updated_at: Mapped[dt.datetime] = _ts()
+
+
+class SmsSeenCall(Base):
+    """A signature of a webhook call already accepted: the same call again is a replay."""
+
+    __tablename__ = "sms_seen_call"
+    signature: Mapped[str] = mapped_column(String(64), primary_key=True)
+    at: Mapped[dt.datetime] = _ts()

@@ -60,8 +60,10 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     install_error_handlers(app)
     app.add_middleware(_BodyLimit, limit=settings.max_body_bytes)
     from .api import router
+    from .sms_api import router as sms_router
 
     app.include_router(router)
+    app.include_router(sms_router)
     try:
         pages = importlib.import_module("saylau.web.pages")
     except ModuleNotFoundError:  # the pages arrive with their own branch

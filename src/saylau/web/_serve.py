@@ -1,7 +1,8 @@
 """The app factory uvicorn's worker processes call (``saylau serve``).
 
 Each worker builds its settings once at start-up from what ``saylau serve`` handed over in the
-environment (``SAYLAU_DB``); nothing is read from the environment after that.
+environment (``SAYLAU_DB``; ``SAYLAU_SMS_SECRET``, the SMS gateway's signing secret);
+nothing is read from the environment after that.
 """
 
 from __future__ import annotations
@@ -18,4 +19,10 @@ __all__ = ["app_from_environment"]
 
 def app_from_environment() -> FastAPI:
     """Build the app for one worker process."""
-    return create_app(Settings(db_url=os.environ.get("SAYLAU_DB", Settings.db_url), migrate=False))
+    return create_app(
+        Settings(
+            db_url=os.environ.get("SAYLAU_DB", Settings.db_url),
+            migrate=False,
+            sms_secret=os.environ.get("SAYLAU_SMS_SECRET") or None,
+        )
+    )

@@ -122,6 +122,7 @@ def dashboard(
     from ..store.live import live_estimates
     from ..store.models import Choice
     from ..store.reconcile import compare_with_official
+    from ..store.sms import failed_replies, quarantined
     from ..store.submissions import load_ballot
     from .auth import scope_stations
 
@@ -151,6 +152,8 @@ def dashboard(
             verification=verification,
         )
         cats = q.categories(session)
+        sms_failed = failed_replies(session, scope)
+        sms_quarantined = quarantined(session, scope)
         regions = sorted({r["region"] for r in reported})
         head = turnout_check(session)
     live = live_estimates(db)
@@ -210,6 +213,8 @@ def dashboard(
         },
         "verification_labels": {k: _(v) for k, v in VERIFICATION_LABELS.items()},
         "flash": flash,
+        "sms_failed": sms_failed,
+        "sms_quarantined": sms_quarantined,
     }
     return render(request, "dashboard.html", context, user=user, csrf_token=request.state.csrf)
 

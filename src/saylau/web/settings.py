@@ -31,6 +31,9 @@ class Settings:
         Database connections per worker process.
     migrate : bool
         Bring the schema up to date at start-up.
+    sms_secret : str or None
+        The secret the SMS gateway signs its webhook calls with (HMAC-SHA256); no default:
+        the SMS webhook is off until it is set.
     """
 
     db_url: str = DEFAULT_URL
@@ -39,3 +42,4 @@ class Settings:
     secure_cookies: bool = False
     pool_size: int = 10
     migrate: bool = True
+    sms_secret: str | None = dataclasses.field(default=None, repr=False)

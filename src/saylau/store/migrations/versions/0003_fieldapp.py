@@ -1,7 +1,7 @@
 """field app: indexes to refuse a replayed key of another person and a stale version
 
-Revision ID: 0002_fieldapp
-Revises: 0001
+Revision ID: 0003_fieldapp
+Revises: 0002_sms
 Create Date: 2026-12-06 16:50:00
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0002_fieldapp"
-down_revision = "0001"
+revision = "0003_fieldapp"
+down_revision = "0002_sms"
 branch_labels = None
 depends_on = None
 
