@@ -36,6 +36,16 @@ from ..store.accounts import User
 from ..store.models import Choice, ProtocolCheck, Submission
 from . import i18n
 from . import page_queries as q
+from .pages import (
+    AGE_BANDS,
+    COMPLAINT_LABELS,
+    PHASE_LABELS,
+    STATUS_LABELS,
+    page_user,
+    render,
+    request_locale,
+    roles_of,
+)
 from .relations import profile_document
 
 __all__ = [
@@ -96,8 +106,6 @@ def manifest_document(scope: str, name: str = "saylau") -> dict[str, Any]:
 
 
 def _labels(gettext: Callable[[str], str]) -> dict[str, dict[str, str]]:
-    from .pages import COMPLAINT_LABELS, PHASE_LABELS, STATUS_LABELS
-
     return {
         "phases": {k: gettext(v) for k, v in PHASE_LABELS.items()},
         "complaints": {k: gettext(v) for k, v in COMPLAINT_LABELS.items()},
@@ -108,7 +116,6 @@ def _labels(gettext: Callable[[str], str]) -> dict[str, dict[str, str]]:
 def assignment_document(session: Session, user: User) -> dict[str, Any]:
     """Everything the phone needs to work offline for one person, labels in their language."""
     from ..store.submissions import load_ballot
-    from .pages import AGE_BANDS
 
     _ = i18n.translations(user.locale if user.locale in i18n.LOCALES else "en").gettext
     ballot = load_ballot(session)
@@ -180,15 +187,9 @@ router = APIRouter(include_in_schema=False)
 _SCOPE = "/app/"
 
 
-def _roles(*roles: str) -> dict[str, Any]:
-    return {"openapi_extra": {"x-roles": list(roles)}}
-
-
-@router.get("/app/", name="page_fieldapp", **_roles("public"))
+@router.get("/app/", name="page_fieldapp", **roles_of("public"))
 def shell(request: Request) -> Response:
     """The app's one page (no personal data: it is kept by the service worker)."""
-    from .pages import page_user, render, request_locale
-
     user = page_user(request)  # the language of the person signed in, else of the browser
     locale = request_locale(request, getattr(user, "locale", None))
     response = render(
@@ -208,14 +209,14 @@ def shell(request: Request) -> Response:
     return response
 
 
-@router.get("/app", name="page_fieldapp_bare", **_roles("public"))
+@router.get("/app", name="page_fieldapp_bare", **roles_of("public"))
 def shell_bare() -> Response:
     from fastapi.responses import RedirectResponse
 
     return RedirectResponse(_SCOPE, status_code=308)
 
 
-@router.get("/app/sw.js", name="page_fieldapp_sw", **_roles("public"))
+@router.get("/app/sw.js", name="page_fieldapp_sw", **roles_of("public"))
 def service_worker() -> Response:
     """The service worker, served inside ``/app/`` so that its scope covers the app."""
     source = (_HERE / "static" / "sw.js").read_text(encoding="utf-8")
@@ -228,7 +229,7 @@ def service_worker() -> Response:
     )
 
 
-@router.get("/app/manifest.webmanifest", name="page_fieldapp_manifest", **_roles("public"))
+@router.get("/app/manifest.webmanifest", name="page_fieldapp_manifest", **roles_of("public"))
 def manifest() -> JSONResponse:
     return JSONResponse(
         manifest_document(_SCOPE),
