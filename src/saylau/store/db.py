@@ -37,7 +37,7 @@ __all__ = [
 #: ``saylau serve`` with no ``--db``: a SQLite file in the working directory.
 DEFAULT_URL = "sqlite:///saylau.db"
 #: The newest migration shipped with this version of saylau.
-HEAD = "0002_sms"
+HEAD = "0003_fieldapp"
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:

@@ -4,7 +4,10 @@ A submission is written before it is judged. The client sends an idempotency key
 the same key with the same body returns the stored submission (a phone's retry never makes a
 duplicate), the same key with a different body is refused (:class:`IdempotencyConflict`, HTTP
 409, as ODK Central refuses a changed resubmission). A correction is a new submission naming the
-one it ``replaces``; nothing is overwritten. A protocol copy is then judged by the profile's
+one it ``replaces``; nothing is overwritten. Keys are the client's (random UUIDs made on the
+phone): a key already used by another person is a replayed entry and is refused, and a version
+naming a submission that a newer one already replaced is refused (a stale device never forks
+the history). A protocol copy is then judged by the profile's
 control relations (:func:`saylau.domain.checks.check_row`) and marked ok / soft / failed; the
 judgement is a row of its own.
 
@@ -239,6 +242,16 @@ def judge(
     return result.status, [dataclasses.asdict(v) for v in result.violations]
 
 
+def _check_device_time(value: Any) -> None:
+    """The phone's clock when a report was made (kept beside the time the server received it)."""
+    try:
+        dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise DataFormatError(
+            "not a date-time", field="device_time", expected="ISO 8601", found=value
+        ) from None
+
+
 def _count(value: Any, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0 or value > 10**7:
         raise DataFormatError(
@@ -376,9 +389,17 @@ def _assigned(user: User, station: str) -> None:
 
 
 def _existing(session: Session, user: User, key: str, digest: str) -> Submission | None:
-    old = session.scalar(
-        select(Submission).where(Submission.account_id == user.id, Submission.idem_key == key)
-    )
+    # one indexed look-up by key: mine (a retry), or someone else's (a replayed entry)
+    same_key = session.scalars(select(Submission).where(Submission.idem_key == key)).all()
+    old = next((s for s in same_key if s.account_id == user.id), None)
+    if old is None and same_key:
+        # keys are made on the phone (random UUIDs): another person's key is a replayed entry
+        raise IdempotencyConflict(
+            "idempotency key belongs to another person's submission: not stored",
+            field="idempotency_key",
+            found=key,
+            expected="a key made on your own device",
+        )
     if old is not None and old.body_hash != digest:
         raise IdempotencyConflict(
             "idempotency key already used with a different body",
@@ -503,6 +524,8 @@ def _insert(
         raise AccessDenied(f"role {user.role} cannot submit {kind}", field="kind", found=kind)
     if kind != "transcription":
         _assigned(user, station)
+    if "device_time" in body:
+        _check_device_time(body["device_time"])
     ballot = load_ballot(session)
     lines: dict[str, int | None] = {}
     if kind == "transcription":
@@ -534,6 +557,16 @@ def _insert(
                 "the submission to replace is not one of yours for this station",
                 field="replaces",
                 found=replaces,
+            )
+        later = session.scalar(
+            select(Submission.id).where(Submission.replaces == replaces).limit(1)
+        )
+        if later is not None:  # a stale device: correct the newest version, never fork
+            raise IdempotencyConflict(
+                f"submission {replaces} was already replaced by {later}",
+                field="replaces",
+                found=replaces,
+                expected=f"the newest version ({later} or later)",
             )
     photo_sha = put_blob(session, photo, max_bytes=max_photo_bytes) if photo is not None else None
     sub = Submission(

@@ -76,6 +76,9 @@ class ProtocolIn(_Model):
         description="every line of the profile and every choice; null: not legible"
     )
     note: str | None = Field(default=None, max_length=10_000)
+    device_time: str | None = Field(
+        default=None, max_length=40, description="the phone's clock when it was made (ISO 8601)"
+    )
     replaces: int | None = None
 
 
@@ -90,6 +93,9 @@ class IncidentIn(_Model):
     complaint: str = "not_filed"
     police: str | None = Field(default=None, max_length=10_000)
     media: list[str] = Field(default_factory=list, max_length=20)
+    device_time: str | None = Field(
+        default=None, max_length=40, description="the phone's clock when it was made (ISO 8601)"
+    )
     replaces: int | None = None
 
 
@@ -108,6 +114,9 @@ class HeadCountIn(_Model):
     idempotency_key: str = Field(min_length=1, max_length=100)
     readings: list[Reading] = Field(min_length=1, max_length=48)
     note: str | None = Field(default=None, max_length=10_000)
+    device_time: str | None = Field(
+        default=None, max_length=40, description="the phone's clock when it was made (ISO 8601)"
+    )
     replaces: int | None = None
 
 
@@ -115,6 +124,9 @@ class InterviewsIn(_Model):
     station: str = Field(min_length=1, max_length=64)
     idempotency_key: str = Field(min_length=1, max_length=100)
     records: list[dict[str, str | int | None]] = Field(min_length=1, max_length=5000)
+    device_time: str | None = Field(
+        default=None, max_length=40, description="the phone's clock when it was made (ISO 8601)"
+    )
     replaces: int | None = None
 
 
@@ -166,6 +178,11 @@ class ProfileIn(_Model):
 
 def _address(request: Request) -> str:
     return request.client.host if request.client else "-"
+
+
+def _device_time(value: str | None) -> dict[str, str]:
+    """The phone's clock, kept in the body when the client sent it (the field app does)."""
+    return {} if value is None else {"device_time": value}
 
 
 def _out(stored: Stored, response: Response) -> dict[str, Any]:
@@ -232,6 +249,28 @@ def me(user: ME) -> dict[str, Any]:
         "locale": user.locale,
         "stations": sorted(user.stations),
     }
+
+
+@router.get("/me/assignment", **allow("observer", "interviewer"))
+def my_assignment(request: Request, db: DB, user: ME) -> dict[str, Any]:
+    """What the field app keeps on the phone: stations, the profile's lines and control
+    relations, the ballot, incident categories, the interview form (labels in my language),
+    and the CSRF token of my cookie session (null with a bearer token)."""
+    from .fieldapp import assignment_document
+
+    with db.read() as session:
+        doc = assignment_document(session, user)
+    bearer = request.headers.get("authorization", "").lower().startswith("bearer ")
+    return {**doc, "csrf_token": None if bearer else getattr(request.state, "csrf", None)}
+
+
+@router.get("/me/submissions", **allow("observer", "interviewer"))
+def my_submissions(db: DB, user: ME) -> list[dict[str, Any]]:
+    """Everything I sent, every version, with its idempotency key (a new phone pulls it first)."""
+    from .fieldapp import submissions_document
+
+    with db.read() as session:
+        return submissions_document(session, user)
 
 
 # ------------------------------------------------------------------ election
@@ -302,7 +341,7 @@ def post_protocol(
         kind="protocol",
         station=body.station,
         idem_key=body.idempotency_key,
-        body={"lines": body.lines, "note": body.note},
+        body={"lines": body.lines, "note": body.note, **_device_time(body.device_time)},
         replaces=body.replaces,
         max_photo_bytes=get_settings(request).max_photo_bytes,
     )
@@ -321,6 +360,7 @@ async def post_protocol_photo(
     lines: Annotated[str | None, Form(description="JSON object of lines (optional)")] = None,
     note: Annotated[str | None, Form(max_length=10_000)] = None,
     replaces: Annotated[int | None, Form()] = None,
+    device_time: Annotated[str | None, Form(max_length=40)] = None,
 ) -> dict[str, Any]:
     """A protocol copy with its photo (lines optional: a photo alone goes to transcribers)."""
     limit = get_settings(request).max_photo_bytes
@@ -342,7 +382,7 @@ async def post_protocol_photo(
         kind="protocol",
         station=station,
         idem_key=idempotency_key,
-        body={"lines": parsed, "note": note},
+        body={"lines": parsed, "note": note, **_device_time(device_time)},
         photo=data,
         replaces=replaces,
         max_photo_bytes=limit,
@@ -403,7 +443,8 @@ def list_protocols(db: DB, user: ME, station: str | None = None) -> list[dict[st
 @router.post("/incidents", status_code=201, **allow("observer"))
 def post_incident(body: IncidentIn, response: Response, db: DB, user: ME) -> dict[str, Any]:
     """An incident report (taxonomy category, times, text, media, complaint status)."""
-    data = body.model_dump(exclude={"station", "idempotency_key", "replaces"})
+    data = body.model_dump(exclude={"station", "idempotency_key", "replaces", "device_time"})
+    data.update(_device_time(body.device_time))
     stored = submit(
         db,
         user,
@@ -429,6 +470,7 @@ def post_headcount(body: HeadCountIn, response: Response, db: DB, user: ME) -> d
         body={
             "readings": [r.model_dump() for r in body.readings],
             "note": body.note,
+            **_device_time(body.device_time),
         },
         replaces=body.replaces,
     )
@@ -527,7 +569,7 @@ def post_interviews(body: InterviewsIn, response: Response, db: DB, user: ME) ->
         kind="interviews",
         station=body.station,
         idem_key=body.idempotency_key,
-        body={"records": body.records},
+        body={"records": body.records, **_device_time(body.device_time)},
         replaces=body.replaces,
     )
     return _out(stored, response)

@@ -16,6 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from .._exceptions import SaylauInputError
 from . import page_queries as q
+from .fieldapp import router as fieldapp_router
 from .pages import (
     AGE_BANDS,
     COMPLAINT_LABELS,
@@ -39,6 +40,7 @@ from .pages import _text as text_of
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
+router.include_router(fieldapp_router)  # the offline field app (/app/)
 
 INTERVIEW_ROWS = 8
 
