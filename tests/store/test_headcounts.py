@@ -89,12 +89,12 @@ def test_padded_stations_found_through_the_store(db_url: str, tmp_path: Path, se
             for cp, n, off in rows.select("checkpoint", "count", "official").iter_rows()
         ]
         stored = submit(
-            db, user, kind="headcount", station=rows["station"][0], idem_key="hc",
+            db, user, kind="headcount", station=rows["station"][0], idem_key=f"hc-{obs}",
             body={"readings": readings},
         )  # fmt: skip
         assert stored.created
         again = submit(
-            db, user, kind="headcount", station=rows["station"][0], idem_key="hc",
+            db, user, kind="headcount", station=rows["station"][0], idem_key=f"hc-{obs}",
             body={"readings": readings},
         )  # fmt: skip
         assert not again.created and again.id == stored.id  # a phone retry is not a second report

@@ -289,7 +289,7 @@ def test_conflict_resolution_in_subtree_and_official_comparison(env: Env, tmp_pa
     ).json()
     b = o2.post(
         "/api/v1/protocols",
-        json={"station": "ALA-1", "idempotency_key": "x", "lines": protocol(380, 170, 40)},
+        json={"station": "ALA-1", "idempotency_key": "x-2", "lines": protocol(380, 170, 40)},
     ).json()
     o1.post(
         "/api/v1/protocols",
@@ -393,18 +393,18 @@ def test_photo_only_copy_double_entry(env: Env) -> None:
     assert img.status_code == 200 and img.content == PNG
     env.client(handed[0]).post(
         "/api/v1/transcriptions",
-        json={"of": photo_id, "idempotency_key": "t", "lines": protocol(1, 2, 3)},
+        json={"of": photo_id, "idempotency_key": "t-a", "lines": protocol(1, 2, 3)},
     )
     env.client(handed[1]).post(
         "/api/v1/transcriptions",
-        json={"of": photo_id, "idempotency_key": "t", "lines": protocol(1, 2, 4)},
+        json={"of": photo_id, "idempotency_key": "t-b", "lines": protocol(1, 2, 4)},
     )
     # they disagree: a third transcriber gets it
     third = env.client(idle).get("/api/v1/transcriptions/tasks").json()
     assert [t["of"] for t in third] == [photo_id]
     env.client(idle).post(
         "/api/v1/transcriptions",
-        json={"of": photo_id, "idempotency_key": "t", "lines": protocol(1, 2, 3)},
+        json={"of": photo_id, "idempotency_key": "t-c", "lines": protocol(1, 2, 3)},
     )
     cons = {c["station"]: c for c in env.client("admin").get("/api/v1/consensus").json()}
     assert cons["AST-1"]["state"] == "agreed"

@@ -37,6 +37,54 @@ def _method_map() -> tuple[list[tuple[str, str]], dict[str, dict[str, str]]]:
         return parse_mapping_cfg(f)
 
 
+def _input_error_names() -> set[str]:
+    """Names of every error class a person's input can raise (SaylauInputError and below)."""
+    import importlib
+    import pkgutil
+
+    import saylau.store
+    import saylau.web
+    from saylau._exceptions import SaylauInputError
+
+    # every module of the service, so the answer does not depend on which tests ran before
+    for pkg in (saylau.store, saylau.web):
+        for mod in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + "."):
+            if ".migrations" not in mod.name:
+                importlib.import_module(mod.name)
+
+    names, todo = set(), [SaylauInputError]
+    while todo:
+        cls = todo.pop()
+        names.add(cls.__name__)
+        todo.extend(cls.__subclasses__())
+    return names
+
+
+def library_error_messages() -> dict[str, list[str]]:
+    """The messages and constant ``expected`` values of the input errors raised in
+    ``saylau.store`` and ``saylau.web``: the pages show them translated (web/errors.py
+    ``error_text``), so a new one needs its translations."""
+    import ast
+
+    names = _input_error_names()
+    found: dict[str, list[str]] = {}
+    for folder in (WEB.parent / "store", WEB):
+        for path in sorted(folder.rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not isinstance(node, ast.Call):
+                    continue
+                func = node.func
+                name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+                if name not in names:
+                    continue
+                texts = [a for a in node.args[:1] if isinstance(a, ast.Constant)]
+                texts += [k.value for k in node.keywords if k.arg == "expected"]
+                for t in texts:
+                    if isinstance(t, ast.Constant) and isinstance(t.value, str):
+                        found.setdefault(t.value, []).append(f"{path.name}:{node.lineno}")
+    return found
+
+
 def extracted_messages() -> dict[str | tuple[str, str], list[str]]:
     """msgid (or (singular, plural)) -> where it is used."""
     method_map, options_map = _method_map()
@@ -52,6 +100,8 @@ def extracted_messages() -> dict[str | tuple[str, str], list[str]]:
     ):
         key = message if isinstance(message, str) else (message[0], message[1])
         found.setdefault(key, []).append(f"report/{filename}:{lineno}")
+    for message, where in library_error_messages().items():  # shown in "Not saved: …"
+        found.setdefault(message, []).extend(where)
     for cat in default_incident_categories():  # the shipped taxonomy, shown translated
         found.setdefault(cat["category"], []).append(f"incident category {cat['code']}")
     for profile in PROFILES.values():
@@ -73,6 +123,8 @@ def test_extraction_finds_the_pages_messages() -> None:
     assert any("pages.py" in where for where in found.get("Observer", []))
     assert any(isinstance(k, tuple) for k in found)
     assert "ballots received" in found
+    # a library error a form can show, and a constant expected value
+    assert "station not assigned to you" in found and "integer >= 0" in found
 
 
 @pytest.mark.parametrize("code", i18n.LOCALES)

@@ -5,6 +5,7 @@ audited and stores nothing, the interviewer's batch and the transcriber's page w
 from __future__ import annotations
 
 import contextlib
+import html
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -123,6 +124,39 @@ def test_observer_forms(service: tuple[str, Any]) -> None:
         with db.read() as s:
             stored = s.scalars(select(Submission).where(Submission.kind == "incident")).one()
         assert stored.body["text"] == text
+
+
+def test_refusal_reads_in_the_persons_language(service: tuple[str, Any]) -> None:
+    """The library's typed errors go through the catalogue: on a Kazakh page the reason a form
+    is refused is Kazakh (the expected words are the kk catalogue's entries for the library's
+    messages, web/locale/kk/LC_MESSAGES/messages.po); the field and the value found stay data."""
+    base, db = service
+    with db.write() as s:
+        create_account(s, username="obskk", password=PASSWORD, role="observer", actor="t",
+                       stations=("7",), locale="kk")  # fmt: skip
+    with _client(base, "obskk") as c:
+        page = c.get("/observer").text
+        form = {
+            "csrf_token": _hidden(page, "csrf_token"),
+            "idempotency_key": "k-kk-negative",
+            "station": "7",
+            **LINES,
+            "line:invalid": "-6",
+        }
+        negative = c.post("/observer/protocol", data=form)
+        assert negative.status_code == 422
+        text = html.unescape(negative.text)
+        assert (
+            "Сақталмады: бүтін сан емес (өріс lines.invalid, күтілгені: бүтін сан ≥ 0, "
+            "табылғаны: -6)" in text
+        )
+        assert "not a whole number" not in text and "integer >= 0" not in text
+        other = c.post("/observer/protocol", data={**form, "line:invalid": "5", "station": "8",
+                                                   "idempotency_key": "k-kk-other"})  # fmt: skip
+        assert other.status_code == 403
+        assert "Сақталмады: бұл учаске сізге бекітілмеген (өріс station, табылғаны: 8)" in (
+            html.unescape(other.text)
+        )
 
 
 def test_interviewer_batch(service: tuple[str, Any]) -> None:

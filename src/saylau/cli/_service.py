@@ -110,12 +110,7 @@ def _load(kind: str, db: str, file: Path, actor: str, as_json: bool) -> None:
     database = Database.open(db)
     try:
         with database.write() as session:
-            if kind == "incidents":
-                report = masterdata.import_incident_categories(session, actor=actor, path=file)
-            elif kind.startswith("sample-"):
-                report, _ = masterdata.import_sample(session, file, kind=kind[7:], actor=actor)
-            else:
-                report = getattr(masterdata, f"import_{kind}")(session, file, actor=actor)
+            report = masterdata.import_file(session, kind, file, actor=actor)
     finally:
         database.close()
     if as_json:

@@ -26,17 +26,28 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from .._exceptions import SaylauInputError
 from ..results import Result
 from .profiles import CHOICES, ControlRelation, ProtocolProfile, get_profile
 from .table import ProtocolTable, RowProblem
 
-__all__ = ["STATUS_FAILED", "STATUS_OK", "STATUS_SOFT", "ValidationReport", "Violation", "validate"]
+__all__ = [
+    "STATUS_FAILED",
+    "STATUS_OK",
+    "STATUS_SOFT",
+    "RowCheck",
+    "ValidationReport",
+    "Violation",
+    "check_row",
+    "validate",
+]
 
 STATUS_OK, STATUS_SOFT, STATUS_FAILED = "ok", "soft", "failed"
 
@@ -112,6 +123,28 @@ class ValidationReport(Result):
                 "difference": pl.Int64,
             },
         )
+
+
+def _violated(op: str, left: Any, right: Any) -> Any:
+    """Where ``left OP right`` fails: one definition for arrays (a table) and ints (a row)."""
+    if op == "==":
+        return left != right
+    if op == ">=":
+        return left < right
+    return left > right
+
+
+def _violation(
+    rel: ControlRelation, station: str, numbers: Mapping[str, int], desc: str, lv: int, rv: int
+) -> Violation:
+    lines = rel.lines
+    nums = tuple(numbers.get(k) for k in lines)
+    return Violation(station, rel.name, rel.strict, lines, nums, desc, lv, rv, lv - rv)
+
+
+def _order_key(v: Violation) -> tuple[bool, str]:
+    """Within a station: strict relations first, then by name."""
+    return (not v.strict, v.relation)
 
 
 def _side(
@@ -194,40 +227,21 @@ def validate(
         unknown = (left.is_null() | right.is_null()).to_numpy()
         lv = left.fill_null(0).to_numpy()
         rv = right.fill_null(0).to_numpy()
-        if rel.op == "==":
-            bad = lv != rv
-        elif rel.op == ">=":
-            bad = lv < rv
-        else:
-            bad = lv > rv
-        bad &= ~unknown
+        bad = _violated(rel.op, lv, rv) & ~unknown
         info = by_relation[rel.name]
         info["violations"] = int(bad.sum())
         info["not_checkable"] = int(unknown.sum())
         (strict_bad if rel.strict else soft_bad)[bad] = True
-        idx = np.flatnonzero(bad)
-        lines = rel.lines
-        nums = tuple(numbers.get(k) for k in lines)
         desc = info["description"]
         violations.extend(
-            Violation(
-                str(stations[i]),
-                rel.name,
-                rel.strict,
-                lines,
-                nums,
-                desc,
-                int(lv[i]),
-                int(rv[i]),
-                int(lv[i] - rv[i]),
-            )
-            for i in idx
+            _violation(rel, str(stations[i]), numbers, desc, int(lv[i]), int(rv[i]))
+            for i in np.flatnonzero(bad)
         )
     status = np.full(n, STATUS_OK, dtype="<U6")
     status[soft_bad] = STATUS_SOFT
     status[strict_bad] = STATUS_FAILED
     order = {s: i for i, s in enumerate(stations.tolist())}
-    violations.sort(key=lambda v: (order.get(v.station, 0), not v.strict, v.relation))
+    violations.sort(key=lambda v: (order.get(v.station, 0), *_order_key(v)))
     return ValidationReport(
         profile=prof.name,
         source=table.source,
@@ -242,3 +256,84 @@ def validate(
         _station_ids=stations,
         _status=status,
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class RowCheck:
+    """The judgement of one protocol: ``status`` (ok / soft / failed) and its violations."""
+
+    status: str
+    violations: tuple[Violation, ...]
+
+
+def _row_side(
+    values: Mapping[str, int | None], terms: tuple[tuple[int, str], ...], choices: Sequence[str]
+) -> int | None:
+    total = 0
+    for coef, key in terms:
+        if key == CHOICES:
+            votes = [values[c] for c in choices]
+            if any(v is None for v in votes):
+                return None  # a choice cell that is empty makes the sum unknown
+            value: int | None = sum(v for v in votes if v is not None)
+        else:
+            value = values[key]
+        if value is None:
+            return None  # not checkable
+        total += coef * value
+    return total
+
+
+def check_row(
+    values: Mapping[str, int | None],
+    *,
+    profile: str | ProtocolProfile,
+    choices: Sequence[str],
+    station: str = "",
+) -> RowCheck:
+    """Check one protocol against its profile's control relations, without building a table.
+
+    The same relations, the same arithmetic and the same status rules as :func:`validate`
+    (which checks a whole table at once); for a service that judges copies one at a time, where
+    a one-row table would cost milliseconds of query planning per copy. A relation naming a line
+    that ``values`` lacks is not applicable; an empty (None) figure among its lines makes it not
+    checkable, never passed or failed.
+
+    Parameters
+    ----------
+    values : mapping of str to int or None
+        Line keys and choice ids to figures.
+    profile : str or ProtocolProfile
+    choices : sequence of str
+        The choice ids in ``values`` (their sum is the relations' Σ votes term).
+    station : str
+        The station id written into each violation.
+
+    Returns
+    -------
+    RowCheck
+
+    Examples
+    --------
+    >>> row = {"voters_on_list": 50, "issued": 70, "invalid": 1, "valid": 40, "A": 30, "B": 9}
+    >>> r = check_row(row, profile="plain", choices=["A", "B"], station="2")
+    >>> r.status, [(v.relation, v.found, v.expected) for v in r.violations]
+    ('failed', [('valid_equal_votes', 40, 39), ('list_covers_issued', 50, 70)])
+    """
+    prof = get_profile(profile) if isinstance(profile, str) else profile
+    missing = [c for c in choices if c not in values]
+    if missing:  # as ProtocolTable.from_frame refuses a table without a choice's column
+        raise SaylauInputError("choice figure missing", field=missing[0], expected="a figure")
+    numbers = prof.numbers
+    found: list[Violation] = []
+    for rel in prof.relations:
+        if any(k != CHOICES and k not in values for k in rel.lines):
+            continue  # not applicable, as a column absent from a table
+        lv = _row_side(values, rel.left, choices)
+        rv = _row_side(values, rel.right, choices)
+        if lv is None or rv is None or not _violated(rel.op, lv, rv):
+            continue
+        found.append(_violation(rel, station, numbers, rel.describe(numbers), lv, rv))
+    found.sort(key=_order_key)
+    status = STATUS_SOFT if found else STATUS_OK
+    return RowCheck(STATUS_FAILED if any(v.strict for v in found) else status, tuple(found))

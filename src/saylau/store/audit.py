@@ -25,11 +25,20 @@ from sqlalchemy.orm import Session
 
 from .models import AuditEntry
 
-__all__ = ["GENESIS", "AuditCheck", "append_audit", "entry_hash", "verify_chain"]
+__all__ = [
+    "FLUSH_AFTER_COMMIT",
+    "GENESIS",
+    "AuditCheck",
+    "append_audit",
+    "entry_hash",
+    "verify_chain",
+]
 
 #: The hash that the first entry links to.
 GENESIS = hashlib.sha256(b"saylau audit log").hexdigest()
 _LOCK_KEY = 7_311_972_001  # PostgreSQL advisory lock id of the audit chain
+#: ``Session.info`` key: the transaction committed without waiting for its WAL flush.
+FLUSH_AFTER_COMMIT = "saylau_flush_after_commit"
 
 
 def entry_hash(
@@ -54,10 +63,24 @@ def append_audit(
     """Append one entry in the caller's transaction; return its sequence number.
 
     Call it last in a write transaction: on PostgreSQL it takes the chain's advisory lock,
-    held until the transaction ends.
+    held until the transaction ends, and lets that commit return before its WAL flush; commit
+    through :meth:`saylau.store.db.Database.write`, which waits for the flush after the lock is
+    released (a transaction committed elsewhere is durable only once a later one flushes).
     """
+    # the caller's own rows go out before the lock: the lock is held until the transaction
+    # ends and serialises every writer, so as little as possible happens while it is held
+    session.flush()
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+        # The commit releases the lock without waiting for its WAL to reach the disk
+        # (``SET LOCAL synchronous_commit = off``, in the same round trip): the fsync would
+        # otherwise be paid inside the lock, one writer at a time. Database.write waits for
+        # the flush before the caller answers anyone, outside the lock, where the flushes of
+        # concurrent writers are grouped (see :meth:`saylau.store.db.Database.write`).
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:k), set_config('synchronous_commit', 'off', true)"),
+            {"k": _LOCK_KEY},
+        )
+        session.info[FLUSH_AFTER_COMMIT] = True
     last = session.execute(
         select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
     ).first()

@@ -19,8 +19,10 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
+
+from .audit import FLUSH_AFTER_COMMIT
 
 __all__ = [
     "DEFAULT_URL",
@@ -35,7 +37,7 @@ __all__ = [
 #: ``saylau serve`` with no ``--db``: a SQLite file in the working directory.
 DEFAULT_URL = "sqlite:///saylau.db"
 #: The newest migration shipped with this version of saylau.
-HEAD = "0002_sms"
+HEAD = "0003_fieldapp"
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
@@ -112,15 +114,49 @@ class Database:
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Session]:
-        """A session in one transaction, committed on success, rolled back on error."""
+        """A session in one transaction, committed on success, rolled back on error.
+
+        Durable when the block returns. A transaction that appended to the audit chain on
+        PostgreSQL commits without waiting for the disk (so that the chain's lock, released by
+        the commit, is not held through an fsync); the flush is awaited here, after the lock is
+        gone: one statement in a transaction of its own writes a WAL record and commits
+        synchronously, which flushes the WAL up to it, the earlier commit included.
+        Concurrent writers' flushes are grouped by PostgreSQL. Should the database crash
+        before the flush, the transaction is lost whole with the WAL after it (the chain stays a
+        prefix), and nobody was told it was stored: the client's retry with its idempotency key
+        stores it again.
+        """
         with self.sessions.begin() as session:
             yield session
+        if session.info.pop(FLUSH_AFTER_COMMIT, False):
+            # one statement, its own transaction (autocommit), committed synchronously
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("SELECT pg_logical_emit_message(true, 'saylau', 'flush')"))
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
         """A session for reading."""
         with self.sessions() as session:
             session.connection(execution_options={"saylau_read": True})
+            yield session
+
+    @contextlib.contextmanager
+    def read_once(self) -> Iterator[Session]:
+        """A session for a single read statement, outside any transaction on PostgreSQL.
+
+        Autocommit spares the ``BEGIN`` and ``ROLLBACK`` round trips around one statement (the
+        session lookup every request makes); several statements that must see one snapshot
+        belong in :meth:`read`. SQLite reads as :meth:`read` does (a read transaction is
+        local and cheap there).
+        """
+        if not self.is_postgres:
+            with self.read() as session:
+                yield session
+            return
+        with (
+            self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn,
+            Session(bind=conn, expire_on_commit=False) as session,
+        ):
             yield session
 
     @property

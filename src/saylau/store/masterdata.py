@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ import polars as pl
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from .._exceptions import DataFormatError
+from .._exceptions import DataFormatError, UnknownNameError
 from ..domain.choices import is_against_all
 from ..domain.profiles import PROFILES, get_profile
 from ..io import read_frame
@@ -52,9 +52,11 @@ from .models import (
 )
 
 __all__ = [
+    "IMPORTS",
     "ImportReport",
     "import_choices",
     "import_commissions",
+    "import_file",
     "import_incident_categories",
     "import_people",
     "import_sample",
@@ -536,4 +538,34 @@ def import_incident_categories(
     )
 
 
-Loader = Callable[..., ImportReport]
+#: What an election's master data can be imported from, by kind (the CLI, API and pages offer
+#: these; official results are :func:`saylau.store.reconcile.import_official`).
+IMPORTS: tuple[str, ...] = (
+    "commissions",
+    "stations",
+    "choices",
+    "people",
+    "incidents",
+    "sample-quick_count",
+    "sample-exit_poll",
+)
+
+
+def import_file(session: Session, kind: str, path: str | Path, *, actor: str) -> ImportReport:
+    """Import one file of a kind of :data:`IMPORTS` (an unknown kind names the known ones)."""
+    if kind not in IMPORTS:
+        raise UnknownNameError(
+            "unknown import", field="kind", expected=" | ".join(IMPORTS), found=kind
+        )
+    if kind == "incidents":
+        return import_incident_categories(session, actor=actor, path=path)
+    if kind.startswith("sample-"):
+        report, _draw = import_sample(session, path, kind=kind.removeprefix("sample-"), actor=actor)
+        return report
+    loaders = {
+        "commissions": import_commissions,
+        "stations": import_stations,
+        "choices": import_choices,
+        "people": import_people,
+    }
+    return loaders[kind](session, path, actor=actor)

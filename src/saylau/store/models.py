@@ -195,6 +195,8 @@ class Submission(Base):
     __table_args__ = (
         UniqueConstraint("account_id", "idem_key", name="uq_submission_idem"),
         Index("ix_submission_kind_station", "kind", "station"),
+        Index("ix_submission_idem_key", "idem_key"),  # a key replayed by another person
+        Index("ix_submission_replaces", "replaces"),  # the newest version of a submission
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(

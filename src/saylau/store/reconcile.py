@@ -1,4 +1,5 @@
-"""Reconciliation in the service: copies per station, coordinators' decisions, official results.
+"""Reconciliation in the service: copies per station, coordinators' decisions (which copy
+stands, whether an incident report is confirmed), official results.
 
 The statistics live in the library (:mod:`saylau.domain.reconcile`); this module only reads the
 events from the database and hands the library Polars-backed protocol tables.
@@ -22,12 +23,21 @@ from ..domain.choices import normalize_name
 from ..domain.reconcile import CopyComparison, StationConsensus, compare_copies, consensus
 from ..domain.table import ProtocolTable
 from ..io import read_protocols
-from .accounts import User
+from .accounts import AccessDenied, User
 from .audit import append_audit
-from .models import OfficialRow, OfficialSnapshot, ProtocolCheck, Resolution, Station, Submission
+from .models import (
+    OfficialRow,
+    OfficialSnapshot,
+    ProtocolCheck,
+    Resolution,
+    Station,
+    Submission,
+    Verification,
+)
 from .submissions import Ballot, NotFound, current_versions, load_ballot, transcribed_lines
 
 __all__ = [
+    "VERIFICATION_STATUSES",
     "OfficialImport",
     "compare_with_official",
     "copies",
@@ -36,6 +46,8 @@ __all__ = [
     "resolve",
     "station_consensus",
     "table_of",
+    "verifications",
+    "verify_incident",
 ]
 
 
@@ -71,8 +83,50 @@ def station_consensus(
     return consensus(copies(session, stations), choices=_decisions(session))
 
 
-def resolve(session: Session, user: User, *, station: str, chosen: int | None, reason: str) -> None:
-    """Record which version of a station's copies stands (None: "unresolved"), with a reason."""
+def _outside(scope: Collection[str] | None, station: str) -> None:
+    if scope is not None and station not in scope:
+        raise AccessDenied("station outside your subtree", field="station", found=station)
+
+
+def _decide(
+    session: Session,
+    user: User,
+    model: Any,
+    reason: str,
+    *,
+    action: str,
+    target: str,
+    **fields: Any,
+) -> None:
+    """Record a coordinator's decision: a row of its own (never an overwrite) with who, when
+    and why, and its audit entry (the decision's fields and the reason)."""
+    at = dt.datetime.now(dt.UTC)
+    session.add(model(**fields, reason=reason, account_id=user.id, at=at))
+    detail = {k: v for k, v in fields.items() if k not in ("station", "submission_id")}
+    append_audit(
+        session,
+        actor=user.username,
+        action=action,
+        target=target,
+        detail={**detail, "reason": reason},
+    )
+
+
+def resolve(
+    session: Session,
+    user: User,
+    *,
+    station: str,
+    chosen: int | None,
+    reason: str,
+    scope: Collection[str] | None = None,
+) -> None:
+    """Record which version of a station's copies stands (None: "unresolved"), with a reason.
+
+    ``scope``: the stations the person may decide for (None: all; see
+    :func:`saylau.web.auth.scope_stations`).
+    """
+    _outside(scope, station)
     if not reason.strip():
         raise DataFormatError("a reason is required", field="reason")
     if session.get(Station, station) is None:
@@ -81,22 +135,68 @@ def resolve(session: Session, user: User, *, station: str, chosen: int | None, r
         ids = {c[0] for c in copies(session, [station])}
         if str(chosen) not in ids:
             raise NotFound("not a current copy of this station", field="chosen", found=chosen)
-    session.add(
-        Resolution(
-            station=station,
-            chosen=chosen,
-            reason=reason,
-            account_id=user.id,
-            at=dt.datetime.now(dt.UTC),
-        )
-    )
-    append_audit(
+    target = f"station:{station}"
+    _decide(
         session,
-        actor=user.username,
+        user,
+        Resolution,
+        reason,
         action="resolve",
-        target=f"station:{station}",
-        detail={"chosen": chosen, "reason": reason},
+        target=target,
+        station=station,
+        chosen=chosen,
     )
+
+
+#: A coordinator's verdict on an incident report.
+VERIFICATION_STATUSES = ("unverified", "confirmed", "rejected")
+
+
+def verify_incident(
+    session: Session,
+    user: User,
+    incident_id: int,
+    *,
+    status: str,
+    reason: str,
+    scope: Collection[str] | None = None,
+) -> None:
+    """Record a coordinator's verification of an incident report (append-only, audited).
+
+    A verdict other than ``unverified`` needs a reason; ``scope`` as in :func:`resolve`.
+    """
+    if status not in VERIFICATION_STATUSES:
+        raise DataFormatError(
+            "unknown verification status",
+            field="status",
+            expected=" | ".join(VERIFICATION_STATUSES),
+            found=status,
+        )
+    if status != "unverified" and not reason.strip():
+        raise DataFormatError("a reason is required", field="reason")
+    sub = session.get(Submission, incident_id)
+    if sub is None or sub.kind != "incident":
+        raise NotFound("unknown incident", field="incident", found=incident_id)
+    _outside(scope, sub.station)
+    target = f"incident:{incident_id}"
+    _decide(
+        session,
+        user,
+        Verification,
+        reason,
+        action="verify.incident",
+        target=target,
+        submission_id=incident_id,
+        status=status,
+    )
+
+
+def verifications(session: Session) -> dict[int, tuple[str, str]]:
+    """The latest verification of every verified incident: id -> (status, reason)."""
+    latest: dict[int, tuple[str, str]] = {}
+    for v in session.scalars(select(Verification).order_by(Verification.id)):
+        latest[v.submission_id] = (v.status, v.reason)
+    return latest
 
 
 def table_of(

@@ -4,8 +4,11 @@ A submission is written before it is judged. The client sends an idempotency key
 the same key with the same body returns the stored submission (a phone's retry never makes a
 duplicate), the same key with a different body is refused (:class:`IdempotencyConflict`, HTTP
 409, as ODK Central refuses a changed resubmission). A correction is a new submission naming the
-one it ``replaces``; nothing is overwritten. A protocol copy is then judged by the profile's
-control relations (:func:`saylau.domain.checks.validate`) and marked ok / soft / failed; the
+one it ``replaces``; nothing is overwritten. Keys are the client's (random UUIDs made on the
+phone): a key already used by another person is a replayed entry and is refused, and a version
+naming a submission that a newer one already replaced is refused (a stale device never forks
+the history). A protocol copy is then judged by the profile's
+control relations (:func:`saylau.domain.checks.check_row`) and marked ok / soft / failed; the
 judgement is a row of its own.
 
 Kinds: ``protocol`` (lines and/or a photo), ``incident``, ``interviews`` (exit-poll batch),
@@ -27,9 +30,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .._exceptions import DataFormatError, SaylauInputError
-from ..domain.checks import validate
+from ..domain.checks import check_row
 from ..domain.profiles import ProtocolProfile, get_profile
-from ..domain.table import ProtocolTable
 from ..survey.interviews import identifying_columns, interviews_from_frame
 from ..turnout.headcount import checkpoint_minutes
 from .accounts import AccessDenied, User
@@ -109,13 +111,22 @@ class Ballot:
 
 
 def load_ballot(session: Session) -> Ballot:
-    """The profile (default ``plain``) and the choices in ballot order."""
-    row = session.get(Setting, "profile")
-    profile = get_profile(row.value["name"] if row is not None else "plain")
-    rows = session.scalars(select(Choice).order_by(Choice.position)).all()
-    return Ballot(
-        profile, tuple(c.code for c in rows), tuple(c.code for c in rows if c.against_all)
-    )
+    """The profile (default ``plain``) and the choices in ballot order.
+
+    One statement (the profile setting as a column of the choices' rows): every protocol copy
+    reads it.
+    """
+    setting = select(Setting.value).where(Setting.key == "profile").scalar_subquery()
+    rows = session.execute(
+        select(Choice.code, Choice.against_all, setting).order_by(Choice.position)
+    ).all()
+    if rows:
+        value = rows[0][2]
+    else:  # no choices yet: the setting alone
+        row = session.get(Setting, "profile")
+        value = None if row is None else row.value
+    profile = get_profile(value["name"] if value is not None else "plain")
+    return Ballot(profile, tuple(r[0] for r in rows), tuple(r[0] for r in rows if r[1]))
 
 
 _MAGIC: tuple[tuple[bytes, int, str], ...] = (
@@ -220,14 +231,25 @@ def _check_protocol(
 def judge(
     ballot: Ballot, station: str, lines: Mapping[str, int | None]
 ) -> tuple[str, list[dict[str, Any]]]:
-    """Validate one copy by the profile's control relations: (status, violations)."""
-    schema = {"station": pl.Utf8, **dict.fromkeys(ballot.keys, pl.Int64)}
-    data = {"station": [station], **{k: [lines[k]] for k in ballot.keys}}
-    frame = pl.DataFrame(data, schema=schema)
-    table = ProtocolTable.from_frame(frame, profile=ballot.profile, choices=list(ballot.choices))
-    report = validate(table)
-    status = str(report.status_frame()["status"][0])
-    return status, [dataclasses.asdict(v) for v in report.violations]
+    """Check one copy by the profile's control relations: (status, violations).
+
+    :func:`saylau.domain.checks.check_row`: the same relations and arithmetic as the table
+    check :func:`~saylau.domain.checks.validate` (a test holds them together on real files),
+    without the cost of a one-row table per copy.
+    """
+    values = {k: lines[k] for k in ballot.keys}
+    result = check_row(values, profile=ballot.profile, choices=ballot.choices, station=station)
+    return result.status, [dataclasses.asdict(v) for v in result.violations]
+
+
+def _check_device_time(value: Any) -> None:
+    """The phone's clock when a report was made (kept beside the time the server received it)."""
+    try:
+        dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise DataFormatError(
+            "not a date-time", field="device_time", expected="ISO 8601", found=value
+        ) from None
 
 
 def _count(value: Any, field: str) -> int:
@@ -367,9 +389,17 @@ def _assigned(user: User, station: str) -> None:
 
 
 def _existing(session: Session, user: User, key: str, digest: str) -> Submission | None:
-    old = session.scalar(
-        select(Submission).where(Submission.account_id == user.id, Submission.idem_key == key)
-    )
+    # one indexed look-up by key: mine (a retry), or someone else's (a replayed entry)
+    same_key = session.scalars(select(Submission).where(Submission.idem_key == key)).all()
+    old = next((s for s in same_key if s.account_id == user.id), None)
+    if old is None and same_key:
+        # keys are made on the phone (random UUIDs): another person's key is a replayed entry
+        raise IdempotencyConflict(
+            "idempotency key belongs to another person's submission: not stored",
+            field="idempotency_key",
+            found=key,
+            expected="a key made on your own device",
+        )
     if old is not None and old.body_hash != digest:
         raise IdempotencyConflict(
             "idempotency key already used with a different body",
@@ -380,8 +410,11 @@ def _existing(session: Session, user: User, key: str, digest: str) -> Submission
     return old
 
 
-def _stored(session: Session, sub: Submission, created: bool) -> Stored:
-    check = session.get(ProtocolCheck, sub.id)
+def _stored(
+    session: Session, sub: Submission, created: bool, check: ProtocolCheck | None = None
+) -> Stored:
+    if check is None and sub.kind == "protocol":
+        check = session.get(ProtocolCheck, sub.id)
     return Stored(
         sub.id,
         sub.kind,
@@ -491,6 +524,8 @@ def _insert(
         raise AccessDenied(f"role {user.role} cannot submit {kind}", field="kind", found=kind)
     if kind != "transcription":
         _assigned(user, station)
+    if "device_time" in body:
+        _check_device_time(body["device_time"])
     ballot = load_ballot(session)
     lines: dict[str, int | None] = {}
     if kind == "transcription":
@@ -523,6 +558,16 @@ def _insert(
                 field="replaces",
                 found=replaces,
             )
+        later = session.scalar(
+            select(Submission.id).where(Submission.replaces == replaces).limit(1)
+        )
+        if later is not None:  # a stale device: correct the newest version, never fork
+            raise IdempotencyConflict(
+                f"submission {replaces} was already replaced by {later}",
+                field="replaces",
+                found=replaces,
+                expected=f"the newest version ({later} or later)",
+            )
     photo_sha = put_blob(session, photo, max_bytes=max_photo_bytes) if photo is not None else None
     sub = Submission(
         kind=kind,
@@ -538,15 +583,19 @@ def _insert(
     session.add(sub)
     session.flush()  # stored raw first: the judgement below is a separate row
     status: str | None = None
+    check = None
     if kind == "protocol":
         if lines:
             status, violations = judge(ballot, station, lines)
         else:
             status, violations = "photo_only", []
             hand_out(session, sub.id, 2)
-        session.add(ProtocolCheck(submission_id=sub.id, status=status, violations=violations))
+        check = ProtocolCheck(submission_id=sub.id, status=status, violations=violations)
+        session.add(check)
     elif kind == "transcription":
         after_transcription(session, int(body["of"]))
+    stored = _stored(session, sub, True, check)
+    # last: the audit append holds the chain's lock until the commit
     append_audit(
         session,
         actor=user.username,
@@ -554,7 +603,7 @@ def _insert(
         target=f"{kind}:{sub.id}",
         detail={"station": station, "replaces": replaces, "status": status, "body_sha256": digest},
     )
-    return _stored(session, sub, created=True)
+    return stored
 
 
 def current_versions(

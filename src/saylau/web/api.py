@@ -30,7 +30,6 @@ from ..store.models import (
     OfficialSnapshot,
     Station,
     Submission,
-    Verification,
 )
 from ..store.submissions import (
     NotFound,
@@ -77,6 +76,9 @@ class ProtocolIn(_Model):
         description="every line of the profile and every choice; null: not legible"
     )
     note: str | None = Field(default=None, max_length=10_000)
+    device_time: str | None = Field(
+        default=None, max_length=40, description="the phone's clock when it was made (ISO 8601)"
+    )
     replaces: int | None = None
 
 
@@ -91,6 +93,9 @@ class IncidentIn(_Model):
     complaint: str = "not_filed"
     police: str | None = Field(default=None, max_length=10_000)
     media: list[str] = Field(default_factory=list, max_length=20)
+    device_time: str | None = Field(
+        default=None, max_length=40, description="the phone's clock when it was made (ISO 8601)"
+    )
     replaces: int | None = None
 
 
@@ -109,6 +114,9 @@ class HeadCountIn(_Model):
     idempotency_key: str = Field(min_length=1, max_length=100)
     readings: list[Reading] = Field(min_length=1, max_length=48)
     note: str | None = Field(default=None, max_length=10_000)
+    device_time: str | None = Field(
+        default=None, max_length=40, description="the phone's clock when it was made (ISO 8601)"
+    )
     replaces: int | None = None
 
 
@@ -116,6 +124,9 @@ class InterviewsIn(_Model):
     station: str = Field(min_length=1, max_length=64)
     idempotency_key: str = Field(min_length=1, max_length=100)
     records: list[dict[str, str | int | None]] = Field(min_length=1, max_length=5000)
+    device_time: str | None = Field(
+        default=None, max_length=40, description="the phone's clock when it was made (ISO 8601)"
+    )
     replaces: int | None = None
 
 
@@ -167,6 +178,11 @@ class ProfileIn(_Model):
 
 def _address(request: Request) -> str:
     return request.client.host if request.client else "-"
+
+
+def _device_time(value: str | None) -> dict[str, str]:
+    """The phone's clock, kept in the body when the client sent it (the field app does)."""
+    return {} if value is None else {"device_time": value}
 
 
 def _out(stored: Stored, response: Response) -> dict[str, Any]:
@@ -233,6 +249,28 @@ def me(user: ME) -> dict[str, Any]:
         "locale": user.locale,
         "stations": sorted(user.stations),
     }
+
+
+@router.get("/me/assignment", **allow("observer", "interviewer"))
+def my_assignment(request: Request, db: DB, user: ME) -> dict[str, Any]:
+    """What the field app keeps on the phone: stations, the profile's lines and control
+    relations, the ballot, incident categories, the interview form (labels in my language),
+    and the CSRF token of my cookie session (null with a bearer token)."""
+    from .fieldapp import assignment_document
+
+    with db.read() as session:
+        doc = assignment_document(session, user)
+    bearer = request.headers.get("authorization", "").lower().startswith("bearer ")
+    return {**doc, "csrf_token": None if bearer else getattr(request.state, "csrf", None)}
+
+
+@router.get("/me/submissions", **allow("observer", "interviewer"))
+def my_submissions(db: DB, user: ME) -> list[dict[str, Any]]:
+    """Everything I sent, every version, with its idempotency key (a new phone pulls it first)."""
+    from .fieldapp import submissions_document
+
+    with db.read() as session:
+        return submissions_document(session, user)
 
 
 # ------------------------------------------------------------------ election
@@ -303,7 +341,7 @@ def post_protocol(
         kind="protocol",
         station=body.station,
         idem_key=body.idempotency_key,
-        body={"lines": body.lines, "note": body.note},
+        body={"lines": body.lines, "note": body.note, **_device_time(body.device_time)},
         replaces=body.replaces,
         max_photo_bytes=get_settings(request).max_photo_bytes,
     )
@@ -322,6 +360,7 @@ async def post_protocol_photo(
     lines: Annotated[str | None, Form(description="JSON object of lines (optional)")] = None,
     note: Annotated[str | None, Form(max_length=10_000)] = None,
     replaces: Annotated[int | None, Form()] = None,
+    device_time: Annotated[str | None, Form(max_length=40)] = None,
 ) -> dict[str, Any]:
     """A protocol copy with its photo (lines optional: a photo alone goes to transcribers)."""
     limit = get_settings(request).max_photo_bytes
@@ -343,7 +382,7 @@ async def post_protocol_photo(
         kind="protocol",
         station=station,
         idem_key=idempotency_key,
-        body={"lines": parsed, "note": note},
+        body={"lines": parsed, "note": note, **_device_time(device_time)},
         photo=data,
         replaces=replaces,
         max_photo_bytes=limit,
@@ -404,7 +443,8 @@ def list_protocols(db: DB, user: ME, station: str | None = None) -> list[dict[st
 @router.post("/incidents", status_code=201, **allow("observer"))
 def post_incident(body: IncidentIn, response: Response, db: DB, user: ME) -> dict[str, Any]:
     """An incident report (taxonomy category, times, text, media, complaint status)."""
-    data = body.model_dump(exclude={"station", "idempotency_key", "replaces"})
+    data = body.model_dump(exclude={"station", "idempotency_key", "replaces", "device_time"})
+    data.update(_device_time(body.device_time))
     stored = submit(
         db,
         user,
@@ -430,6 +470,7 @@ def post_headcount(body: HeadCountIn, response: Response, db: DB, user: ME) -> d
         body={
             "readings": [r.model_dump() for r in body.readings],
             "note": body.note,
+            **_device_time(body.device_time),
         },
         replaces=body.replaces,
     )
@@ -477,9 +518,7 @@ def list_incidents(
     with db.read() as session:
         scope = scope_stations(session, user)
         subs = current_versions(session, "incident")
-        verdicts: dict[int, tuple[str, str]] = {}
-        for v in session.scalars(select(Verification).order_by(Verification.id)):
-            verdicts[v.submission_id] = (v.status, v.reason)
+        verdicts = reconcile.verifications(session)
         out = []
         for s in subs:
             if user.role in ("observer", "interviewer", "transcriber") and s.account_id != user.id:
@@ -509,32 +548,14 @@ def list_incidents(
 @router.post("/incidents/{incident_id}/verification", **allow("coordinator", "admin"))
 def verify_incident(incident_id: int, body: VerificationIn, db: DB, user: ME) -> dict[str, Any]:
     """A coordinator's verification: unverified / confirmed / rejected, with a reason."""
-    import datetime as dt
-
     with db.write() as session:
-        sub = session.get(Submission, incident_id)
-        if sub is None or sub.kind != "incident":
-            raise NotFound("unknown incident", field="incident_id", found=incident_id)
-        scope = scope_stations(session, user)
-        if scope is not None and sub.station not in scope:
-            raise AccessDenied(
-                "incident outside your subtree", field="incident_id", found=incident_id
-            )
-        session.add(
-            Verification(
-                submission_id=incident_id,
-                status=body.status,
-                reason=body.reason,
-                account_id=user.id,
-                at=dt.datetime.now(dt.UTC),
-            )
-        )
-        append_audit(
+        reconcile.verify_incident(
             session,
-            actor=user.username,
-            action="verify.incident",
-            target=f"incident:{incident_id}",
-            detail={"status": body.status, "reason": body.reason},
+            user,
+            incident_id,
+            status=body.status,
+            reason=body.reason,
+            scope=scope_stations(session, user),
         )
     return {"id": incident_id, "verification": body.status}
 
@@ -548,7 +569,7 @@ def post_interviews(body: InterviewsIn, response: Response, db: DB, user: ME) ->
         kind="interviews",
         station=body.station,
         idem_key=body.idempotency_key,
-        body={"records": body.records},
+        body={"records": body.records, **_device_time(body.device_time)},
         replaces=body.replaces,
     )
     return _out(stored, response)
@@ -624,10 +645,14 @@ def get_consensus(db: DB, user: ME, state: str | None = None) -> list[dict[str, 
 def post_resolution(station: str, body: ResolutionIn, db: DB, user: ME) -> dict[str, Any]:
     """Which version stands for a station (or null: unresolved), with the reason recorded."""
     with db.write() as session:
-        scope = scope_stations(session, user)
-        if scope is not None and station not in scope:
-            raise AccessDenied("station outside your subtree", field="station", found=station)
-        reconcile.resolve(session, user, station=station, chosen=body.chosen, reason=body.reason)
+        reconcile.resolve(
+            session,
+            user,
+            station=station,
+            chosen=body.chosen,
+            reason=body.reason,
+            scope=scope_stations(session, user),
+        )
     return {"station": station, "chosen": body.chosen}
 
 
@@ -693,38 +718,19 @@ def live_count(db: DB) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ admin
-_IMPORTS = (
-    "commissions",
-    "stations",
-    "choices",
-    "people",
-    "incidents",
-    "sample-quick_count",
-    "sample-exit_poll",
-)
-
-
 @router.post("/admin/import/{kind}", **allow("admin"))
 async def admin_import(
     kind: str, request: Request, db: DB, user: ME, file: Annotated[UploadFile, File()]
 ) -> dict[str, Any]:
     """Load or update master data from a file; answers what was added and changed."""
-    if kind not in _IMPORTS:
-        raise NotFound("unknown import", field="kind", expected=" | ".join(_IMPORTS), found=kind)
+    if kind not in masterdata.IMPORTS:
+        raise NotFound(
+            "unknown import", field="kind", expected=" | ".join(masterdata.IMPORTS), found=kind
+        )
 
     def work(path: Path) -> Any:
         with db.write() as session:
-            if kind.startswith("sample-"):
-                report, _draw = masterdata.import_sample(
-                    session, path, kind=kind[7:], actor=user.username
-                )
-            elif kind == "incidents":
-                report = masterdata.import_incident_categories(
-                    session, actor=user.username, path=path
-                )
-            else:
-                report = getattr(masterdata, f"import_{kind}")(session, path, actor=user.username)
-            return to_jsonable(report)
+            return to_jsonable(masterdata.import_file(session, kind, path, actor=user.username))
 
     return await _imported(file, get_settings(request).max_body_bytes, work)  # type: ignore[no-any-return]
 

@@ -26,7 +26,6 @@ from ..store.accounts import (
     ROLES,
     AccessDenied,
     NotAuthenticated,
-    SessionInfo,
     User,
     end_session,
     lookup_session,
@@ -49,6 +48,7 @@ __all__ = [
     "optional_user",
     "require_role",
     "scope_stations",
+    "session_user",
     "start_cookie_session",
 ]
 
@@ -77,27 +77,39 @@ def _bearer(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-async def optional_user(request: Request) -> User | None:
-    """The signed-in user, or None; checks the CSRF token of cookie-authenticated writes."""
+def session_user(request: Request) -> User | None:
+    """The person behind a request's bearer token or session cookie, or None.
+
+    Looked up once per request (one statement, :func:`~saylau.store.accounts.lookup_session`)
+    and kept on ``request.state``: ``user``, ``csrf`` (the cookie session's CSRF token; None for
+    a bearer token, which a browser never sends by itself) and ``auth_kind``. The API's
+    dependencies and the pages both ask here.
+    """
     if hasattr(request.state, "user"):
         user: User | None = request.state.user
         return user
-    db = get_db(request)
-    token = _bearer(request)
-    kind = "bearer"
+    token, kind = _bearer(request), "bearer"
     if token is None:
         token, kind = request.cookies.get(SESSION_COOKIE), "cookie"
     info = None
     if token:
-
-        def lookup(token: str = token, kind: str = kind) -> SessionInfo | None:
-            with db.read() as session:
-                return lookup_session(session, token, kind=kind)
-
-        info = await run_in_threadpool(lookup)  # the database is not awaited: off the loop
+        with get_db(request).read_once() as session:
+            info = lookup_session(session, token, kind=kind)
     request.state.user = None if info is None else info.user
-    request.state.csrf = None if info is None else info.csrf
-    if info is not None and kind == "cookie" and request.method in _UNSAFE:
+    request.state.csrf = None if info is None or kind != "cookie" else info.csrf
+    request.state.auth_kind = kind
+    return request.state.user  # type: ignore[no-any-return]
+
+
+async def optional_user(request: Request) -> User | None:
+    """The signed-in user, or None; checks the CSRF token of cookie-authenticated writes."""
+    if hasattr(request.state, "user"):
+        known: User | None = request.state.user
+        return known
+    # the database is not awaited: off the event loop
+    user = await run_in_threadpool(session_user, request)
+    csrf = request.state.csrf
+    if user is not None and csrf is not None and request.method in _UNSAFE:
         sent = request.headers.get(CSRF_HEADER)
         if sent is None and request.headers.get("content-type", "").startswith(
             ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -105,9 +117,9 @@ async def optional_user(request: Request) -> User | None:
             form = await request.form()
             value = form.get(CSRF_FIELD)
             sent = value if isinstance(value, str) else None
-        if sent is None or not hmac.compare_digest(sent, info.csrf):
+        if sent is None or not hmac.compare_digest(sent, csrf):
             raise AccessDenied("CSRF token missing or wrong", field=CSRF_FIELD)
-    return request.state.user  # type: ignore[no-any-return]
+    return user
 
 
 async def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:

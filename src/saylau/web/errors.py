@@ -9,6 +9,7 @@ so the refused request changes nothing else.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -22,7 +23,7 @@ from ..store.accounts import AccessDenied, LoginThrottled, NotAuthenticated
 from ..store.audit import append_audit
 from ..store.submissions import IdempotencyConflict, NotFound, PayloadTooLarge
 
-__all__ = ["ERROR_FIELDS", "error_body", "install_error_handlers"]
+__all__ = ["ERROR_FIELDS", "error_body", "error_text", "install_error_handlers"]
 
 ERROR_FIELDS = ("error", "message", "file", "row", "field", "expected", "found", "status")
 _log = logging.getLogger("saylau.web")
@@ -54,6 +55,38 @@ def status_of(exc: SaylauInputError) -> int:
         if isinstance(exc, cls):
             return code
     return 422
+
+
+def error_text(exc: Exception, gettext: Callable[[str], str]) -> str:
+    """A refused input as a person reads it, in the language of ``gettext``.
+
+    The library's errors are typed (:class:`~saylau.SaylauInputError`: message, field,
+    expected, found). Their message and expected value are the msgids of the interface
+    catalogue (``tests/web/test_i18n.py`` fails when one raised in ``saylau.store`` or
+    ``saylau.web`` lacks a translation); the field and the value found are data, shown as
+    they are. Anything else shows its text.
+
+    >>> from saylau._exceptions import DataFormatError
+    >>> from saylau.web.i18n import translations
+    >>> err = DataFormatError("not a whole number", field="lines.valid", found="x",
+    ...                       expected="integer >= 0")
+    >>> error_text(err, translations("en").gettext)
+    'not a whole number (field lines.valid, expected integer >= 0, found x)'
+    >>> error_text(err, translations("kk").gettext)
+    'бүтін сан емес (өріс lines.valid, күтілгені: бүтін сан ≥ 0, табылғаны: x)'
+    """
+    _ = gettext
+    if not isinstance(exc, SaylauInputError):
+        return str(exc)
+    parts = []
+    if exc.field is not None:
+        parts.append(_("field %(field)s") % {"field": exc.field})
+    if exc.expected is not None:
+        parts.append(_("expected %(expected)s") % {"expected": _(str(exc.expected))})
+    if exc.found is not None:
+        parts.append(_("found %(found)s") % {"found": exc.found})
+    text = _(exc.message)
+    return f"{text} ({', '.join(parts)})" if parts else text
 
 
 def error_body(status: int, error: str, message: str, **where: Any) -> dict[str, Any]:

@@ -21,8 +21,8 @@ from ..store.models import (
     ProtocolCheck,
     Station,
     Submission,
-    Verification,
 )
+from ..store.reconcile import verifications
 from ..store.submissions import current_versions
 
 __all__ = [
@@ -136,9 +136,7 @@ def incidents(
     subs = current_versions(session, "incident", None if scope is None else list(scope))
     region_of = dict(session.execute(select(Station.code, Station.region)).all())
     cats = {c["code"]: c for c in categories(session)}
-    latest: dict[int, str] = {}
-    for v in session.scalars(select(Verification).order_by(Verification.id)):
-        latest[v.submission_id] = v.status
+    latest = {i: status for i, (status, _reason) in verifications(session).items()}
     out: list[IncidentRow] = []
     for s in sorted(subs, key=lambda s: s.id, reverse=True):
         body = s.body
@@ -204,58 +202,6 @@ def snapshots(session: Session) -> list[dict[str, Any]]:
 
 def count(session: Session, model: Any) -> int:
     return int(session.scalar(select(func.count()).select_from(model)) or 0)
-
-
-VERIFICATION_STATUSES = ("unverified", "confirmed", "rejected")
-
-
-def verify_incident(
-    session: Session, user: Any, incident_id: int, *, status: str, reason: str
-) -> None:
-    """Record a coordinator's verification of an incident report (append-only, audited)."""
-    import datetime as dt
-
-    from .._exceptions import DataFormatError
-    from ..store.accounts import AccessDenied
-    from ..store.audit import append_audit
-    from ..store.submissions import NotFound
-
-    if status not in VERIFICATION_STATUSES:
-        raise DataFormatError(
-            "unknown verification status",
-            field="status",
-            expected=" | ".join(VERIFICATION_STATUSES),
-            found=status,
-        )
-    if status != "unverified" and not reason.strip():
-        raise DataFormatError("a reason is required", field="reason")
-    sub = session.get(Submission, incident_id)
-    if sub is None or sub.kind != "incident":
-        raise NotFound("unknown incident", field="incident", found=incident_id)
-    if user.role == "coordinator":
-        from .auth import scope_stations
-
-        scope = scope_stations(session, user)
-        if scope is not None and sub.station not in scope:
-            raise AccessDenied(
-                "incident outside your commission", field="station", found=sub.station
-            )
-    session.add(
-        Verification(
-            submission_id=incident_id,
-            status=status,
-            reason=reason,
-            account_id=user.id,
-            at=dt.datetime.now(dt.UTC),
-        )
-    )
-    append_audit(
-        session,
-        actor=user.username,
-        action="incident.verify",
-        target=f"submission:{incident_id}",
-        detail={"status": status, "reason": reason},
-    )
 
 
 def change_role(session: Session, actor: Any, account_id: int, role: str) -> None:

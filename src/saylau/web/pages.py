@@ -191,23 +191,9 @@ def new_key() -> str:
 # ------------------------------------------------------------------ who is asking
 def page_user(request: Request) -> Any:
     """The person behind a page request (session cookie, or a bearer token), or None."""
-    from ..store.accounts import lookup_session
-    from .auth import SESSION_COOKIE, get_db
+    from .auth import session_user
 
-    if hasattr(request.state, "user"):
-        return request.state.user
-    scheme, _sp, bearer = request.headers.get("authorization", "").partition(" ")
-    token, kind = request.cookies.get(SESSION_COOKIE), "cookie"
-    if scheme.lower() == "bearer" and bearer.strip():
-        token, kind = bearer.strip(), "bearer"
-    info = None
-    if token:
-        with get_db(request).read() as session:
-            info = lookup_session(session, token, kind=kind)
-    request.state.user = None if info is None else info.user
-    request.state.csrf = None if info is None or kind != "cookie" else info.csrf
-    request.state.auth_kind = kind
-    return request.state.user
+    return session_user(request)
 
 
 async def check_csrf(request: Request) -> None:
@@ -414,9 +400,10 @@ def _refused(request: Request, user: Any, exc: Exception) -> str:
             target=f"{request.method} {request.url.path}",
             detail={"error": type(exc).__name__, "message": message, "field": field},
         )
+    from .errors import error_text
+
     _ = gettext_for(request_locale(request, getattr(user, "locale", None)))
-    where = f" ({field})" if field else ""
-    return _("Not saved: %(reason)s") % {"reason": f"{message}{where}"}
+    return _("Not saved: %(reason)s") % {"reason": error_text(exc, _)}
 
 
 def status_of(exc: Exception) -> int:

@@ -184,18 +184,7 @@ async def import_file(request: Request) -> Response:
                         ],
                     }
                 else:
-                    if kind.startswith("sample-"):
-                        rep, _draw = masterdata.import_sample(
-                            session, path, kind=kind[7:], actor=user.username
-                        )
-                    elif kind == "incidents":
-                        rep = masterdata.import_incident_categories(
-                            session, actor=user.username, path=path
-                        )
-                    else:
-                        rep = getattr(masterdata, f"import_{kind}")(
-                            session, path, actor=user.username
-                        )
+                    rep = masterdata.import_file(session, kind, path, actor=user.username)
                     report = {
                         "source": name,
                         "summary": rep.summary(),

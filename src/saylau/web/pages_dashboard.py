@@ -233,19 +233,13 @@ async def resolve_conflict(station: str, request: Request) -> Response:
     chosen = text_of(form, "chosen")
     try:
         with db_of(request).write() as session:
-            scope = scope_stations(session, user)
-            if scope is not None and station not in scope:
-                from ..store.accounts import AccessDenied
-
-                raise AccessDenied(
-                    "station outside your commission", field="station", found=station
-                )
             resolve(
                 session,
                 user,
                 station=station,
                 chosen=int(chosen) if chosen.isdigit() else None,
                 reason=text_of(form, "reason"),
+                scope=scope_stations(session, user),
             )
     except SaylauInputError as exc:
         return _error(request, user, exc)
@@ -255,7 +249,8 @@ async def resolve_conflict(station: str, request: Request) -> Response:
 @router.post("/dashboard/incidents/{incident_id}", name="page_verify", **roles_of(*RESOLVERS))
 async def verify_incident(incident_id: str, request: Request) -> Response:
     """A coordinator's verification of an incident report (audited)."""
-    from .page_queries import verify_incident as verify
+    from ..store.reconcile import verify_incident as verify
+    from .auth import scope_stations
 
     user = signed_in(request, RESOLVERS)
     if isinstance(user, Response):
@@ -270,6 +265,7 @@ async def verify_incident(incident_id: str, request: Request) -> Response:
                 int(incident_id) if incident_id.isdigit() else -1,
                 status=text_of(form, "status"),
                 reason=text_of(form, "reason"),
+                scope=scope_stations(session, user),
             )
     except SaylauInputError as exc:
         return _error(request, user, exc)

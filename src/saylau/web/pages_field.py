@@ -16,9 +16,11 @@ from fastapi.responses import RedirectResponse, Response
 
 from .._exceptions import SaylauInputError
 from . import page_queries as q
+from .fieldapp import router as fieldapp_router
 from .pages import (
     AGE_BANDS,
     COMPLAINT_LABELS,
+    N_,
     PHASE_LABELS,
     PageRoute,
     check_csrf,
@@ -38,6 +40,7 @@ from .pages import _text as text_of
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
+router.include_router(fieldapp_router)  # the offline field app (/app/)
 
 INTERVIEW_ROWS = 8
 
@@ -150,6 +153,14 @@ def observer(request: Request, station: str | None = None, saved: int | None = N
                 "text": _("Protocol copy received (%(status)s).") % {"status": status},
             }
     return _observer_page(request, user, station, flash=flash)
+
+
+def _thanks(request: Request, user: Any, saved: int | None, message: str) -> dict[str, str] | None:
+    """The flash of a page drawn again after its form was stored (``?saved=``), translated."""
+    if saved is None:
+        return None
+    _ = gettext_for(request_locale(request, user.locale))
+    return {"kind": "ok", "text": _(message)}
 
 
 def _mine(request: Request, user: Any, kind: str) -> list[dict[str, Any]]:
@@ -292,10 +303,7 @@ def interviewer(request: Request, saved: int | None = None) -> Response:
     user = signed_in(request, ("interviewer",))
     if isinstance(user, Response):
         return user
-    flash = None
-    if saved is not None:
-        _ = gettext_for(request_locale(request, user.locale))
-        flash = {"kind": "ok", "text": _("Batch received. Thank you.")}
+    flash = _thanks(request, user, saved, N_("Batch received. Thank you."))
     return _interviewer_page(request, user, flash=flash)
 
 
@@ -394,10 +402,7 @@ def transcribe(request: Request, saved: int | None = None) -> Response:
     user = signed_in(request, ("transcriber",))
     if isinstance(user, Response):
         return user
-    flash = None
-    if saved is not None:
-        _ = gettext_for(request_locale(request, user.locale))
-        flash = {"kind": "ok", "text": _("Transcription received. Thank you.")}
+    flash = _thanks(request, user, saved, N_("Transcription received. Thank you."))
     return _transcribe_page(request, user, flash=flash)
 
 
