@@ -187,6 +187,16 @@ def prepare_report(
     Returns
     -------
     ReportData
+
+    Examples
+    --------
+    >>> from saylau.forensics.simulate import simulate_election
+    >>> table = simulate_election(stations=300, regions=2, rng=2).table
+    >>> data = prepare_report(table, no_reference=True, resamples=20)
+    >>> sorted(data.dropped)
+    ['copies', 'exit_poll', 'incidents', 'quick_count', 'reference']
+    >>> data.tabulation.national["stations"] == table.stations
+    True
     """
     step = on_step or (lambda _name: None)
     timings: dict[str, float] = {}
