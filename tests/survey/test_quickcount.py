@@ -156,6 +156,40 @@ def test_pps_matches_svy_with_replacement_variance(population, frame):
     assert qc.shares.std_err[0] == pytest.approx(se, rel=1e-8)
 
 
+def test_pps_with_nonresponse_reports_are_a_pps_sample_of_r(population, frame):
+    """PPS by registered voters, some sampled stations missing at random: the reports are a
+    PPS sample of r_h stations (Särndal, Swensson & Wretman 1992, §15.6, response homogeneity
+    groups), weight (1/π) n_h / r_h, and svy's with-replacement ratio variance over the reports
+    with those weights is the reference."""
+    draw = draw_sample(frame, n=40, strata=["region"], method="pps", rng=5)
+    assert not draw.certainty.any()  # otherwise x/π is not the same for every sampled station
+    missing = {draw.stations[i] for i in (0, 3, 11, 12, 25)}
+    got = [s for s in draw.stations if s not in missing]
+    reports = table_of(population.filter(pl.col("station").is_in(got)))
+    qc = quick_count(reports, frame=frame, sample=draw)
+    n_h: dict[str, int] = {}
+    r_h: dict[str, int] = {}
+    for sid, h in zip(draw.stations, draw.stratum, strict=True):
+        n_h[h] = n_h.get(h, 0) + 1
+        r_h[h] = r_h.get(h, 0) + (sid not in missing)
+    w = {
+        sid: wt * n_h[h] / r_h[h]
+        for sid, h, wt in zip(draw.stations, draw.stratum, draw.weight, strict=True)
+    }
+    s = reports.frame.with_columns(
+        pl.col("region").alias("stratum"),
+        pl.col("station").replace_strict(w).cast(pl.Float64).alias("w"),
+        pl.sum_horizontal(CHOICES).cast(pl.Float64).alias("x"),
+        *[pl.col(c).cast(pl.Float64).alias(f"y{k}") for k, c in enumerate(CHOICES)],
+    )
+    for k, c in enumerate(CHOICES):
+        est, se = svy_ratio(s, f"y{k}", "x", fpc=False)
+        i = qc.shares.index(c)
+        assert qc.shares.estimate[i] == pytest.approx(est, rel=1e-10)
+        assert qc.shares.std_err[i] == pytest.approx(se, rel=1e-8)
+    assert qc.stations_reported == 35
+
+
 def test_turnout_is_ratio_of_issued_to_registered(population, frame):
     draw = draw_sample(frame, n=40, strata=["region"], rng=2)
     sub = population.filter(pl.col("station").is_in(list(draw.stations)))
