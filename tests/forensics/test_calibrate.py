@@ -158,3 +158,37 @@ def test_structure_arrays_must_match() -> None:
             share_sd=s.share_sd,
             units=s.units,
         )
+
+
+def _readme_rows(study: dict) -> list[str]:
+    """The README's calibration table rows, written from the stored study (the format only:
+    every number comes from tests/results/calibration.json)."""
+    methods = study["methods"]
+    rows = []
+    for c in study["cells"]:
+        lo, hi = c["interval"]
+        alarms = " | ".join(str(c["alarms"][m]) for m in methods)
+        rows.append(
+            f"| {c['source']} | {c['scenario']} | {c['runs']} | "
+            f"{c['family']} ({100 * c['rate']:.1f}%; {100 * lo:.1f}–{100 * hi:.1f}%) | {alarms} |"
+        )
+    return rows
+
+
+def test_readme_table_is_the_stored_study() -> None:
+    """The README's forensics calibration and power table shows exactly the stored figures."""
+    study = json.loads((RESULTS / "calibration.json").read_text(encoding="utf-8"))
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    header = "| source | scenario | runs | any alarm (95% interval) | " + " | ".join(
+        study["methods"]
+    )
+    assert header + " |" in readme
+    block = readme.split(header + " |", 1)[1].split("\n\n", 1)[0].strip().splitlines()[1:]
+    assert block == _readme_rows(study)
+    rates = study["false_alarm_rates"]
+    assert (
+        f"Pooled over the {study['clean_runs']} clean runs" in readme
+        and f"any alarm {round(rates['family'] * study['clean_runs'])} "
+        f"({100 * rates['family']:.2f}%"
+        in readme
+    )

@@ -72,7 +72,9 @@ class BetaBinomialMixture:
             col = np.empty(c.n.shape)
             col[c.small] = ga[c.ys] + gb[c.ms] - gab[c.ns]
             col[c.big] = (
-                special.gammaln(c.yb + a) + special.gammaln(c.mb + b) - special.gammaln(c.nb + a + b)
+                special.gammaln(c.yb + a)
+                + special.gammaln(c.mb + b)
+                - special.gammaln(c.nb + a + b)
             )
             cols.append(math.log(w) - float(special.betaln(a, b)) + c.const + col)
         return np.column_stack(cols)

@@ -233,8 +233,12 @@ def _poisson_binomial_pmf(p: FloatArray) -> FloatArray:
     pmf[:, 0] = 1.0
     for i in range(m):
         pi = p[:, i : i + 1]
-        pmf[:, 1 : i + 2] = pmf[:, 1 : i + 2] * (1 - pi) + pmf[:, : i + 1] * pi
-        pmf[:, :1] *= 1 - pi
+        qi = 1 - pi
+        # new[j] = old[j] (1 − p) + old[j − 1] p, in place: the products first, then the sum
+        moved = pmf[:, : i + 1] * pi
+        pmf[:, 1 : i + 2] *= qi
+        pmf[:, 1 : i + 2] += moved
+        pmf[:, :1] *= qi
     return pmf
 
 

@@ -210,9 +210,7 @@ def two_phase_scores(
     n_h = np.bincount(g, minlength=n_groups).astype(float)
     r_h = np.bincount(g[rep], minlength=n_groups).astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        k = np.where(
-            (r_h >= 2) & (n_h >= 2), np.sqrt(r_h * (n_h - 1) / ((r_h - 1) * n_h)), 1.0
-        )
+        k = np.where((r_h >= 2) & (n_h >= 2), np.sqrt(r_h * (n_h - 1) / ((r_h - 1) * n_h)), 1.0)
     scale = (a * k)[g][:, None]
     z: FloatArray = np.where(rep[:, None], base + scale * (tt - base), base)
     return z
