@@ -260,7 +260,8 @@ def _normal_draw(
     out += np.float32(0.5)
     np.floor(out, out=out)
     np.maximum(out, np.float32(0.0), out=out)
-    return np.minimum(out, size, out=out)
+    np.minimum(out, size, out=out)
+    return out
 
 
 def _resample_shares(
