@@ -99,7 +99,11 @@ def _hand_taylor(weights, stratum_of, missing=None, design_weight=None):
     ``missing`` = {station: (d, a_h)}: sampled stations that did not report, with their design
     weight and their stratum's reporting factor; the factor's variance then counts by the
     two-phase scores of Kim & Kim (2007): z = d ē + a (t − d ē) for a reporting station with
-    t its base-weighted linearised total, z = d ē for a missing one, ē = Σ t / Σ d."""
+    t its base-weighted linearised total, z = d ē for a missing one, ē = Σ t / Σ d; the
+    residuals t − d ē of the r reports (r − 1 degrees of freedom) are scaled by
+    k = sqrt(r (n − 1) / ((r − 1) n)) so that the n/(n − 1) variance over the n sampled
+    stations is unbiased for their part (exact with equal weights: it is then the r/(r − 1)
+    formula over the reports)."""
     k = len(CHOICES)
     total = sum(w for _, _, w in weights)
     p = np.zeros(k)
@@ -116,8 +120,10 @@ def _hand_taylor(weights, stratum_of, missing=None, design_weight=None):
         d_of = {s: design_weight[s] for s in members}
         t = {s: z[s] / a0 for s in members}
         ebar = sum(t.values()) / sum(d_of.values())
+        r, n = len(members), len(members) + 1
+        k_r = np.sqrt(r * (n - 1) / ((r - 1) * n))
         for s in members:
-            z[s] = d_of[s] * ebar + a0 * (t[s] - d_of[s] * ebar)
+            z[s] = d_of[s] * ebar + k_r * a0 * (t[s] - d_of[s] * ebar)
         z[s0] = d0 * ebar
     by_h: dict[str, list[np.ndarray]] = defaultdict(list)
     for s, zs in z.items():

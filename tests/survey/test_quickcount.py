@@ -156,6 +156,71 @@ def test_pps_matches_svy_with_replacement_variance(population, frame):
     assert qc.shares.std_err[0] == pytest.approx(se, rel=1e-8)
 
 
+def test_pps_with_nonresponse_reports_are_a_pps_sample_of_r(population, frame):
+    """PPS by registered voters, some sampled stations missing at random: the reports are a
+    PPS sample of r_h stations (Särndal, Swensson & Wretman 1992, §15.6, response homogeneity
+    groups), weight (1/π) n_h / r_h, and svy's with-replacement ratio variance over the reports
+    with those weights is the reference."""
+    draw = draw_sample(frame, n=40, strata=["region"], method="pps", rng=5)
+    assert not draw.certainty.any()  # otherwise x/π is not the same for every sampled station
+    missing = {draw.stations[i] for i in (0, 3, 11, 12, 25)}
+    got = [s for s in draw.stations if s not in missing]
+    reports = table_of(population.filter(pl.col("station").is_in(got)))
+    qc = quick_count(reports, frame=frame, sample=draw)
+    n_h: dict[str, int] = {}
+    r_h: dict[str, int] = {}
+    for sid, h in zip(draw.stations, draw.stratum, strict=True):
+        n_h[h] = n_h.get(h, 0) + 1
+        r_h[h] = r_h.get(h, 0) + (sid not in missing)
+    w = {
+        sid: wt * n_h[h] / r_h[h]
+        for sid, h, wt in zip(draw.stations, draw.stratum, draw.weight, strict=True)
+    }
+    s = reports.frame.with_columns(
+        pl.col("region").alias("stratum"),
+        pl.col("station").replace_strict(w).cast(pl.Float64).alias("w"),
+        pl.sum_horizontal(CHOICES).cast(pl.Float64).alias("x"),
+        *[pl.col(c).cast(pl.Float64).alias(f"y{k}") for k, c in enumerate(CHOICES)],
+    )
+    for k, c in enumerate(CHOICES):
+        est, se = svy_ratio(s, f"y{k}", "x", fpc=False)
+        i = qc.shares.index(c)
+        assert qc.shares.estimate[i] == pytest.approx(est, rel=1e-10)
+        assert qc.shares.std_err[i] == pytest.approx(se, rel=1e-8)
+    assert qc.stations_reported == 35
+
+
+def test_pps_with_nonresponse_covers_where_station_size_matters():
+    """A population built so that the non-response adjustment matters: 30 strata of 200
+    stations whose sizes span 50 to 3,000 registered voters and whose leader share falls with
+    size; PPS samples of 4 per stratum, a quarter of the sampled stations missing at random.
+    The truth is the population's own share (known); 400 samples (seed 3), the 99% band of
+    Binomial(400, 0.95) / 400 is [0.92, 0.975] (scipy.stats.binom.ppf). The former
+    adjustment by Σ 1/π (an estimated number of stations) covered 85% here with a bias of 0.65
+    standard deviations; the size-measure adjustment makes the reports a PPS sample of r."""
+    g = np.random.default_rng(12)
+    rows = []
+    for h in range(30):
+        lean = g.uniform(0.3, 0.6)
+        for i in range(200):
+            reg = int(np.exp(g.uniform(np.log(50), np.log(3000))))
+            cast = int(g.binomial(reg, 0.6))
+            p = np.clip(lean + 0.125 * (np.log(reg) - 6.0) + g.normal(0, 0.05), 0.02, 0.98)
+            a = int(g.binomial(cast, p))
+            rows.append(
+                {"station": f"{h}-{i}", "region": f"R{h:02d}", "voters_on_list": reg,
+                 "A": a, "B": cast - a}
+            )  # fmt: skip
+    t = ProtocolTable.from_frame(
+        pl.DataFrame(rows), profile="plain", choices=["A", "B"], levels=["region"]
+    )
+    cov = coverage_study(t, n=120, draws=400, method="pps", nonresponse=0.25, rng=3)
+    lo, hi = stats.binom.ppf([0.005, 0.995], 400, 0.95) / 400
+    assert (lo, hi) == (0.92, 0.975)
+    assert np.all((cov.coverage >= lo) & (cov.coverage <= hi)), cov.coverage
+    assert np.all(np.abs(cov.bias) < 0.25 * cov.empirical_sd), cov.bias / cov.empirical_sd
+
+
 def test_turnout_is_ratio_of_issued_to_registered(population, frame):
     draw = draw_sample(frame, n=40, strata=["region"], rng=2)
     sub = population.filter(pl.col("station").is_in(list(draw.stations)))

@@ -68,9 +68,12 @@ def test_nonresponse_factor_and_two_phase_scores_by_hand():
     t = np.array([[0.3], [0.6], [0.0], [0.1]])
     z = two_phase_scores(t, d, g, rep, 2)
     ebar = 0.9 / 3.0  # Σ t / Σ d over the reports of stratum 0
+    # residuals about a mean fitted on r = 2 reports, variance over n = 3 sampled:
+    # k² = r (n − 1) / ((r − 1) n) = 4/3
+    k = np.sqrt(4.0 / 3.0)
     expected = [
-        1 * ebar + a[0] * (0.3 - 1 * ebar),
-        2 * ebar + a[0] * (0.6 - 2 * ebar),
+        1 * ebar + k * a[0] * (0.3 - 1 * ebar),
+        2 * ebar + k * a[0] * (0.6 - 2 * ebar),
         4 * ebar,  # sampled, not reported
         0.1,  # full response: z = t
     ]
@@ -151,3 +154,19 @@ def test_pps_nonresponse_variance_is_honest_over_repeated_samples():
         var.append(qc.shares.cov[0, 0])
     ratio = float(np.mean(var) / np.var(est, ddof=1))
     assert 0.8 < ratio < 1.2, ratio
+
+
+def test_two_phase_scores_with_equal_weights_are_the_formula_over_the_reports():
+    """Equal weights d within a stratum (SRS): the reports are a simple random sample of r of
+    the n sampled, the adjusted total is (n/r) Σ_rep t and its with-replacement variance the
+    textbook r/(r − 1) Σ_rep (z − z̄)² with z = (n/r) t (Cochran 1977, §5.A). The scores over
+    all n sampled, with the n/(n − 1) factor, must give the same number."""
+    n, r, d = 5, 3, 2.0
+    t = np.array([[0.3], [0.7], [0.2], [0.0], [0.0]])  # the last two did not report
+    rep = np.array([True, True, True, False, False])
+    z = two_phase_scores(t, np.full(n, d), np.zeros(n, dtype=np.intp), rep, 1)
+    cov, _ = stratified_cov(z, np.zeros(n, dtype=np.intp), stratum_factor([n]))
+    zr = (n / r) * t[rep, 0]
+    expected = r / (r - 1) * float(((zr - zr.mean()) ** 2).sum())
+    assert float(cov[0, 0]) == pytest.approx(expected, rel=1e-12)
+    assert float(z[:, 0].sum()) == pytest.approx((n / r) * float(t[rep, 0].sum()), rel=1e-12)

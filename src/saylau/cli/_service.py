@@ -13,10 +13,7 @@ import typer
 
 from .._exceptions import SaylauInputError
 from ..results import to_jsonable
-from ..store import masterdata, reconcile
-from ..store.accounts import MIN_PASSWORD, create_account, generate_password
-from ..store.audit import verify_chain
-from ..store.db import DEFAULT_URL, Database
+from ..store._defaults import DEFAULT_URL
 from ._app import app, err_console, guarded, out_console, print_json
 
 DbOption = Annotated[
@@ -52,6 +49,8 @@ def serve(
 
     import uvicorn
 
+    from ..store.db import Database
+
     Database.open(db).close()  # create or migrate once, before the workers start
     os.environ["SAYLAU_DB"] = db
     uvicorn.run(
@@ -77,6 +76,10 @@ def init(
 
     Example: saylau init --db sqlite:///election.db --username aigerim --generate
     """
+    from ..store import masterdata
+    from ..store.accounts import MIN_PASSWORD, create_account, generate_password
+    from ..store.db import Database
+
     database = Database.open(db)
     try:
         if generate:
@@ -107,6 +110,9 @@ def init(
 
 
 def _load(kind: str, db: str, file: Path, actor: str, as_json: bool) -> None:
+    from ..store import masterdata
+    from ..store.db import Database
+
     database = Database.open(db)
     try:
         with database.write() as session:
@@ -190,6 +196,9 @@ def load_sample(
 @guarded
 def load_profile(name: str, db: DbOption = DEFAULT_URL, actor: Actor = "admin") -> None:
     """Choose the protocol profile (kz, ru-federal-2011, plain...)."""
+    from ..store import masterdata
+    from ..store.db import Database
+
     database = Database.open(db)
     try:
         with database.write() as session:
@@ -208,6 +217,9 @@ def import_official(
 
     Example: saylau import-official cec-2024-03-19.csv --db sqlite:///election.db
     """
+    from ..store import reconcile
+    from ..store.db import Database
+
     database = Database.open(db)
     try:
         with database.write() as session:
@@ -231,6 +243,9 @@ def audit_verify(
     head: Annotated[str | None, typer.Option(help="The head hash written down earlier.")] = None,
 ) -> None:
     """Recompute the audit chain; name the first altered, removed or inserted entry (exit 1)."""
+    from ..store.audit import verify_chain
+    from ..store.db import Database
+
     database = Database.open(db, migrate=False)
     try:
         with database.read() as session:

@@ -59,32 +59,24 @@ class BetaBinomialMixture:
         ``y`` and ``n`` are integer counts; the log-gamma terms are looked up in tables over
         0..max(n) (exact, and much cheaper than one log-gamma per station).
         """
-        yi = np.asarray(y).astype(np.int64)
-        ni = np.asarray(n).astype(np.int64)
-        mi = ni - yi
-        # tables over 0..cut (the 99.9th percentile of the sizes); the few larger stations
-        # (electronic-voting pseudo-stations of 100,000 voters) get their log-gammas directly
-        cut = int(min(int(ni.max()), max(int(np.quantile(ni, 0.999)), 64))) if ni.size else 0
-        big = ni > cut
-        small = ~big
-        j = np.arange(cut + 1, dtype=np.float64)
-        lg = special.gammaln(j + 1)
-        const = np.empty(ni.shape)
-        const[small] = lg[ni[small]] - lg[yi[small]] - lg[mi[small]]
-        yb, mb, nb = (v[big].astype(np.float64) for v in (yi, mi, ni))
-        const[big] = special.gammaln(nb + 1) - special.gammaln(yb + 1) - special.gammaln(mb + 1)
+        return self._log_components(_prepare(y, n))
+
+    def _log_components(self, c: _Counts) -> FloatArray:
         cols = []
         for a, b, w in zip(self.alpha, self.beta, self.weight, strict=True):
             if w <= 0:
-                cols.append(np.full(yi.shape, -np.inf))
+                cols.append(np.full(c.y.shape, -np.inf))
                 continue
+            j = c.j
             ga, gb, gab = special.gammaln(j + a), special.gammaln(j + b), special.gammaln(j + a + b)
-            col = np.empty(ni.shape)
-            col[small] = ga[yi[small]] + gb[mi[small]] - gab[ni[small]]
-            col[big] = (
-                special.gammaln(yb + a) + special.gammaln(mb + b) - special.gammaln(nb + a + b)
+            col = np.empty(c.n.shape)
+            col[c.small] = ga[c.ys] + gb[c.ms] - gab[c.ns]
+            col[c.big] = (
+                special.gammaln(c.yb + a)
+                + special.gammaln(c.mb + b)
+                - special.gammaln(c.nb + a + b)
             )
-            cols.append(math.log(w) - float(special.betaln(a, b)) + const + col)
+            cols.append(math.log(w) - float(special.betaln(a, b)) + c.const + col)
         return np.column_stack(cols)
 
     def responsibilities(self, y: npt.ArrayLike, n: npt.ArrayLike) -> FloatArray:
@@ -94,13 +86,55 @@ class BetaBinomialMixture:
         return np.asarray(e / e.sum(axis=1, keepdims=True), dtype=np.float64)
 
 
+@dataclasses.dataclass(frozen=True)
+class _Counts:
+    """Counts ``(y, n)`` with what every EM iteration reuses, computed once per fit.
+
+    Log-gamma tables run over 0..``cut`` (the 99.9th percentile of the sizes, at least 64);
+    the few larger stations (electronic-voting pseudo-stations of 100,000 voters) get their
+    log-gammas directly.
+    """
+
+    y: IntArray
+    n: IntArray
+    m: IntArray
+    cut: int
+    j: FloatArray  # 0..cut
+    small: npt.NDArray[np.bool_]
+    big: npt.NDArray[np.bool_]
+    ys: IntArray  # y, n − y, n of the small stations (table indices)
+    ms: IntArray
+    ns: IntArray
+    yb: FloatArray  # the same of the big ones, as floats
+    mb: FloatArray
+    nb: FloatArray
+    const: FloatArray  # log binomial coefficient of each station
+
+
+def _prepare(y: npt.ArrayLike, n: npt.ArrayLike) -> _Counts:
+    yi = np.asarray(y).astype(np.int64)
+    ni = np.asarray(n).astype(np.int64)
+    mi = ni - yi
+    cut = int(min(int(ni.max()), max(int(np.quantile(ni, 0.999)), 64))) if ni.size else 0
+    big = ni > cut
+    small = ~big
+    j = np.arange(cut + 1, dtype=np.float64)
+    lg = special.gammaln(j + 1)
+    ys, ms, ns = yi[small], mi[small], ni[small]
+    const = np.empty(ni.shape)
+    const[small] = lg[ns] - lg[ys] - lg[ms]
+    yb, mb, nb = (v[big].astype(np.float64) for v in (yi, mi, ni))
+    const[big] = special.gammaln(nb + 1) - special.gammaln(yb + 1) - special.gammaln(mb + 1)
+    return _Counts(yi, ni, mi, cut, j, small, big, ys, ms, ns, yb, mb, nb, const)
+
+
 def _survival(values: IntArray, weights: FloatArray, size: int) -> FloatArray:
     """S(j) = Σ weights · [values > j], j = 0..size-1."""
     c = np.bincount(values, weights=weights, minlength=size + 1)
     return np.asarray((weights.sum() - np.cumsum(c))[:size], dtype=np.float64)
 
 
-def _m_step(y: IntArray, n: IntArray, r: FloatArray, a0: float, b0: float) -> tuple[float, float]:
+def _m_step(counts: _Counts, r: FloatArray, a0: float, b0: float) -> tuple[float, float]:
     """Weighted beta-binomial ML of (a, b), in log space within spikes's bounds.
 
     Uses lgamma(y + a) - lgamma(a) = Σ_{j<y} log(a + j): the sums over j < ``cut`` are dense
@@ -108,8 +142,7 @@ def _m_step(y: IntArray, n: IntArray, r: FloatArray, a0: float, b0: float) -> tu
     largest 0.1 % of stations, e.g. electronic-voting pseudo-stations with 100,000 voters) add
     their remainder lgamma(a + y) - lgamma(a + cut) one by one. Exact either way.
     """
-    top = int(n.max())
-    cut = min(top, max(int(np.quantile(n, 0.999)), 64))
+    y, n, cut = counts.y, counts.n, counts.cut
     sy = _survival(np.minimum(y, cut), r, cut)
     sm = _survival(np.minimum(n - y, cut), r, cut)
     sn = _survival(np.minimum(n, cut), r, cut)
@@ -210,25 +243,23 @@ def _init(y: IntArray, n: IntArray, k: int) -> BetaBinomialMixture:
     return BetaBinomialMixture(alpha, beta, np.full(k, 1.0 / k), -math.inf, 0)
 
 
-def _em(
-    y: IntArray, n: IntArray, k: int, *, correlation: float, max_iter: int
-) -> BetaBinomialMixture:
+def _em(counts: _Counts, k: int, *, correlation: float, max_iter: int) -> BetaBinomialMixture:
     """EM from the deterministic start until successive mixture densities correlate at
     ``correlation`` (``spikes`` uses 0.99) or ``max_iter`` iterations."""
-    fit = _init(y, n, k)
+    fit = _init(counts.y, counts.n, k)
     grid = np.linspace(0.01, 0.99, 1001)
     dens = fit.density(grid)
     it = 0
     loglik = -math.inf
     for it in range(1, max_iter + 1):
-        lc = fit.log_components(y, n)
+        lc = fit._log_components(counts)
         top = lc.max(axis=1, keepdims=True)
         norm = top + np.log(np.exp(lc - top).sum(axis=1, keepdims=True))
         loglik = float(norm.sum())
         r = np.exp(lc - norm)
         w = r.mean(axis=0)
         ab = [
-            _m_step(y, n, r[:, c], fit.alpha[c], fit.beta[c])
+            _m_step(counts, r[:, c], fit.alpha[c], fit.beta[c])
             if w[c] > 0
             else (fit.alpha[c], fit.beta[c])
             for c in range(k)
@@ -240,7 +271,7 @@ def _em(
         if k == 1 or _corr(dens, new) >= correlation:
             break
         dens = new
-    lc = fit.log_components(y, n)
+    lc = fit._log_components(counts)
     top = lc.max(axis=1, keepdims=True)
     loglik = float((top + np.log(np.exp(lc - top).sum(axis=1, keepdims=True))).sum())
     return BetaBinomialMixture(fit.alpha, fit.beta, fit.weight, loglik, it)
@@ -293,10 +324,11 @@ def fit_beta_binomial_mixture(
     n = np.asarray(trials, dtype=np.int64)
     grid = np.linspace(0.01, 0.99, 1001)
     prev: BetaBinomialMixture | None = None
-    fit = _em(y, n, 1, correlation=em_correlation, max_iter=max_iter)
+    counts = _prepare(y, n)
+    fit = _em(counts, 1, correlation=em_correlation, max_iter=max_iter)
     for k in range(2, max_components + 1):
         prev = fit
-        fit = _em(y, n, k, correlation=em_correlation, max_iter=max_iter)
+        fit = _em(counts, k, correlation=em_correlation, max_iter=max_iter)
         if _corr(prev.density(grid), fit.density(grid)) >= stop_correlation:
             break
     return fit

@@ -248,12 +248,20 @@ def _normal_draw(
 ) -> npt.NDArray[np.float32]:
     """Discretised normal with the posterior-predictive mixture mean and variance (float32:
     counts are exact integers there up to 2**24)."""
-    sd = np.sqrt(size * (stage.c1[rows] + size * stage.c2[rows]))
+    # sqrt(size (c1 + size c2)), the mean plus sd·z, rounded and clipped to [0, size]: in
+    # place, in the order of these operations (float products and sums commute exactly)
+    sd = size * stage.c2[rows]
+    sd += stage.c1[rows]
+    sd *= size
+    np.sqrt(sd, out=sd)
+    sd *= z
     out = size * stage.m1[rows]
-    out += sd * z
+    out += sd
     out += np.float32(0.5)
     np.floor(out, out=out)
-    return np.clip(out, np.float32(0.0), size, out=out)
+    np.maximum(out, np.float32(0.0), out=out)
+    np.minimum(out, size, out=out)
+    return out
 
 
 def _resample_shares(
@@ -289,7 +297,7 @@ def _resample_shares(
         v[:, lo:hi] = _exact_draw(vote, slice(lo, hi), t[:, lo:hi], gen)
     with np.errstate(invalid="ignore", divide="ignore"):
         # the share in double, as R; no one turned out (t = 0, so v = 0): share 0
-        share = np.divide(v, np.maximum(t, np.float32(1.0)), dtype=np.float64)
+        share = np.divide(v, np.maximum(t, np.float32(1.0), out=t), dtype=np.float64)
     return share
 
 
@@ -529,6 +537,12 @@ def coarse_shares(
     boot_gen = gen.spawn(1)[0]
     n_threads = max(1, workers if workers is not None else 2)
 
+    # row offsets of a block's flattened values, for the density nodes and for the bins
+    # (computed once: the blocks are many and the arrays resamples × stations long)
+    block_rows = np.repeat(np.arange(block, dtype=np.int64), nst)
+    node_offsets = block_rows * (2 * rd.n)
+    bin_offsets = block_rows * grid
+
     def run_blocks(lo: int, hi: int) -> None:
         starts = list(range(lo, hi, block))
         gens = gen.spawn(len(starts))
@@ -539,12 +553,12 @@ def coarse_shares(
             y = _resample_shares(
                 turn, vote, reg_f, exact_t, exact_v, reps, gens[i], table_z, turn_table
             )
-            rows = np.repeat(np.arange(reps), nst)
             flat = y.ravel()
-            binned = rd.binned(flat, rows, reps, inside=True)
+            size = reps * nst
+            binned = rd.binned(flat, node_offsets[:size], reps, inside=True, row_offsets=True)
             dens[start : start + reps] = rd.smooth(binned, float(nst))
             codes = _share_bins_fast(flat, breaks)
-            codes += rows * grid
+            codes += bin_offsets[:size]
             hist[start : start + reps] = (
                 np.bincount(codes, minlength=reps * grid).reshape(reps, grid) / nst
             )

@@ -70,18 +70,35 @@ class _RDensity:
         nrows: int = 1,
         *,
         inside: bool = False,
+        row_offsets: bool = False,
     ) -> FloatArray:
-        """R's BinDist (linear binning, weight 1/len each), per row when ``rows`` is given."""
+        """R's BinDist (linear binning, weight 1/len each), per row when ``rows`` is given.
+
+        ``inside``: every value lies within the nodes (no edge handling). ``row_offsets``:
+        ``rows`` holds ``row × 2n`` already (a cached array, for repeated calls).
+        """
         n = self.n
         delta = (self.up - self.lo) / (n - 1)
-        pos = (values - self.lo) / delta
-        # floor; truncation when every position is >= 0 (the values inside the nodes)
-        ix = pos.astype(np.int64) if inside else np.floor(pos).astype(np.int64)
-        fx = pos - ix
         size = nrows * 2 * n
+        if inside:
+            # the same arithmetic as below, in place (one buffer instead of four: this runs on
+            # resamples × stations values); ``rows`` may be given as offsets already
+            pos = np.subtract(values, self.lo)
+            pos /= delta
+            ix = pos.astype(np.int64)  # truncation is the floor: every position is >= 0
+            pos -= ix
+            if rows is not None:
+                ix += rows if row_offsets else rows * (2 * n)
+            right = np.bincount(ix, weights=pos, minlength=size)
+            y = np.bincount(ix, minlength=size) - right  # Σ (1 - fx) per node
+            y[1:] += right[:-1]
+            return np.asarray(y, dtype=np.float64).reshape(nrows, 2 * n)
+        pos = (values - self.lo) / delta
+        ix = np.floor(pos).astype(np.int64)
+        fx = pos - ix
         ix_all = ix + rows * (2 * n) if rows is not None else ix
         # shares in [0, 1] always fall inside the nodes [-4 bw, 1 + 4 bw]: no mask needed
-        if inside or (ix.size and ix.min() >= 0 and ix.max() <= n - 2):
+        if ix.size and ix.min() >= 0 and ix.max() <= n - 2:
             right = np.bincount(ix_all, weights=fx, minlength=size)
             y = np.bincount(ix_all, minlength=size) - right  # Σ (1 - fx) per node
             y[1:] += right[:-1]

@@ -71,7 +71,6 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 from scipy import optimize, stats
-from statsmodels.stats.multitest import multipletests
 
 from .._exceptions import EmptyInputError, SaylauInputError, SaylauWarning
 from ..domain.choices import Choice
@@ -620,6 +619,8 @@ def _by_region(
     tested = [k for k, r in enumerate(out) if math.isfinite(r.pvalue)]
     adj = np.full(len(out), math.nan)
     if tested:
+        from statsmodels.stats.multitest import multipletests  # per-unit runs only
+
         adj[tested] = multipletests([out[k].pvalue for k in tested], method="holm")[1]
     correction = f"Holm over {len(tested)} units"
     final = []

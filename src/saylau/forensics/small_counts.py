@@ -66,11 +66,11 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 from scipy import special
-from statsmodels.stats.multitest import multipletests
 
 from .._exceptions import EmptyInputError, SaylauInputError, UnknownNameError
 from ..domain.table import ProtocolTable
 from ..results import Finding, Result
+from ._fdr import fdr_bh
 
 __all__ = ["SMALL_COUNTS_CAVEAT", "SmallCountCell", "SmallCountsResult", "small_counts"]
 
@@ -233,8 +233,12 @@ def _poisson_binomial_pmf(p: FloatArray) -> FloatArray:
     pmf[:, 0] = 1.0
     for i in range(m):
         pi = p[:, i : i + 1]
-        pmf[:, 1 : i + 2] = pmf[:, 1 : i + 2] * (1 - pi) + pmf[:, : i + 1] * pi
-        pmf[:, :1] *= 1 - pi
+        qi = 1 - pi
+        # new[j] = old[j] (1 − p) + old[j − 1] p, in place: the products first, then the sum
+        moved = pmf[:, : i + 1] * pi
+        pmf[:, 1 : i + 2] *= qi
+        pmf[:, 1 : i + 2] += moved
+        pmf[:, :1] *= qi
     return pmf
 
 
@@ -526,7 +530,7 @@ def small_counts(
     p_test = np.maximum(p_up, p_zero) if pattern == "hand_drawn" else p_up
     p_family = float(min(1.0, float(p_test.min()) * p_test.size)) if p_test.size else 1.0
     if pj.size:
-        reject, qvals, _, _ = multipletests(p_test, alpha=fdr, method="fdr_bh")
+        reject, qvals = fdr_bh(p_test, alpha=fdr)
     else:
         reject, qvals = np.zeros(0, dtype=bool), np.zeros(0)
     # plain Python values first: 40,000 cells are built in a loop

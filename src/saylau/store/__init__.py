@@ -14,7 +14,30 @@ sessions and hand back plain dataclasses or Polars-backed tables, never ORM obje
 
 from __future__ import annotations
 
-from .audit import AuditCheck, verify_chain
-from .db import DEFAULT_URL, HEAD, Database, downgrade, upgrade
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._defaults import DEFAULT_URL
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .audit import AuditCheck, verify_chain
+    from .db import HEAD, Database, downgrade, upgrade
+
+_LAZY = {
+    "AuditCheck": "audit",
+    "verify_chain": "audit",
+    "HEAD": "db",
+    "Database": "db",
+    "downgrade": "db",
+    "upgrade": "db",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Load SQLAlchemy and Alembic only when the store is used (``saylau forensics`` never does)."""
+    if name in _LAZY:
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["DEFAULT_URL", "HEAD", "AuditCheck", "Database", "downgrade", "upgrade", "verify_chain"]

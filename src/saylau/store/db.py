@@ -22,6 +22,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from ._defaults import DEFAULT_URL
 from .audit import FLUSH_AFTER_COMMIT
 
 __all__ = [
@@ -35,7 +36,6 @@ __all__ = [
 ]
 
 #: ``saylau serve`` with no ``--db``: a SQLite file in the working directory.
-DEFAULT_URL = "sqlite:///saylau.db"
 #: The newest migration shipped with this version of saylau.
 HEAD = "0003_fieldapp"
 

@@ -205,13 +205,19 @@ class SamplingFrame:
     def fingerprint(self) -> str:
         """SHA-256 of the station ids and registered voters, independent of row order.
 
-        A draw record stores it so an audit can check that the same frame was used.
+        A draw record stores it so an audit can check that the same frame was used. Computed
+        once per frame (the frame is frozen; repeated draws, as in a coverage study, reuse it).
         """
+        cached = self.__dict__.get("_fingerprint")
+        if isinstance(cached, str):
+            return cached
         ordered = self.frame.select("station", "registered").sort("station")
         h = hashlib.sha256()
         for sid, reg in ordered.iter_rows():
             h.update(f"{sid}\t{reg}\n".encode())
-        return h.hexdigest()
+        digest = h.hexdigest()
+        object.__setattr__(self, "_fingerprint", digest)
+        return digest
 
 
 def frame_from_table(
