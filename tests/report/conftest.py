@@ -10,7 +10,10 @@ inputs are built here with a known truth:
   whose reports are the official protocols (an honest count);
 * an exit poll simulated on the sample election (``simulate_exitpoll_on``, seed 2), with its
   own frame and the interviewers' tally of voters approached;
-* four incident reports (two confirmed, one unverified, one rejected).
+* four incident reports (two confirmed, one unverified, one rejected);
+* observers' head counts at 40 stations (14 counted by two observers), each count the ballots
+  issued in the station with a counting error of 0.5 per square-root voter, except 3 stations
+  where the observers saw 20% fewer voters than the protocol's ballots (known padding).
 
 The reports are written once per session into ``SAYLAU_REPORT_OUTPUT`` (default
 ``tests/_output/report``), where the browser and PDF tests leave their screenshots.
@@ -49,6 +52,8 @@ class Inputs:
     exit_poll_frame: Path
     exit_poll_tally: Path
     incidents: Path
+    head_counts: Path
+    padded: tuple[str, ...]
     leader: str
     other: str
 
@@ -99,6 +104,26 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Inputs:
             "status": ["confirmed", "", "rejected", "confirmed"],
         }
     ).write_csv(folder / "incidents.csv")
+    import numpy as np
+
+    from saylau.turnout._common import issued_seen
+
+    seen, _rule = issued_seen(table)
+    rng = np.random.default_rng(4)
+    ids = frame.get_column("station").cast(pl.Utf8).to_numpy()
+    counted = rng.choice(np.flatnonzero(seen > 200), size=40, replace=False)
+    padded = counted[:3]
+    rows: dict[str, list[Any]] = {"station": [], "observer": [], "checkpoint": [], "count": []}
+    for k, i in enumerate(counted):
+        truth = seen[i] * (0.8 if i in padded else 1.0)
+        for obs in ("a", "b") if k >= 26 else ("a",):
+            n = max(round(truth + rng.normal(0.0, 0.5 * np.sqrt(truth))), 0)
+            for cp, share in (("12:00", 0.4), ("close", 1.0)):
+                rows["station"].append(str(ids[i]))
+                rows["observer"].append(f"{ids[i]}-{obs}")
+                rows["checkpoint"].append(cp)
+                rows["count"].append(round(n * share))
+    pl.DataFrame(rows).write_csv(folder / "head-counts.csv")
     return Inputs(
         official=sample_path(),
         copies=folder / "copies.csv",
@@ -108,6 +133,8 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Inputs:
         exit_poll_frame=folder / "exitpoll-frame.csv",
         exit_poll_tally=folder / "exitpoll-tally.csv",
         incidents=folder / "incidents.csv",
+        head_counts=folder / "head-counts.csv",
+        padded=tuple(str(ids[i]) for i in padded),
         leader=table.leader().name,
         other=next(c.name for c in table.choices if c.id == other),
     )
@@ -125,6 +152,7 @@ def full_data(inputs: Inputs) -> ReportData:
         exit_poll_strata=["stratum"],
         exit_poll_tally=inputs.exit_poll_tally,
         incidents=inputs.incidents,
+        head_counts=inputs.head_counts,
         strata=["region"],
         seed=0,
         resamples=200,

@@ -83,7 +83,9 @@ def test_a_missing_input_drops_its_section_with_the_reason(tmp_path: Path) -> No
         sample_path(), out=tmp_path, lang="ru", pdf=False, resamples=50, no_reference=True
     )
     assert "survey" not in res.sections and "incidents" not in res.sections
-    assert set(res.dropped) == {"copies", "quick_count", "exit_poll", "incidents", "reference"}
+    assert set(res.dropped) == {
+        "copies", "quick_count", "exit_poll", "incidents", "reference", "head_counts"
+    }  # fmt: skip
     html = res.html.read_text(encoding="utf-8")
     # the summary says why, in Russian (the catalogue's wording)
     assert "Инциденты: сообщения не даны (--incidents)" in html
@@ -179,3 +181,29 @@ def test_summary_gives_each_finding_its_strength_and_evidence(full_data: ReportD
         b.anchor for s in doc.sections for b in s.blocks if getattr(b, "anchor", "")
     }
     assert {i.target for i in items} <= anchors
+
+
+def test_head_counts_find_the_padded_stations(full_data: ReportData, inputs: Inputs) -> None:
+    """The 3 stations built with 20% more ballots than voters seen are the ones flagged
+    (Holm at 1% over 40 stations; counting error 0.5 per square-root voter, estimated from
+    the 14 double counts), and the section says so in every language."""
+    res = full_data.head_counts
+    assert res is not None
+    assert res.tested == 40 and res.pairs == 14
+    assert set(res.flagged) == set(inputs.padded)
+    assert res.finding.alarm
+    assert 0.3 < res.sigma < 0.8  # the simulated 0.5, estimated from 14 pairs
+    assert any(i.role == "head counts" for i in full_data.inputs)
+
+
+def test_head_counts_with_too_few_double_counts_drop_their_section(tmp_path: Path) -> None:
+    from saylau.report import prepare_report
+    from saylau.turnout.simulate import simulate_head_counts
+
+    sim = simulate_head_counts(stations=200, counted=30, padded=2, double_share=0.1, rng=1)
+    data = prepare_report(sim.table, head_counts=sim.counts, no_reference=True, resamples=20)
+    assert data.head_counts is None and "head_counts_error" in data.dropped
+    res = build_report(sim.table, out=tmp_path, lang="kk", pdf=False, no_reference=True,
+                       resamples=20, head_counts=sim.counts)  # fmt: skip
+    assert "headcounts" not in res.sections
+    assert "екі байқаушы санаған учаскелер 10-нан аз" in res.html.read_text(encoding="utf-8")

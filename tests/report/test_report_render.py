@@ -113,4 +113,6 @@ def test_pdf_pages_and_text(
     assert len(pages) >= 6
     for page in pages:
         ink = np.asarray(Image.open(page).convert("L")) < 200
-        assert ink.mean() > 0.005, f"{page.name} is blank"
+        # a last page may hold only a reference or two: blank means nothing above the footer
+        body = ink[: int(ink.shape[0] * 0.9)]
+        assert body.any(axis=1).sum() >= 3, f"{page.name} is blank"  # one line of text at least

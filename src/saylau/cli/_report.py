@@ -50,6 +50,14 @@ def report_command(
     exit_poll: Annotated[
         _FileOpt, typer.Option("--exit-poll", help="Exit-poll interviews (CSV or Parquet).")
     ] = None,
+    head_counts: Annotated[
+        Path | None,
+        typer.Option(
+            "--head-counts",
+            help="Observers' head counts of voters entering (station, observer, checkpoint, "
+            "count); with --db, read from the service when not given.",
+        ),
+    ] = None,
     incidents: Annotated[
         _FileOpt,
         typer.Option("--incidents", help="Incident reports: CSV/Excel table or JSON lines."),
@@ -150,10 +158,12 @@ def report_command(
         source: Any = got["official"]
         inputs["copies"] = copies if copies is not None else got["copies"]
         inputs["incidents"] = incidents if incidents is not None else got["incidents"]
+        inputs["head_counts"] = head_counts if head_counts is not None else got["head_counts"]
     else:
         source = official
         inputs["copies"] = copies
         inputs["incidents"] = incidents
+        inputs["head_counts"] = head_counts
     with err_console.status("analysing", spinner="dots") if err_console.is_terminal else _null():
         data = prepare_report(
             source,

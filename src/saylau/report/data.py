@@ -29,6 +29,7 @@ from ..domain.table import ProtocolTable
 from ..forensics.battery import DEFAULT_LEVEL, ForensicsReport, run_forensics
 from ..io import read_protocols, sample_path
 from ..tabulate import SeatAllocation, Tabulation, allocate_by_rules, get_rules, tabulate
+from ..turnout.headcount import HeadCounts, TurnoutExcessResult, read_head_counts, turnout_excess
 
 __all__ = ["BUNDLED_REFERENCE", "InputFile", "ReportData", "prepare_report"]
 
@@ -70,6 +71,7 @@ class ReportData:
     exit_poll: Any = None
     exit_poll_comparison: Any = None
     incidents: pl.DataFrame | None = None
+    head_counts: TurnoutExcessResult | None = None
     verified_seats: SeatAllocation | None = None
     projected_seats: Any = None
     inputs: tuple[InputFile, ...] = ()
@@ -133,6 +135,7 @@ def prepare_report(
     incidents: str | Path | pl.DataFrame | None = None,
     reference: str | Path | ProtocolTable | None = None,
     no_reference: bool = False,
+    head_counts: str | Path | HeadCounts | None = None,
     frame: str | Path | None = None,
     quick_count_sample: str | Path | None = None,
     exit_poll_sample: str | Path | None = None,
@@ -162,6 +165,9 @@ def prepare_report(
         Quick-count reports (protocol copies of a sample) and exit-poll interviews.
     incidents : path or polars.DataFrame, optional
         Incident reports (:func:`saylau.io.incidents.read_incidents`).
+    head_counts : path or HeadCounts, optional
+        Observers' head counts (:func:`saylau.turnout.headcount.read_head_counts`), compared
+        with the ballots issued in each station by :func:`~saylau.turnout.headcount.turnout_excess`.
     reference : path or ProtocolTable, optional
         The reference election drawn beside each forensic figure (default: the bundled clean
         control, Poland 2020); ``no_reference`` leaves it out.
@@ -194,7 +200,7 @@ def prepare_report(
     >>> table = simulate_election(stations=300, regions=2, rng=2).table
     >>> data = prepare_report(table, no_reference=True, resamples=20)
     >>> sorted(data.dropped)
-    ['copies', 'exit_poll', 'incidents', 'quick_count', 'reference']
+    ['copies', 'exit_poll', 'head_counts', 'incidents', 'quick_count', 'reference']
     >>> data.tabulation.national["stations"] == table.stations
     True
     """
@@ -338,6 +344,22 @@ def prepare_report(
         inc = read_incidents(incidents)
         inputs.append(_input("incidents", incidents, inc.height))
     lap("incidents")
+    excess: TurnoutExcessResult | None = None
+    if head_counts is None:
+        dropped["head_counts"] = "no head counts given (--head-counts)"
+    else:
+        if isinstance(head_counts, HeadCounts):
+            counts = head_counts
+        else:
+            counts = read_head_counts(head_counts)
+            inputs.append(
+                _input("head counts", head_counts, counts.frame.height, len(counts.rejected))
+            )
+        try:
+            excess = turnout_excess(table, counts, level=level)
+        except SaylauInputError as exc:  # too few double counts for the error model
+            dropped["head_counts_error"] = str(exc)
+    lap("head counts")
     if frame is not None:
         inputs.append(_input("frame", frame, _frame(table, frame).frame.height))
     return ReportData(
@@ -360,6 +382,7 @@ def prepare_report(
         exit_poll=ep,
         exit_poll_comparison=ep_cmp,
         incidents=inc,
+        head_counts=excess,
         verified_seats=verified_seats,
         projected_seats=projected,
         inputs=tuple(inputs),

@@ -38,6 +38,7 @@ SECTION_KEYS = (
     "forensics",
     "survey",
     "incidents",
+    "headcounts",
     "methods",
 )
 
@@ -48,6 +49,7 @@ SECTION_TITLES: dict[str, str] = {
     "forensics": N_("Election forensics"),
     "survey": N_("Exit poll and quick count"),
     "incidents": N_("Incidents"),
+    "headcounts": N_("Head counts against the protocols"),
     "methods": N_("Methods and provenance"),
 }
 
@@ -56,6 +58,14 @@ DROPPED: dict[str, str] = {
     "quick_count": N_("Quick count: no reports given (--quick-count)."),
     "exit_poll": N_("Exit poll: no interviews given (--exit-poll)."),
     "incidents": N_("Incidents: no reports given (--incidents); the section is left out."),
+    "head_counts": N_(
+        "Head counts: none given (--head-counts); ballots issued are not compared with the "
+        "voters observers saw."
+    ),
+    "head_counts_error": N_(
+        "Head counts: given, but no comparison could be made (most often fewer than 10 "
+        "stations counted by two observers, too few to estimate the counting error)."
+    ),
     "reference": N_("Reference election: none (--no-reference); figures are shown alone."),
     "exit_poll_tally": N_(
         "Exit poll: no interviewers' tally (--ep-tally); every station's interviews count as "

@@ -18,7 +18,8 @@ __all__ = ["inputs_from_db"]
 
 
 def inputs_from_db(url: str) -> dict[str, Any]:
-    """``official``, ``copies`` (or None) and ``incidents`` (or None) from the service's DB.
+    """``official``, ``copies``, ``incidents`` and ``head_counts`` (each None when the service
+    holds none) from the service's DB.
 
     Raises
     ------
@@ -26,6 +27,7 @@ def inputs_from_db(url: str) -> dict[str, Any]:
         When the database holds no official results yet.
     """
     from ..store import Database
+    from ..store.headcounts import head_counts
     from ..store.reconcile import consensus_table, official_table
     from ..web.page_queries import incidents
 
@@ -41,6 +43,7 @@ def inputs_from_db(url: str) -> dict[str, Any]:
                 )
             copies = consensus_table(session)
             rows = incidents(session, None, limit=10**9)
+            counts = head_counts(session)
     finally:
         db.close()
     inc = pl.DataFrame(
@@ -60,4 +63,5 @@ def inputs_from_db(url: str) -> dict[str, Any]:
         "official": official,
         "copies": copies if copies.stations else None,
         "incidents": inc if inc.height else None,
+        "head_counts": counts if counts.frame.height else None,
     }

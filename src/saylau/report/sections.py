@@ -30,7 +30,12 @@ from .findings import (
     strength,
 )
 from .locale import N_, ReportLocale
-from .sections_evidence import forensics_section, incidents_section, survey_section
+from .sections_evidence import (
+    forensics_section,
+    headcounts_section,
+    incidents_section,
+    survey_section,
+)
 
 __all__ = ["SECTION_KEYS", "SECTION_TITLES", "build_document"]
 
@@ -508,6 +513,7 @@ _ROLES = {
     "exit-poll tally": N_("exit-poll tally"),
     "exit-poll sample": N_("exit-poll sample"),
     "incidents": N_("incident reports"),
+    "head counts": N_("observers' head counts"),
     "frame": N_("sampling frame"),
 }
 
@@ -529,6 +535,7 @@ def build_document(
         ("forensics", lambda: forensics_section(data, loc)),
         ("survey", lambda: survey_section(data, loc)),
         ("incidents", lambda: incidents_section(data, loc)),
+        ("headcounts", lambda: headcounts_section(data, loc)),
         ("methods", lambda: _methods(data, loc, day)),
     )
     sections: list[Section] = []

@@ -16,13 +16,14 @@ from .explain import METHOD_LABELS, explanation, method_figure_text
 from .findings import (
     SECTION_TITLES,
     STRENGTH_LABELS,
+    TOP,
     caveat_paragraphs,
     finding_text,
     strength,
 )
 from .locale import N_, ReportLocale
 
-__all__ = ["forensics_section", "incidents_section", "survey_section"]
+__all__ = ["forensics_section", "headcounts_section", "incidents_section", "survey_section"]
 
 
 # --------------------------------------------------------------------------- forensics
@@ -240,3 +241,72 @@ def incidents_section(data: ReportData, loc: ReportLocale) -> Section | None:
         )
     )
     return Section("incidents", _(SECTION_TITLES["incidents"]), tuple(blocks))
+
+
+# --------------------------------------------------------------------------- head counts
+def headcounts_section(data: ReportData, loc: ReportLocale) -> Section | None:
+    """Ballots issued in the station against the voters observers saw entering."""
+    _ = loc.gettext
+    res = data.head_counts
+    if res is None:
+        return None
+    low, high = res.conf_int()
+    blocks: list[Block] = [
+        Paragraph(
+            _(
+                "Observers counted the voters entering {tested} polling stations; where two "
+                "observers counted the same station ({pairs} stations), their disagreement gives "
+                "the counting error. Ballots issued in the station beyond the count, summed: "
+                "{excess} (95 per cent interval {low} to {high}); one-sided p = {p}.",
+                tested=loc.number(res.tested),
+                pairs=loc.number(res.pairs),
+                excess=loc.number(res.estimate),
+                low=loc.number(low),
+                high=loc.number(high),
+                p=loc.number(res.pvalue, 4),
+            )
+        ),
+        Paragraph(
+            _("Finding: alarm (the excess is beyond the counting error at the stated level).")
+            if res.finding.alarm
+            else _("Finding: no alarm (no excess beyond the counting error).")
+        ),
+        Paragraph(
+            _(
+                "What this cannot show: ballots issued outside the station (the mobile box) are "
+                "kept apart, since the observer cannot see them; a miss shared by every observer "
+                "(all missing the same voters in a rush) does not show in their disagreement."
+            ),
+            "caveat",
+        ),
+    ]
+    flagged = res.stations.filter(pl.col("flagged")).sort("pvalue_adj").head(TOP)
+    if flagged.height:
+        blocks.append(
+            SubHeading(
+                _(
+                    "Stations whose excess is beyond the counting error ({n}, Holm's correction "
+                    "over {tested} stations)",
+                    n=loc.number(len(res.flagged)),
+                    tested=loc.number(res.tested),
+                )
+            )
+        )
+        blocks.append(
+            Table(
+                (_("Station"), _("Ballots issued in the station"), _("Voters counted"),
+                 _("Excess"), _("Corrected p"),),
+                tuple(
+                    (
+                        str(r["station"]),
+                        loc.number(r["issued_seen"]),
+                        loc.number(r["counted"]),
+                        loc.number(r["excess"]),
+                        loc.number(r["pvalue_adj"], 4),
+                    )
+                    for r in flagged.iter_rows(named=True)
+                ),
+                (False, True, True, True, True),
+            )
+        )  # fmt: skip
+    return Section("headcounts", _(SECTION_TITLES["headcounts"]), tuple(blocks))
