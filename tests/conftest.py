@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import functools
+import os
 import random
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -107,3 +110,34 @@ def election(
         return f"sqlite:///{tmp_path / 'election.db'}", dict(passwords)
     base = request.getfixturevalue("postgres_url_base")
     return clone_postgres(base, url.split("@/", 1)[1].split("?")[0]), dict(passwords)
+
+
+def chromium_path() -> str:
+    """The system Chromium; a clear failure (not a skip) when it is not installed."""
+    for candidate in (
+        os.environ.get("SAYLAU_CHROMIUM"),
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+        "/usr/bin/chromium",
+    ):
+        if candidate and Path(candidate).exists():
+            return candidate
+    pytest.fail(
+        "Chromium not found: install Debian's package (`apt-get install chromium`, as .ci/run "
+        "does) or point SAYLAU_CHROMIUM at a Chromium executable",
+        pytrace=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """One headless Chromium for the whole test session (the web pages, the field app and the
+    reports share it: Playwright's sync API runs one instance per process)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()

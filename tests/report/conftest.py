@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -165,18 +164,3 @@ def full_reports(full_data: ReportData, output_folder: Path) -> dict[str, Report
         lang: write_report(full_data, out=output_folder, lang=lang, stem="full")
         for lang in ("kk", "ru", "en")
     }
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    """One headless system Chromium (Debian's package; see tests/web/conftest.py)."""
-    from playwright.sync_api import sync_playwright
-
-    from tests.web.conftest import chromium_path
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path(), headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()

@@ -1,46 +1,20 @@
-"""Browser fixtures: Playwright driving the system's Chromium (Debian's package, no download)."""
+"""Browser fixtures: Playwright driving the system's Chromium (Debian's package, no download).
+
+The browser itself is one session fixture for the whole suite (``tests/conftest.py``):
+Playwright's sync API cannot run two instances in one process.
+"""
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from tests.conftest import chromium_path
+
+__all__ = ["chromium_path"]
+
 OUTPUT = Path(__file__).resolve().parents[1] / "_output"
-
-
-def chromium_path() -> str:
-    """The system Chromium; a clear failure (not a skip) when it is not installed."""
-    for candidate in (
-        os.environ.get("SAYLAU_CHROMIUM"),
-        shutil.which("chromium"),
-        shutil.which("chromium-browser"),
-        "/usr/bin/chromium",
-    ):
-        if candidate and Path(candidate).exists():
-            return candidate
-    pytest.fail(
-        "Chromium not found: install Debian's package (`apt-get install chromium`, as .ci/run "
-        "does) or point SAYLAU_CHROMIUM at a Chromium executable",
-        pytrace=False,
-    )
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    """One headless Chromium for the session."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path(), headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture(scope="session")
