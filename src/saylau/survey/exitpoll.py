@@ -149,6 +149,13 @@ __all__ = [
     "station_answers",
 ]
 
+#: The rule stated when the voters approached come from the records alone (no tally).
+NO_TALLY = (
+    "the records (answers, refusals, don't know): no interviewers' tally (voters approached, "
+    "interviewing interval), so intervals and refusals that differ between stations are not "
+    "corrected"
+)
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
@@ -677,6 +684,7 @@ def estimate_exitpoll(
             "singleton_stratum": singleton,
             "missing_stratum": missing_strata,
             "fpc": fpc,
+            "approached": "interviewers' tally" if tally is not None else NO_TALLY,
         },
     }
     return ExitPollResult(

@@ -413,7 +413,7 @@ def compare_exit_poll(
         else {}
     )
     pairs = official.station_pairs(answers or {}) if answers else {}
-    return compare_with_official(
+    res = compare_with_official(
         est,
         official,
         by_stratum=by or None,
@@ -422,6 +422,20 @@ def compare_exit_poll(
         strata_without_estimate=missing,
         alpha=alpha,
     )
+    rules = getattr(est, "rules", None) or {}
+    if res.finding is not None and str(rules.get("approached", "")).startswith("the records"):
+        # the measured false-alarm rate assumes refusals at random: say so with the number
+        caveat = (
+            "no interviewers' tally: the voters approached are taken from the records, so "
+            "interviewing intervals and refusals that differ between stations or by choice "
+            "are not corrected and can move an honest poll away from the count; the "
+            "false-alarm rate was measured with the tally"
+        )
+        res = dataclasses.replace(
+            res,
+            finding=dataclasses.replace(res.finding, caveats=(*res.finding.caveats, caveat)),
+        )
+    return res
 
 
 def _sampled_strata(est: ShareEstimates) -> set[str]:
