@@ -597,7 +597,8 @@ def run_forensics(
     pvals = [_test_pvalue(f) for _n, f in tests]
     rejected = dict(zip([n for n, _f in tests], holm(pvals, level), strict=True))
     test_names = ", ".join(n for n, _f in tests) or "none"
-    correction = f"Holm over {len(tests)} test methods: {test_names}"
+    plural = "" if len(tests) == 1 else "s"
+    correction = f"Holm over {len(tests)} test method{plural}: {test_names}"
     outcomes = tuple(
         MethodOutcome(
             name=s.name,
