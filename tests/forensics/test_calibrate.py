@@ -23,10 +23,13 @@ from saylau.forensics.calibrate import (
     POWER_SCENARIOS,
     calibrate,
     clopper_pearson,
+    combine_calibrations,
     election_structure,
     stored_calibration,
+    study_from_dict,
 )
 from saylau.forensics.simulate import simulate_election
+from saylau.results import to_jsonable
 
 from ..conftest import RESULTS, ROOT, shared_table
 
@@ -107,6 +110,25 @@ def test_calibrate_counts_alarms_and_power() -> None:
     assert power.alarms["integer_peaks"] == 3
     assert res.false_alarm_rates["family"] == clean.family / 4
     assert res.settings["seed"] == 5
+
+
+def test_studies_joined_from_their_json_decide_as_the_battery_did() -> None:
+    # the join recomputes each run's family alarm by Holm over the stored raw p-values: on a
+    # study read back from its JSON it must reach the battery's own decisions, run by run
+    real = simulate_election(stations=3000, regions=4, rng=2).table
+    drawn = [s for s in POWER_SCENARIOS if s.name == "drawn protocols 1%"]
+    res = calibrate({"toy": real}, runs=3, power_runs=3, scenarios=drawn, resamples=20, seed=7)
+    back = study_from_dict(json.loads(json.dumps(to_jsonable(res))))
+    joined = combine_calibrations(back)
+    for a, b in zip(res.cells, joined.cells, strict=True):
+        assert (a.family, dict(a.alarms)) == (b.family, dict(b.alarms))
+        assert all(len(v) == a.runs for v in a.pvalues.values())
+    assert joined.false_alarm_rates == pytest.approx(res.false_alarm_rates)
+    other = calibrate({"toy": real}, runs=2, power_runs=0, resamples=20, seed=7)
+    with pytest.raises(ValueError, match="settings"):
+        combine_calibrations(res, other)
+    with pytest.raises(ValueError, match="not test methods"):
+        calibrate({"toy": real}, runs=1, power_runs=0, methods=["digits"])
 
 
 def test_stored_table_is_the_measured_one_and_findings_cite_it() -> None:

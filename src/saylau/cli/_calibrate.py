@@ -67,6 +67,10 @@ def calibrate_command(
         Path | None, typer.Option("--out", help="Write the measured table as JSON here.")
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON to stdout.")] = False,
+    method: Annotated[
+        list[str] | None,
+        typer.Option("--method", help="Only this test method (repeatable; all by default)."),
+    ] = None,
 ) -> None:
     """Measure each alarm's false-alarm rate on clean elections and its power against stuffing.
 
@@ -99,6 +103,7 @@ def calibrate_command(
             stations=stations,
             resamples=resamples,
             seed=seed,
+            methods=method or None,
             on_step=lambda what: prog.update(task, advance=1, description=what),
         )
     data = to_jsonable(res)

@@ -594,7 +594,7 @@ def run_forensics(
         step(spec.name)
 
     tests = [(s.name, f) for s, _r, f, _t in raw if f.kind == "test"]
-    pvals = [_test_pvalue(f) for _n, f in tests]
+    pvals = [family_pvalue(f) for _n, f in tests]
     rejected = dict(zip([n for n, _f in tests], holm(pvals, level), strict=True))
     test_names = ", ".join(n for n, _f in tests) or "none"
     plural = "" if len(tests) == 1 else "s"
@@ -638,7 +638,7 @@ def run_forensics(
     )
 
 
-def _test_pvalue(f: Finding) -> float:
+def family_pvalue(f: Finding) -> float:
     """A test's p-value for Holm; a test that gives none counts only through its own alarm."""
     if f.pvalue is not None and math.isfinite(f.pvalue):
         return float(f.pvalue)

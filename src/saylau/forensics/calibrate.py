@@ -63,9 +63,11 @@ __all__ = [
     "StoredCalibration",
     "calibrate",
     "clopper_pearson",
+    "combine_calibrations",
     "election_structure",
     "read_calibration",
     "stored_calibration",
+    "study_from_dict",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -234,6 +236,9 @@ class CalibrationCell(Result):
     ``alarms`` maps each test method to the runs in which its alarm was raised (after the
     family's correction); ``family`` counts the runs with any alarm; ``interval`` is the exact
     95% interval of ``family / runs``; ``seeds`` are the run seeds (``seed_start`` onwards).
+    ``pvalues`` keeps each test method's own p-value of every run, before the family's
+    correction, so that studies of different methods on the same seeds can be joined
+    (:func:`combine_calibrations`).
     """
 
     source: str
@@ -246,6 +251,7 @@ class CalibrationCell(Result):
     alarms: Mapping[str, int]
     stations: int
     seed_start: int
+    pvalues: Mapping[str, tuple[float, ...]] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -291,6 +297,7 @@ def calibrate(
     stations: int | None = None,
     resamples: int = 200,
     seed: int = 0,
+    methods: Sequence[str] | None = None,
     on_step: Callable[[str], None] | None = None,
 ) -> CalibrationResult:
     """Measure each alarm's false-alarm rate on clean elections and its power against padding.
@@ -317,6 +324,9 @@ def calibrate(
     seed : int
         Run ``i`` of a source and scenario uses seed ``seed + i`` for the election and the
         battery; the structure's subsample uses ``seed``.
+    methods : sequence of str, optional
+        Only these test methods (all the registry's test methods by default). Studies of
+        different methods with the same settings are joined by :func:`combine_calibrations`.
     on_step : callable, optional
         Called after every run with a short description (a progress bar).
 
@@ -332,10 +342,15 @@ def calibrate(
     >>> res.cell("toy", "clean").runs, res.false_alarm_rates["family"] <= 1
     (3, True)
     """
-    from .battery import REGISTRY, run_forensics
+    from .battery import REGISTRY, family_pvalue, run_forensics
 
     step = on_step or (lambda _s: None)
-    methods = tuple(s.name for s in REGISTRY if s.kind == "test")
+    tests = tuple(s.name for s in REGISTRY if s.kind == "test")
+    if methods is not None:
+        unknown = sorted(set(methods) - set(tests))
+        if unknown:
+            raise ValueError(f"not test methods of the registry: {', '.join(unknown)}")
+    methods = tuple(m for m in tests if methods is None or m in methods)
     cells: list[CalibrationCell] = []
     pooled = dict.fromkeys((*methods, "family"), 0)
     clean_runs = 0
@@ -343,11 +358,16 @@ def calibrate(
     def count(report: Any) -> dict[str, int]:
         return {m: int(m in report.alarms) for m in methods}
 
+    def raw_p(report: Any) -> dict[str, float]:
+        got = {o.name: family_pvalue(o.finding) for o in report.outcomes}
+        return {m: got.get(m, math.nan) for m in methods}
+
     for name, table in (clean_controls or {}).items():
         rep = run_forensics(table, seed=seed, resamples=resamples, level=level, methods=methods)
         got = count(rep)
         fam = int(bool(rep.alarms))
-        cells.append(_cell(name, "real clean control", True, 1, fam, got, table.stations, seed))
+        ps = {m: (p,) for m, p in raw_p(rep).items()}
+        cells.append(_cell(name, "real clean control", True, 1, fam, got, table.stations, seed, ps))
         for m, k in got.items():
             pooled[m] += k
         pooled["family"] += fam
@@ -361,6 +381,7 @@ def calibrate(
             if reps <= 0:
                 continue
             got = dict.fromkeys(methods, 0)
+            pv: dict[str, list[float]] = {m: [] for m in methods}
             fam = 0
             for i in range(reps):
                 sim = simulate_election(
@@ -374,10 +395,13 @@ def calibrate(
                 )
                 for m, k in count(rep).items():
                     got[m] += k
+                for m, p in raw_p(rep).items():
+                    pv[m].append(p)
                 fam += int(bool(rep.alarms))
                 step(f"{name}: {scenario.name}")
             clean = not scenario.fraud and scenario.rounded_share == 0
-            cells.append(_cell(name, scenario.name, clean, reps, fam, got, n, seed))
+            ps = {m: tuple(v) for m, v in pv.items()}
+            cells.append(_cell(name, scenario.name, clean, reps, fam, got, n, seed, ps))
             if clean:
                 for m, k in got.items():
                     pooled[m] += k
@@ -412,6 +436,7 @@ def _cell(
     alarms: Mapping[str, int],
     stations: int,
     seed: int,
+    pvalues: Mapping[str, tuple[float, ...]] | None = None,
 ) -> CalibrationCell:
     return CalibrationCell(
         source=source,
@@ -424,6 +449,115 @@ def _cell(
         alarms=dict(alarms),
         stations=stations,
         seed_start=seed,
+        pvalues=dict(pvalues or {}),
+    )
+
+
+def study_from_dict(data: Mapping[str, Any]) -> CalibrationResult:
+    """A study back from the JSON that ``saylau calibrate --out`` wrote (to join it)."""
+    fields = {f.name for f in dataclasses.fields(CalibrationCell)}
+    cells = tuple(
+        CalibrationCell(
+            **{
+                **{k: v for k, v in c.items() if k in fields},
+                "interval": tuple(c["interval"]),
+                "pvalues": {
+                    m: tuple(math.nan if p is None else float(p) for p in v)
+                    for m, v in c.get("pvalues", {}).items()
+                },
+            }
+        )
+        for c in data["cells"]
+    )
+    return CalibrationResult(
+        level=float(data["level"]),
+        methods=tuple(data["methods"]),
+        cells=cells,
+        false_alarm_rates=dict(data["false_alarm_rates"]),
+        clean_runs=int(data["clean_runs"]),
+        settings=dict(data["settings"]),
+    )
+
+
+def combine_calibrations(*studies: CalibrationResult) -> CalibrationResult:
+    """Join studies of different test methods run with the same settings and seeds.
+
+    Run ``i`` of a cell is the same election in every study (same structure seed, same run
+    seed), so the family's alarm of that run is Holm's procedure over the methods' stored
+    p-values at the study's level. The studies must agree on level and settings (other than
+    the methods), have the same cells and runs, and store every run's p-values.
+
+    Examples
+    --------
+    >>> from saylau.forensics.simulate import simulate_election
+    >>> real = simulate_election(stations=500, regions=3, rng=2).table
+    >>> a = calibrate({"toy": real}, runs=3, power_runs=0, methods=["integer_peaks"])
+    >>> both = combine_calibrations(a, a)
+    >>> both.methods, both.cell("toy", "clean").runs
+    (('integer_peaks',), 3)
+    """
+    from .battery import holm
+
+    if not studies:
+        raise ValueError("no study to combine")
+    first = studies[0]
+    for other in studies[1:]:
+        if other.level != first.level or dict(other.settings) != dict(first.settings):
+            raise ValueError("studies differ in level or settings: they cannot be joined")
+        if [(c.source, c.scenario, c.runs) for c in other.cells] != [
+            (c.source, c.scenario, c.runs) for c in first.cells
+        ]:
+            raise ValueError("studies differ in their cells or runs: they cannot be joined")
+    methods: list[str] = []
+    for st in studies:
+        methods += [m for m in st.methods if m not in methods]
+    cells: list[CalibrationCell] = []
+    pooled = dict.fromkeys((*methods, "family"), 0)
+    clean_runs = 0
+    for j, base in enumerate(first.cells):
+        pvals: dict[str, tuple[float, ...]] = {}
+        for st in studies:
+            for m, v in st.cells[j].pvalues.items():
+                if len(v) != base.runs:
+                    raise ValueError(f"{base.source} {base.scenario}: {m} lacks per-run p-values")
+                pvals.setdefault(m, tuple(v))
+        missing = [m for m in methods if m not in pvals]
+        if missing:
+            raise ValueError(f"{base.source} {base.scenario}: no p-values of {missing}")
+        alarms = dict.fromkeys(methods, 0)
+        fam = 0
+        for i in range(base.runs):
+            rejected = holm([pvals[m][i] for m in methods], first.level)
+            for m, r in zip(methods, rejected, strict=True):
+                alarms[m] += int(r)
+            fam += int(any(rejected))
+        cells.append(
+            _cell(
+                base.source,
+                base.scenario,
+                base.clean,
+                base.runs,
+                fam,
+                alarms,
+                base.stations,
+                base.seed_start,
+                pvals,
+            )
+        )
+        if base.clean:
+            for m, k in alarms.items():
+                pooled[m] += k
+            pooled["family"] += fam
+            clean_runs += base.runs
+    return CalibrationResult(
+        level=first.level,
+        methods=tuple(methods),
+        cells=tuple(cells),
+        false_alarm_rates={
+            m: k / clean_runs if clean_runs else math.nan for m, k in pooled.items()
+        },
+        clean_runs=clean_runs,
+        settings=dict(first.settings),
     )
 
 
