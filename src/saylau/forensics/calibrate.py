@@ -366,7 +366,7 @@ def calibrate(
         rep = run_forensics(table, seed=seed, resamples=resamples, level=level, methods=methods)
         got = count(rep)
         fam = int(bool(rep.alarms))
-        ps = {m: (p,) for m, p in raw_p(rep).items()}
+        ps: dict[str, tuple[float, ...]] = {m: (p,) for m, p in raw_p(rep).items()}
         cells.append(_cell(name, "real clean control", True, 1, fam, got, table.stations, seed, ps))
         for m, k in got.items():
             pooled[m] += k
@@ -400,7 +400,7 @@ def calibrate(
                 fam += int(bool(rep.alarms))
                 step(f"{name}: {scenario.name}")
             clean = not scenario.fraud and scenario.rounded_share == 0
-            ps = {m: tuple(v) for m, v in pv.items()}
+            ps: dict[str, tuple[float, ...]] = {m: tuple(v) for m, v in pv.items()}
             cells.append(_cell(name, scenario.name, clean, reps, fam, got, n, seed, ps))
             if clean:
                 for m, k in got.items():
