@@ -400,7 +400,7 @@ def calibrate(
                 fam += int(bool(rep.alarms))
                 step(f"{name}: {scenario.name}")
             clean = not scenario.fraud and scenario.rounded_share == 0
-            ps: dict[str, tuple[float, ...]] = {m: tuple(v) for m, v in pv.items()}
+            ps = {m: tuple(v) for m, v in pv.items()}
             cells.append(_cell(name, scenario.name, clean, reps, fam, got, n, seed, ps))
             if clean:
                 for m, k in got.items():
