@@ -33,6 +33,7 @@ from saylau.store.reconcile import import_official
 from saylau.store.submissions import submit
 from saylau.turnout.headcount import turnout_excess
 from saylau.turnout.simulate import simulate_head_counts
+from saylau.web.live_view import headcount_view
 
 
 def _setup(db: Database, folder: Path, seed: int) -> tuple[object, dict[str, int]]:
@@ -122,6 +123,9 @@ def test_padded_stations_found_through_the_store(db_url: str, tmp_path: Path, se
     first = live_estimates(db)["head_counts"]
     assert first["flagged"] == out["flagged"] and first["excess"] == pytest.approx(out["excess"])
     assert live_estimates(db)["head_counts"]["computed_at"] == first["computed_at"]
+    # the dashboard's panel quotes the measured false-alarm rate with the finding
+    panel = headcount_view(first, None, str)
+    assert panel["finding"]["alarm"] is True and "0.7%" in panel["finding"]["false_alarms"]
     (obs,), rows = next(iter(by_observer.items()))
     with db.read() as s:
         user = load_user(s, ids[f"o{obs}"])
