@@ -195,3 +195,18 @@ def test_clean_polish_control_raises_no_alarm() -> None:
     assert not res.finding.alarm and res.pvalue > 0.5
     rep = run_forensics(table, seed=0, level=LEVEL, methods=("integer_peaks", "excess_votes"))
     assert rep.alarms == ()
+
+
+def test_readme_row_uses_the_words_of_the_output() -> None:
+    import re
+
+    from saylau.forensics.shpilkin import _CAVEAT, _WITHIN_CAVEAT
+
+    from ..conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    row = next(r for r in readme.splitlines() if r.startswith("| Shpilkin excess votes | test |"))
+    assert _CAVEAT in row
+    # the printed caveat with its figures left as words (N, LEVEL, X, Z)
+    for part in re.split(r"\{[^}]*\}", _WITHIN_CAVEAT):
+        assert part in row, part
