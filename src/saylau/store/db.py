@@ -19,11 +19,11 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from ._defaults import DEFAULT_URL
-from .audit import FLUSH_AFTER_COMMIT
+from .audit import SEAL_AFTER_COMMIT, seal_pending
 
 __all__ = [
     "DEFAULT_URL",
@@ -37,7 +37,7 @@ __all__ = [
 
 #: ``saylau serve`` with no ``--db``: a SQLite file in the working directory.
 #: The newest migration shipped with this version of saylau.
-HEAD = "0003_fieldapp"
+HEAD = "0004_audit_seal"
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
@@ -116,22 +116,15 @@ class Database:
     def write(self) -> Iterator[Session]:
         """A session in one transaction, committed on success, rolled back on error.
 
-        Durable when the block returns. A transaction that appended to the audit chain on
-        PostgreSQL commits without waiting for the disk (so that the chain's lock, released by
-        the commit, is not held through an fsync); the flush is awaited here, after the lock is
-        gone: one statement in a transaction of its own writes a WAL record and commits
-        synchronously, which flushes the WAL up to it, the earlier commit included.
-        Concurrent writers' flushes are grouped by PostgreSQL. Should the database crash
-        before the flush, the transaction is lost whole with the WAL after it (the chain stays a
-        prefix), and nobody was told it was stored: the client's retry with its idempotency key
-        stores it again.
+        Durable when the block returns (the commit waits for the disk). A transaction that
+        appended to the audit log on PostgreSQL then tries to seal the log's pending entries
+        (:func:`saylau.store.audit.seal_pending`: if another sealer is at work it skips at
+        once; its entry is then sealed by that sealer or the next one).
         """
         with self.sessions.begin() as session:
             yield session
-        if session.info.pop(FLUSH_AFTER_COMMIT, False):
-            # one statement, its own transaction (autocommit), committed synchronously
-            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.execute(text("SELECT pg_logical_emit_message(true, 'saylau', 'flush')"))
+        if session.info.pop(SEAL_AFTER_COMMIT, False):
+            seal_pending(self.engine)
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
