@@ -17,7 +17,6 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -106,8 +105,9 @@ async def optional_user(request: Request) -> User | None:
     if hasattr(request.state, "user"):
         known: User | None = request.state.user
         return known
-    # the database is not awaited: off the event loop
-    user = await run_in_threadpool(session_user, request)
+    # one indexed statement, run on the event loop: a hop to the thread pool and back cost
+    # more CPU than the statement's wait (bench_service.py, profiled with py-spy)
+    user = session_user(request)
     csrf = request.state.csrf
     if user is not None and csrf is not None and request.method in _UNSAFE:
         sent = request.headers.get(CSRF_HEADER)
