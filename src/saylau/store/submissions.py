@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import polars as pl
-from sqlalchemy import bindparam, exists, func, select
+from sqlalchemy import Table, bindparam, exists, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -142,6 +142,10 @@ _ch, _set, _st, _sub = (
     Station.__table__,
     Submission.__table__,
 )
+_sub_t: Table = Submission.__table__  # type: ignore[assignment]
+_check_t: Table = ProtocolCheck.__table__  # type: ignore[assignment]
+_INSERT_SUB = insert(_sub_t).returning(_sub_t.c.id)
+_INSERT_CHECK = insert(_check_t)
 _PRECHECK = select(
     _ch.c.code,
     _ch.c.against_all,
@@ -609,38 +613,52 @@ def _insert(
                 expected=f"the newest version ({later} or later)",
             )
     photo_sha = put_blob(session, photo, max_bytes=max_photo_bytes) if photo is not None else None
-    sub = Submission(
-        kind=kind,
-        account_id=user.id,
-        idem_key=idem_key,
-        body_hash=digest,
-        station=station,
-        body=dict(body),
-        photo=photo_sha,
-        replaces=replaces,
-        received_at=_now(),
-    )
-    session.add(sub)
-    session.flush()  # stored raw first: the judgement below is a separate row
+    received = _now()
+    # Core statements built once (no unit of work): stored raw first, the judgement after it
+    sub_id: int = session.execute(
+        _INSERT_SUB,
+        {
+            "kind": kind,
+            "account_id": user.id,
+            "idem_key": idem_key,
+            "body_hash": digest,
+            "station": station,
+            "body": dict(body),
+            "photo": photo_sha,
+            "replaces": replaces,
+            "received_at": received,
+        },
+    ).scalar_one()
     status: str | None = None
-    check = None
+    violations: list[dict[str, Any]] = []
     if kind == "protocol":
         if lines:
             status, violations = judge(ballot, station, lines)
         else:
-            status, violations = "photo_only", []
-            hand_out(session, sub.id, 2)
-        check = ProtocolCheck(submission_id=sub.id, status=status, violations=violations)
-        session.add(check)
+            status = "photo_only"
+            hand_out(session, sub_id, 2)
+        session.execute(
+            _INSERT_CHECK, {"submission_id": sub_id, "status": status, "violations": violations}
+        )
     elif kind == "transcription":
         after_transcription(session, int(body["of"]))
-    stored = _stored(session, sub, True, check)
+    stored = Stored(
+        sub_id,
+        kind,
+        station,
+        True,
+        status,
+        replaces,
+        received.isoformat(),
+        photo_sha,
+        tuple(violations),
+    )
     # last: the audit append holds the chain's lock until the commit
     append_audit(
         session,
         actor=user.username,
         action=f"submit.{kind}",
-        target=f"{kind}:{sub.id}",
+        target=f"{kind}:{sub_id}",
         detail={"station": station, "replaces": replaces, "status": status, "body_sha256": digest},
     )
     return stored
