@@ -45,6 +45,7 @@ from typing import Any
 
 import httpx
 import psycopg
+from sqlalchemy import text
 
 CLIENTS = 32
 SECONDS = 12.0
@@ -83,9 +84,10 @@ def tree_cpu(root: int) -> float:
 
 
 class LockWaits(threading.Thread):
-    """Samples, every 50 ms, how many database sessions wait for the audit chain's advisory
-    lock and how many are active: every write appends to one hash chain, so writers queue
-    there (the lock is held until the writer's commit, fsync included)."""
+    """Samples, every 50 ms, how many database sessions wait for an advisory lock and how many
+    are active. Before the audit log was sealed in batches every write took the chain's lock
+    until its commit and writers queued there; now only the sealer tries its lock (and skips
+    when it is taken), so nobody should wait."""
 
     def __init__(self, url: str) -> None:
         super().__init__(daemon=True)
@@ -465,6 +467,30 @@ def check_stored(url: str, acknowledged: set[tuple[int, str]]) -> dict[str, int]
     }
 
 
+def check_audit(url: str) -> dict[str, Any]:
+    """The audit log after the kill: one entry per stored copy, sealed, the chain intact."""
+    from saylau.store.audit import seal_pending, verify_chain
+    from saylau.store.db import Database
+
+    db = Database.open(url, migrate=False)
+    try:
+        with db.read() as s:
+            before = verify_chain(s)
+        seal_pending(db.engine)
+        with db.read() as s:
+            after = verify_chain(s)
+            entries = s.execute(
+                text("SELECT count(*) FROM audit_log WHERE action = 'submit.protocol'")
+            ).scalar_one()
+    finally:
+        db.close()
+    return {
+        "audit entries of stored copies": entries,
+        "audit entries waiting for their seal after the run": before.unsealed,
+        "audit chain intact (after sealing them)": after.ok,
+    }
+
+
 def load_average() -> str:
     """The machine's 1-minute load average (other jobs on the machine move every figure)."""
     return f"load {os.getloadavg()[0]:.1f}"
@@ -551,6 +577,7 @@ def main() -> int:
         finally:
             stop(proc)
         check = check_stored(url, res["acknowledged"])
+        check |= check_audit(url)
         print(
             f"kill: SIGKILL worker {killed} at {KILL_AFTER:.0f} s; {before} workers before, "
             f"{alive_after} after (killed one replaced: {replaced}); "
@@ -566,6 +593,8 @@ def main() -> int:
             and check["duplicates"] == 0
             and check["acknowledged and stored once"] == check["acknowledged"]
             and check["stored without acknowledgement"] == 0
+            and check["audit entries of stored copies"] == check["stored rows"]
+            and check["audit chain intact (after sealing them)"]
             and res["replays answered otherwise"] == 0
             and res["replays answered with the stored copy"] > 0
         )
