@@ -110,7 +110,7 @@ class LockWaits(threading.Thread):
         n = max(len(self.samples), 1)
         waiting = sum(w for w, _ in self.samples) / n
         active = sum(a for _, a in self.samples) / n
-        return f"{waiting:.1f} of {active:.1f} active sessions waiting for the audit lock"
+        return f"{waiting:.1f} of {active:.1f} active sessions waiting for an advisory lock"
 
 
 def start_postgres(base: Path) -> tuple[Any, str]:

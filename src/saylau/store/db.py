@@ -20,6 +20,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ._defaults import DEFAULT_URL
@@ -124,7 +125,10 @@ class Database:
         with self.sessions.begin() as session:
             yield session
         if session.info.pop(SEAL_AFTER_COMMIT, False):
-            seal_pending(self.engine)
+            # the write is committed whatever happens here: a failed seal is the next
+            # sealer's work (each worker's periodic one), never the writer's error
+            with contextlib.suppress(SQLAlchemyError):
+                seal_pending(self.engine)
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
