@@ -24,7 +24,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import Connection, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from .._exceptions import SaylauInputError
@@ -262,17 +262,14 @@ def new_session(session: Session, user: User, *, kind: str) -> tuple[str, str]:
     return token, csrf
 
 
-def lookup_session(session: Session, token: str, *, kind: str) -> SessionInfo | None:
+def lookup_session(session: Session | Connection, token: str, *, kind: str) -> SessionInfo | None:
     """The user behind a token of the given kind, or None when unknown or expired.
 
     One statement (the session, its account and the account's stations joined): every API
     request asks this first, so it costs one round trip to the database.
     """
-    rows = (
-        session.connection()
-        .execute(_LOOKUP, {"h": hashlib.sha256(token.encode()).hexdigest()})
-        .all()
-    )
+    conn = session.connection() if isinstance(session, Session) else session
+    rows = conn.execute(_LOOKUP, {"h": hashlib.sha256(token.encode()).hexdigest()}).all()
     if not rows:
         return None
     r = rows[0]

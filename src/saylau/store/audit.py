@@ -75,6 +75,7 @@ SEAL_PERIOD = 0.5
 TAMPER_WINDOW = 5.0
 _BATCH = 5000
 _T: Table = AuditEntry.__table__  # type: ignore[assignment]
+_INSERT = insert(_T)  # built once: every write runs it
 
 
 def entry_hash(
@@ -115,17 +116,19 @@ def append_audit(
     at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
     body = json.dumps(detail if detail is not None else {}, ensure_ascii=False, sort_keys=True)
     target = target[:300]
-    session.execute(
-        insert(_T).values(
-            at=at,
-            actor=actor,
-            action=action,
-            target=target,
-            detail=body,
-            own_hash=own_hash(at, actor, action, target, body),
-        )
+    conn = session.connection()
+    conn.execute(
+        _INSERT,
+        {
+            "at": at,
+            "actor": actor,
+            "action": action,
+            "target": target,
+            "detail": body,
+            "own_hash": own_hash(at, actor, action, target, body),
+        },
     )
-    if session.get_bind().dialect.name == "postgresql":
+    if conn.dialect.name == "postgresql":
         session.info[SEAL_AFTER_COMMIT] = True
     else:
         _seal(session, postgres=False)

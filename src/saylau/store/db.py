@@ -19,7 +19,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -138,23 +138,19 @@ class Database:
             yield session
 
     @contextlib.contextmanager
-    def read_once(self) -> Iterator[Session]:
-        """A session for a single read statement, outside any transaction on PostgreSQL.
+    def read_conn(self) -> Iterator[Connection]:
+        """A Core connection for a single read statement (the session lookup of every request).
 
-        Autocommit spares the ``BEGIN`` and ``ROLLBACK`` round trips around one statement (the
-        session lookup every request makes); several statements that must see one snapshot
-        belong in :meth:`read`. SQLite reads as :meth:`read` does (a read transaction is
-        local and cheap there).
+        On PostgreSQL outside any transaction (autocommit spares the ``BEGIN`` and ``ROLLBACK``
+        round trips around one statement); several statements that must see one snapshot
+        belong in :meth:`read`. SQLite reads as :meth:`read` does (a read transaction is local
+        and cheap there).
         """
-        if not self.is_postgres:
-            with self.read() as session:
-                yield session
-            return
-        with (
-            self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn,
-            Session(bind=conn, expire_on_commit=False) as session,
-        ):
-            yield session
+        options: dict[str, Any] = (
+            {"isolation_level": "AUTOCOMMIT"} if self.is_postgres else {"saylau_read": True}
+        )
+        with self.engine.connect().execution_options(**options) as conn:
+            yield conn
 
     @property
     def is_postgres(self) -> bool:

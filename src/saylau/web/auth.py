@@ -92,8 +92,8 @@ def session_user(request: Request) -> User | None:
         token, kind = request.cookies.get(SESSION_COOKIE), "cookie"
     info = None
     if token:
-        with get_db(request).read_once() as session:
-            info = lookup_session(session, token, kind=kind)
+        with get_db(request).read_conn() as conn:
+            info = lookup_session(conn, token, kind=kind)
     request.state.user = None if info is None else info.user
     request.state.csrf = None if info is None or kind != "cookie" else info.csrf
     request.state.auth_kind = kind
