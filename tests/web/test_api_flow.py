@@ -53,7 +53,7 @@ class Env:
 
     def audit_actions(self) -> list[str]:
         with self.db.read() as s:
-            return list(s.scalars(select(AuditEntry.action).order_by(AuditEntry.seq)))
+            return list(s.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
 
 
 @pytest.fixture

@@ -255,9 +255,7 @@ def test_offline_reports_survive_closing_and_drain_once(
 
 def audit_actions(db: Database) -> list[tuple[str, str]]:
     with db.read() as s:
-        return [
-            (a.action, a.target) for a in s.scalars(select(AuditEntry).order_by(AuditEntry.seq))
-        ]
+        return [(a.action, a.target) for a in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
 
 
 # ------------------------------------------------------------------ (b) refused, then corrected

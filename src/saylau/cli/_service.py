@@ -225,12 +225,13 @@ def audit_verify(
     db: DbOption = DEFAULT_URL,
     head: Annotated[str | None, typer.Option(help="The head hash written down earlier.")] = None,
 ) -> None:
-    """Recompute the audit chain; name the first altered, removed or inserted entry (exit 1)."""
-    from ..store.audit import verify_chain
+    """Seal pending entries, recompute the audit chain; name the first bad entry (exit 1)."""
+    from ..store.audit import seal_pending, verify_chain
     from ..store.db import Database
 
     database = Database.open(db, migrate=False)
     try:
+        seal_pending(database.engine)
         with database.read() as session:
             check = verify_chain(session, expect_head=head)
     finally:

@@ -24,7 +24,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import Connection, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from .._exceptions import SaylauInputError
@@ -262,25 +262,47 @@ def new_session(session: Session, user: User, *, kind: str) -> tuple[str, str]:
     return token, csrf
 
 
-def lookup_session(session: Session, token: str, *, kind: str) -> SessionInfo | None:
+def lookup_session(session: Session | Connection, token: str, *, kind: str) -> SessionInfo | None:
     """The user behind a token of the given kind, or None when unknown or expired.
 
     One statement (the session, its account and the account's stations joined): every API
     request asks this first, so it costs one round trip to the database.
     """
-    rows = session.execute(
-        select(WebSession.kind, WebSession.expires_at, WebSession.csrf, Account, Assignment.station)
-        .join(Account, Account.id == WebSession.account_id)
-        .join(Assignment, Assignment.account_id == Account.id, isouter=True)
-        .where(WebSession.token_hash == hashlib.sha256(token.encode()).hexdigest())
-    ).all()
+    conn = session.connection() if isinstance(session, Session) else session
+    rows = conn.execute(_LOOKUP, {"h": hashlib.sha256(token.encode()).hexdigest()}).all()
     if not rows:
         return None
-    row_kind, expires_at, csrf, acc, _station = rows[0]
-    if row_kind != kind or _aware(expires_at) < _now() or not acc.active:
+    r = rows[0]
+    if r.kind != kind or _aware(r.expires_at) < _now() or not r.active:
         return None
-    user = _as_user(acc, (r[4] for r in rows if r[4] is not None))
-    return SessionInfo(user, row_kind, csrf)
+    places = frozenset(x.station for x in rows if x.station is not None)
+    user = User(r.id, r.username, r.full_name, r.role, r.commission, r.locale, places)
+    return SessionInfo(user, r.kind, r.csrf)
+
+
+# built once (its cache key is memoised on the object): every API request runs it
+_ws, _acc, _asg = WebSession.__table__, Account.__table__, Assignment.__table__
+_LOOKUP = (
+    select(
+        _ws.c.kind,
+        _ws.c.expires_at,
+        _ws.c.csrf,
+        _acc.c.id,
+        _acc.c.username,
+        _acc.c.full_name,
+        _acc.c.role,
+        _acc.c.commission,
+        _acc.c.locale,
+        _acc.c.active,
+        _asg.c.station,
+    )
+    .select_from(
+        _ws.join(_acc, _acc.c.id == _ws.c.account_id).join(
+            _asg, _asg.c.account_id == _acc.c.id, isouter=True
+        )
+    )
+    .where(_ws.c.token_hash == bindparam("h"))
+)
 
 
 def end_session(session: Session, token: str) -> None:

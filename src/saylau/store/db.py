@@ -19,11 +19,12 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ._defaults import DEFAULT_URL
-from .audit import FLUSH_AFTER_COMMIT
+from .audit import SEAL_AFTER_COMMIT, seal_pending
 
 __all__ = [
     "DEFAULT_URL",
@@ -37,7 +38,7 @@ __all__ = [
 
 #: ``saylau serve`` with no ``--db``: a SQLite file in the working directory.
 #: The newest migration shipped with this version of saylau.
-HEAD = "0003_fieldapp"
+HEAD = "0004_audit_seal"
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
@@ -116,22 +117,18 @@ class Database:
     def write(self) -> Iterator[Session]:
         """A session in one transaction, committed on success, rolled back on error.
 
-        Durable when the block returns. A transaction that appended to the audit chain on
-        PostgreSQL commits without waiting for the disk (so that the chain's lock, released by
-        the commit, is not held through an fsync); the flush is awaited here, after the lock is
-        gone: one statement in a transaction of its own writes a WAL record and commits
-        synchronously, which flushes the WAL up to it, the earlier commit included.
-        Concurrent writers' flushes are grouped by PostgreSQL. Should the database crash
-        before the flush, the transaction is lost whole with the WAL after it (the chain stays a
-        prefix), and nobody was told it was stored: the client's retry with its idempotency key
-        stores it again.
+        Durable when the block returns (the commit waits for the disk). A transaction that
+        appended to the audit log on PostgreSQL then tries to seal the log's pending entries
+        (:func:`saylau.store.audit.seal_pending`: if another sealer is at work it skips at
+        once; its entry is then sealed by that sealer or the next one).
         """
         with self.sessions.begin() as session:
             yield session
-        if session.info.pop(FLUSH_AFTER_COMMIT, False):
-            # one statement, its own transaction (autocommit), committed synchronously
-            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.execute(text("SELECT pg_logical_emit_message(true, 'saylau', 'flush')"))
+        if session.info.pop(SEAL_AFTER_COMMIT, False):
+            # the write is committed whatever happens here: a failed seal is the next
+            # sealer's work (each worker's periodic one), never the writer's error
+            with contextlib.suppress(SQLAlchemyError):
+                seal_pending(self.engine)
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
@@ -141,23 +138,19 @@ class Database:
             yield session
 
     @contextlib.contextmanager
-    def read_once(self) -> Iterator[Session]:
-        """A session for a single read statement, outside any transaction on PostgreSQL.
+    def read_conn(self) -> Iterator[Connection]:
+        """A Core connection for a single read statement (the session lookup of every request).
 
-        Autocommit spares the ``BEGIN`` and ``ROLLBACK`` round trips around one statement (the
-        session lookup every request makes); several statements that must see one snapshot
-        belong in :meth:`read`. SQLite reads as :meth:`read` does (a read transaction is
-        local and cheap there).
+        On PostgreSQL outside any transaction (autocommit spares the ``BEGIN`` and ``ROLLBACK``
+        round trips around one statement); several statements that must see one snapshot
+        belong in :meth:`read`. SQLite reads as :meth:`read` does (a read transaction is local
+        and cheap there).
         """
-        if not self.is_postgres:
-            with self.read() as session:
-                yield session
-            return
-        with (
-            self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn,
-            Session(bind=conn, expire_on_commit=False) as session,
-        ):
-            yield session
+        options: dict[str, Any] = (
+            {"isolation_level": "AUTOCOMMIT"} if self.is_postgres else {"saylau_read": True}
+        )
+        with self.engine.connect().execution_options(**options) as conn:
+            yield conn
 
     @property
     def is_postgres(self) -> bool:

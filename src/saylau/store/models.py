@@ -281,17 +281,24 @@ class LiveEstimate(Base):
 
 
 class AuditEntry(Base):
-    """One write, chained to the previous entry by SHA-256 (see :mod:`saylau.store.audit`)."""
+    """One write, appended unsealed and chained later by the sealer (see :mod:`saylau.store.audit`).
+
+    ``id`` is the order of insertion (not of commit); ``seq``, ``prev_hash`` and ``hash`` are
+    empty until the sealer gives the entry its place in the chain (0004_audit_seal).
+    """
 
     __tablename__ = "audit_log"
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    __table_args__ = (Index("ix_audit_log_seq", "seq", unique=True),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
     at: Mapped[str] = mapped_column(String(40))
     actor: Mapped[str] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str] = mapped_column(String(300))
     detail: Mapped[str] = mapped_column(Text)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
+    own_hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 # ---------------------------------------------------------------- the SMS channel (0002_sms)

@@ -8,13 +8,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib
+from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..store.audit import seal_pending
 from ..store.db import Database
 from .errors import error_body, install_error_handlers
 from .settings import Settings
@@ -64,13 +69,41 @@ class _BodyLimit:
         await self.app(scope, receive, send_with_headers)
 
 
+async def _sealer(db: Database, period: float) -> None:
+    while True:
+        await asyncio.sleep(period)
+        try:
+            await run_in_threadpool(seal_pending, db.engine)
+        except Exception:
+            continue
+
+
 def create_app(settings: Settings | None = None, *, db: Database | None = None) -> FastAPI:
     """Build the app: one settings object and one database handle, injected everywhere."""
     settings = settings or Settings()
     database = db or Database.open(
         settings.db_url, migrate=settings.migrate, pool_size=settings.pool_size
     )
-    app = FastAPI(title="saylau observer service", version="1", docs_url=None, redoc_url=None)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # each worker seals the audit log's pending entries now and then, so that the last
+        # writes of a quiet moment are sealed too (see saylau.store.audit)
+        task = asyncio.create_task(_sealer(database, settings.seal_period))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app = FastAPI(
+        title="saylau observer service",
+        version="1",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
     app.state.settings = settings
     app.state.db = database
     install_error_handlers(app)

@@ -21,7 +21,7 @@ from .._exceptions import DataFormatError
 from ..results import to_jsonable
 from ..store import accounts, live, masterdata, reconcile
 from ..store.accounts import AccessDenied, User, authenticate, new_session
-from ..store.audit import append_audit, verify_chain
+from ..store.audit import append_audit, seal_pending, verify_chain
 from ..store.db import Database
 from ..store.models import (
     Blob,
@@ -834,7 +834,8 @@ def admin_category(body: CategoryIn, db: DB, user: ME) -> dict[str, str]:
 
 @router.get("/audit/verify", **allow("admin", "analyst"))
 def audit_verify(db: DB) -> dict[str, Any]:
-    """Recompute the audit chain."""
+    """Seal what is pending, then recompute the audit chain."""
+    seal_pending(db.engine)
     with db.read() as session:
         return to_jsonable(verify_chain(session))  # type: ignore[no-any-return]
 

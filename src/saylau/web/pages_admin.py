@@ -44,10 +44,11 @@ def _admin_page(
     import_report: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> Response:
-    from ..store.audit import verify_chain
+    from ..store.audit import seal_pending, verify_chain
     from ..store.models import Setting
 
     _ = gettext_for(request_locale(request, user.locale))
+    seal_pending(db_of(request).engine)
     with db_of(request).read() as session:
         accounts = q.accounts(session)
         cats = q.categories(session)
@@ -66,7 +67,9 @@ def _admin_page(
         "audit": {
             "ok": audit.ok,
             "entries": audit.entries,
-            "problem": "" if audit.ok else f"#{audit.first_bad}: {audit.problem}",
+            "problem": ""
+            if audit.ok
+            else f"#{audit.first_bad or f'id {audit.bad_id}'}: {audit.problem}",
         },
         "flash": flash,
         "new_password": new_password,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from ..store.audit import SEAL_PERIOD
 from ..store.db import DEFAULT_URL
 
 __all__ = ["Settings"]
@@ -31,6 +32,9 @@ class Settings:
         Database connections per worker process.
     migrate : bool
         Bring the schema up to date at start-up.
+    seal_period : float
+        Seconds between two runs of this worker's audit sealer
+        (:data:`saylau.store.audit.SEAL_PERIOD`).
     sms_secret : str or None
         The secret the SMS gateway signs its webhook calls with (HMAC-SHA256); no default:
         the SMS webhook is off until it is set.
@@ -42,4 +46,5 @@ class Settings:
     secure_cookies: bool = False
     pool_size: int = 10
     migrate: bool = True
+    seal_period: float = SEAL_PERIOD
     sms_secret: str | None = dataclasses.field(default=None, repr=False)
