@@ -69,9 +69,15 @@ class _BodyLimit:
         await self.app(scope, receive, send_with_headers)
 
 
-async def _sealer(db: Database, period: float) -> None:
+async def _sealer(db: Database, period: float, stop: asyncio.Event) -> None:
+    """Seal every ``period`` seconds until ``stop`` is set; a seal under way is finished (its
+    thread holds a pooled connection, which must be back in the pool before the database is
+    closed)."""
     while True:
-        await asyncio.sleep(period)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=period)
+        if stop.is_set():
+            return
         try:
             await run_in_threadpool(seal_pending, db.engine)
         except Exception:
@@ -89,13 +95,13 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # each worker seals the audit log's pending entries now and then, so that the last
         # writes of a quiet moment are sealed too (see saylau.store.audit)
-        task = asyncio.create_task(_sealer(database, settings.seal_period))
+        stop = asyncio.Event()
+        task = asyncio.create_task(_sealer(database, settings.seal_period, stop))
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            stop.set()
+            await task
 
     app = FastAPI(
         title="saylau observer service",
