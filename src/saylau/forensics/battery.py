@@ -190,8 +190,12 @@ REGISTRY: tuple[MethodSpec, ...] = (
         ),
         stream=1,
     ),
-    # demoted by the calibration study (tests/results/calibration.json): see _DEMOTED
-    MethodSpec("small_counts", "small counts", "screen", lambda c: _fx().small_counts(c.table)),
+    MethodSpec(
+        "small_counts",
+        "small counts",
+        "test",
+        lambda c: _fx().small_counts(c.table, leader=c.leader),
+    ),
     MethodSpec(
         "distributions",
         "distributions",
