@@ -55,13 +55,20 @@ def window_tails(
     m = counts.sum(axis=1)
     s = counts[:, 1] + 2 * counts[:, 2] + 3 * counts[:, 3]
     obs = counts[:, 1] + counts[:, 2]
-    a = np.minimum(m, s // 3) + 1  # n3 = 0 .. min(M, S // 3)
-    b = np.minimum(m, s // 2) + 1  # n2 = 0 .. min(M, S // 2)
-    size = a * b
     with np.errstate(divide="ignore"):
         c2 = np.log1p(-1.0 / nstar) - math.log(2.0)
         c3 = np.log1p(-1.0 / nstar) + np.log1p(-2.0 / nstar) - math.log(6.0)
     lg = special.gammaln(np.arange(int(m.max(initial=0)) + 2, dtype=np.float64) + 1)
+    # the feasible (n2, n3): a row per n3 = 0 .. min(M, S // 3), and in it
+    # n2 = max(0, S - M - 2 n3) .. (S - 3 n3) // 2 (so that n0 >= 0 and n1 >= 0)
+    rows_per = np.minimum(m, s // 3) + 1
+    row_cell = np.repeat(np.arange(k), rows_per)
+    row_n3 = np.arange(int(rows_per.sum())) - np.repeat(np.cumsum(rows_per) - rows_per, rows_per)
+    rs, rm = s[row_cell], m[row_cell]
+    row_lo = np.maximum(0, rs - rm - 2 * row_n3)
+    row_len = np.maximum((rs - 3 * row_n3) // 2 - row_lo + 1, 0)
+    size = np.bincount(row_cell, weights=row_len, minlength=k).astype(np.int64)  # >= 1 each
+    row_first = np.cumsum(rows_per) - rows_per
     pval, pmin = np.ones(k), np.ones(k)
     expected, sd = np.zeros((k, 3)), np.zeros(k)
     ends = np.cumsum(size)
@@ -69,34 +76,36 @@ def window_tails(
     while start < k:
         base = ends[start] - size[start]
         stop = max(start + 1, int(np.searchsorted(ends, base + _GRID_BATCH, side="right")))
-        rows = np.arange(start, stop)
-        sz = size[rows]
-        first = np.concatenate([[0], np.cumsum(sz)[:-1]])
-        cell = np.repeat(np.arange(rows.size), sz)
-        local = np.arange(int(sz.sum())) - first[cell]
-        r = rows[cell]
-        n3 = local // b[r]
-        n2 = local % b[r]
+        cells = np.arange(start, stop)
+        rsel = np.arange(row_first[start], row_first[stop - 1] + rows_per[stop - 1])
+        lens = row_len[rsel]
+        pt_row = np.repeat(rsel, lens)
+        n2 = row_lo[pt_row] + np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens, lens)
+        n3 = row_n3[pt_row]
+        r = row_cell[pt_row]
+        cell = r - start
         n1 = s[r] - 2 * n2 - 3 * n3
         n0 = m[r] - n1 - n2 - n3
-        ok = (n1 >= 0) & (n0 >= 0)
-        i0, i1 = np.where(ok, n0, 0), np.where(ok, n1, 0)
-        lw = -lg[i0] - lg[i1] - lg[n2] - lg[n3] + n2 * c2[r] + n3 * c3[r]
-        lw = np.where(ok, lw, -np.inf)
-        top = np.maximum.reduceat(lw, first)
-        w = np.exp(lw - top[cell])
-        stat = np.where(ok, n1 + n2, -1)
-        total = np.bincount(cell, weights=w, minlength=rows.size)
+        first = np.concatenate([[0], np.cumsum(size[cells])[:-1]])
+        lw = n2 * c2[r] + n3 * c3[r] - lg[n0] - lg[n1] - lg[n2] - lg[n3]
+        w = np.exp(lw - np.maximum.reduceat(lw, first)[cell])
+        stat = n1 + n2
+        total = np.bincount(cell, weights=w, minlength=cells.size).astype(np.float64)
         hi = np.maximum.reduceat(stat, first)
-        pval[rows] = np.bincount(cell, weights=w * (stat >= obs[r]), minlength=rows.size) / total
-        pmin[rows] = np.bincount(cell, weights=w * (stat == hi[cell]), minlength=rows.size) / total
-        for j, nj in enumerate((i0, i1, n2)):
-            expected[rows, j] = np.bincount(cell, weights=w * nj, minlength=rows.size) / total
-        mu = expected[rows, 1] + expected[rows, 2]
-        m2 = np.bincount(cell, weights=w * np.maximum(stat, 0) ** 2, minlength=rows.size) / total
-        sd[rows] = np.sqrt(np.maximum(m2 - mu**2, 0.0))
+        pval[cells] = _mean(cell, w * (stat >= obs[r]), total)
+        pmin[cells] = _mean(cell, w * (stat == hi[cell]), total)
+        for j, nj in enumerate((n0, n1, n2)):
+            expected[cells, j] = _mean(cell, w * nj, total)
+        mu = expected[cells, 1] + expected[cells, 2]
+        sd[cells] = np.sqrt(np.maximum(_mean(cell, w * stat**2, total) - mu**2, 0.0))
         start = stop
     return np.minimum(pval, 1.0), np.minimum(pmin, 1.0), expected, sd
+
+
+def _mean(cell: npt.NDArray[np.int64], x: npt.ArrayLike, total: FloatArray) -> FloatArray:
+    """Per-cell sums of ``x`` over the total weight."""
+    out: FloatArray = np.bincount(cell, weights=np.asarray(x), minlength=total.size) / total
+    return out
 
 
 def tarone_bonferroni(
