@@ -250,3 +250,11 @@ def test_two_stations_closed_form() -> None:
     p, pmin, _e, _sd = window_tails(np.array([[0, 2, 0, 0], [0, 0, 1, 0]]), np.full(2, 1e12))
     assert p[0] == pytest.approx(0.5, rel=1e-12) and pmin[0] == pytest.approx(0.5, rel=1e-12)
     assert p[1] == 1.0 and pmin[1] == 1.0
+
+
+def test_readme_row_uses_the_words_of_the_output() -> None:
+    from saylau.forensics.small_counts import MIXTURE_CAVEAT
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"| small counts | test | {MIXTURE_CAVEAT} |" in readme

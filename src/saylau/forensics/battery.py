@@ -279,12 +279,6 @@ _DEMOTED = {
         "its resampling test is checked on 30 simulations only, not in saylau's calibration "
         "study; it is read as a screen"
     ),
-    "small_counts": (
-        "in saylau's calibration study its alarm rang in 23 of 200 clean elections simulated "
-        "from Russia 2011's structure and 3 of 200 from Poland 2020's, at a 1% level: its "
-        "beta-binomial null is not calibrated on honest heterogeneity within commissions, so "
-        "it is read as a screen"
-    ),
 }
 
 

@@ -91,9 +91,11 @@ FloatArray = npt.NDArray[np.float64]
 #: The caveat of the default (mixture) null: the same words as the README's table.
 MIXTURE_CAVEAT = (
     "1s and 2s crowding out 0s and 3s beyond what any honest spread of support between "
-    "stations gives (exact, conditional on each commission's stations at 0-3 votes); it sees "
-    "drawn small counts only where a choice gets 0-3 votes in many stations, and cannot tell "
-    "who wrote them: a flag is a reason to read that commission's protocols"
+    "stations gives (exact test on each commission's stations at 0-3 votes, Tarone-Bonferroni "
+    "over the commission x choice cells); it sees drawn small counts only where a choice gets "
+    "0-3 votes in many stations and assumes stations count independently; a party's own "
+    "commission members voting in every station give such a floor of votes too: a flag is a "
+    "reason to read that commission's protocols"
 )
 
 #: The caveat of the model-based (binomial, beta-binomial) nulls.
