@@ -234,21 +234,22 @@ def test_regional_estimates_match_cedars_tables(
             assert math.isnan(x.estimate) and not x.finding.alarm
 
 
-def test_alarm_rate_on_simulated_clean_elections() -> None:
-    # simulation, known truth (no fraud; 8 regions with their own turnout and support): the
-    # national alarm at 0.01 and any regional alarm (Holm) are raised in at most 0.01 of 20
-    # elections plus 3 binomial sds, i.e. at most 1
+def test_regional_alarm_rate_on_simulated_clean_elections() -> None:
+    # simulation, known truth (no fraud; 8 regions with their own turnout and support): any
+    # regional alarm (each region's estimate against its sampling error, Holm) is raised in at
+    # most 0.01 of 20 elections plus 3 binomial sds, i.e. at most 1. (The national alarm is the
+    # within-unit test; these synthetic regions mix urban and rural stations, which breaks its
+    # assumption: test_shpilkin_alarm.py shows it and the finding's caveat says so.)
     from saylau.forensics.simulate import simulate_election
 
-    national = regional = 0
+    regional = 0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SaylauWarning)
         for seed in range(20):
             r = excess_votes(simulate_election(stations=3000, rng=500 + seed).table)
-            national += r.finding.alarm
             regional += any(x.finding.alarm for x in r.by_region)
     bound = 20 * 0.01 + 3 * math.sqrt(20 * 0.01 * 0.99)
-    assert national <= bound and regional <= bound
+    assert regional <= bound
 
 
 def test_no_plausible_peak_is_not_applicable_with_a_warning() -> None:

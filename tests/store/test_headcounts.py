@@ -20,6 +20,7 @@ from sqlalchemy import select
 from saylau.store.accounts import load_user
 from saylau.store.db import Database
 from saylau.store.headcounts import head_counts, turnout_check
+from saylau.store.live import live_estimates
 from saylau.store.masterdata import (
     import_choices,
     import_commissions,
@@ -32,6 +33,7 @@ from saylau.store.reconcile import import_official
 from saylau.store.submissions import submit
 from saylau.turnout.headcount import turnout_excess
 from saylau.turnout.simulate import simulate_head_counts
+from saylau.web.live_view import headcount_view
 
 
 def _setup(db: Database, folder: Path, seed: int) -> tuple[object, dict[str, int]]:
@@ -116,6 +118,24 @@ def test_padded_stations_found_through_the_store(db_url: str, tmp_path: Path, se
     truth = sum(sim.extra_ballots.values())
     assert low <= truth <= high
     assert out["finding"]["alarm"] is True
+    # the dashboard and the API read it from the live cache: the same figures, computed once
+    # until a new report arrives
+    first = live_estimates(db)["head_counts"]
+    assert first["flagged"] == out["flagged"] and first["excess"] == pytest.approx(out["excess"])
+    assert live_estimates(db)["head_counts"]["computed_at"] == first["computed_at"]
+    # the dashboard's panel quotes the measured false-alarm rate with the finding
+    panel = headcount_view(first, None, str)
+    assert panel["finding"]["alarm"] is True and "0.7%" in panel["finding"]["false_alarms"]
+    (obs,), rows = next(iter(by_observer.items()))
+    with db.read() as s:
+        user = load_user(s, ids[f"o{obs}"])
+    assert user is not None
+    station = rows["station"][0]
+    submit(
+        db, user, kind="headcount", station=station, idem_key="hc-late",
+        body={"readings": [{"checkpoint": "20:00", "count": 1}]},
+    )  # fmt: skip
+    assert live_estimates(db)["head_counts"]["computed_at"] != first["computed_at"]
     db.close()
 
 

@@ -8,6 +8,7 @@ binomial standard deviations of the number of replications.
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -17,7 +18,9 @@ from scipy import stats
 
 from saylau._exceptions import DataFormatError, SaylauInputError
 from saylau.turnout import head_counts_from_frame, simulate_head_counts, turnout_excess
-from saylau.turnout.headcount import read_head_counts
+from saylau.turnout.headcount import MEASURED_FALSE_ALARMS, read_head_counts
+
+from ..conftest import RESULTS
 
 
 def _band(p: float, n: int) -> float:
@@ -132,3 +135,21 @@ def test_corrections_match_statsmodels(ours: str, theirs: str) -> None:
     reject, adj = adjust_pvalues(p, method=ours, level=0.05)
     ref_reject, ref_adj, _, _ = multipletests(p, alpha=0.05, method=theirs)
     assert np.allclose(adj, ref_adj) and (reject == ref_reject).all()
+
+
+def test_station_list_holds_its_level_and_the_finding_quotes_the_stored_study() -> None:
+    # the stored study (tests/results/headcount_false_alarms.json, 1,000 runs) is what the
+    # finding quotes; a fresh, smaller study on other seeds lies in the binomial band of 1%
+    stored = json.loads((RESULTS / "headcount_false_alarms.json").read_text(encoding="utf-8"))
+    assert MEASURED_FALSE_ALARMS["national"] == stored["national_alarms"] / stored["runs"]
+    assert MEASURED_FALSE_ALARMS["stations"] == stored["station_list_any_flag"] / stored["runs"]
+    reps, level, flagged = 200, 0.01, 0
+    for seed in range(reps):
+        sim = simulate_head_counts(
+            stations=300, counted=150, padded=0, double_share=0.3, rng=30_000 + seed
+        )
+        res = turnout_excess(sim.table, sim.counts, level=level)
+        flagged += bool(res.flagged)
+        assert res.finding.false_alarm_rate == stored["national"]
+    # 99% upper bound of Binomial(200, 0.01): 6 runs (scipy.stats.binom.ppf(0.995, 200, 0.01))
+    assert flagged <= stats.binom.ppf(0.995, reps, level)

@@ -6,6 +6,7 @@ Thin shells over :mod:`saylau.store` and :func:`saylau.web.create_app`.
 from __future__ import annotations
 
 import getpass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -134,49 +135,31 @@ Actor = Annotated[str, typer.Option(help="Who is loading (written to the audit l
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print the report as JSON.")]
 
 
-@load_app.command("commissions")
-@guarded
-def load_commissions(
-    file: Path, db: DbOption = DEFAULT_URL, actor: Actor = "admin", as_json: JsonFlag = False
-) -> None:
-    """Commission hierarchy: code, name, level, parent."""
-    _load("commissions", db, file, actor, as_json)
+#: The master-data files of ``saylau load KIND FILE``: what each holds.
+LOAD_KINDS = {
+    "commissions": "Commission hierarchy: code, name, level, parent.",
+    "stations": "Polling stations: code, name, commission, registered[, region].",
+    "choices": "The ballot in order: name[, code]; Against all recognised by name.",
+    "people": "People: username, role[, full_name, commission, stations, locale].",
+    "incidents": "Incident categories: code, phase, category[, examples] (table or Markdown).",
+}
 
 
-@load_app.command("stations")
-@guarded
-def load_stations(
-    file: Path, db: DbOption = DEFAULT_URL, actor: Actor = "admin", as_json: JsonFlag = False
-) -> None:
-    """Polling stations: code, name, commission, registered[, region]."""
-    _load("stations", db, file, actor, as_json)
+def _load_command(kind: str) -> Callable[..., None]:
+    """The ``saylau load KIND`` command of one kind of master-data file."""
+
+    def command(
+        file: Path, db: DbOption = DEFAULT_URL, actor: Actor = "admin", as_json: JsonFlag = False
+    ) -> None:
+        _load(kind, db, file, actor, as_json)
+
+    command.__name__ = f"load_{kind}"
+    command.__doc__ = LOAD_KINDS[kind]
+    return command
 
 
-@load_app.command("choices")
-@guarded
-def load_choices(
-    file: Path, db: DbOption = DEFAULT_URL, actor: Actor = "admin", as_json: JsonFlag = False
-) -> None:
-    """The ballot in order: name[, code]; Against all recognised by name."""
-    _load("choices", db, file, actor, as_json)
-
-
-@load_app.command("people")
-@guarded
-def load_people(
-    file: Path, db: DbOption = DEFAULT_URL, actor: Actor = "admin", as_json: JsonFlag = False
-) -> None:
-    """People: username, role[, full_name, commission, stations, locale]."""
-    _load("people", db, file, actor, as_json)
-
-
-@load_app.command("incidents")
-@guarded
-def load_incidents(
-    file: Path, db: DbOption = DEFAULT_URL, actor: Actor = "admin", as_json: JsonFlag = False
-) -> None:
-    """Incident categories: code, phase, category[, examples] (table or Markdown)."""
-    _load("incidents", db, file, actor, as_json)
+for _kind in LOAD_KINDS:
+    load_app.command(_kind)(guarded(_load_command(_kind)))
 
 
 @load_app.command("sample")

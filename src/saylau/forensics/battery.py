@@ -22,7 +22,7 @@ Examples
 >>> rep.alarms, rep.level
 ((), 0.01)
 >>> rep.finding("excess_votes").kind
-'model'
+'test'
 """
 
 from __future__ import annotations
@@ -159,7 +159,7 @@ REGISTRY: tuple[MethodSpec, ...] = (
     MethodSpec(
         "excess_votes",
         "Shpilkin excess votes",
-        "model",
+        "test",
         lambda c: _fx().excess_votes(c.table, leader=c.leader, peak_bin=c.peak_bin, by=c.by),
     ),
     MethodSpec(
@@ -232,16 +232,6 @@ def _provisional(name: str, result: Result, kind: str) -> Finding:
                 "binomial null within a commission; a flag is a reason to read its protocols",
             ),
         )
-    if name == "excess_votes":
-        return Finding(
-            alarm=False,
-            kind="model",
-            caveats=(
-                "an estimate under Shpilkin's assumption (share does not rise with turnout), "
-                "never an alarm: clean elections simulated with Russia 2011's regional levels "
-                "get about 30% of the leader's votes counted as anomalous",
-            ),
-        )
     if name == "coarse_shares":
         return Finding(
             alarm=False,
@@ -270,11 +260,6 @@ def _finding_of(spec: MethodSpec, result: Result, sink: list[str]) -> Finding:
 
 #: Why a method's own test does not enter the family alarm (see the calibration study).
 _DEMOTED = {
-    "excess_votes": (
-        "on clean elections simulated from Russia 2011's regional structure the national "
-        "estimate is about 10 million votes (z near 25): regional heterogeneity alone makes it "
-        "large, so it is read as a model-based estimate"
-    ),
     "coarse_shares": (
         "its resampling test is checked on 30 simulations only, not in saylau's calibration "
         "study; it is read as a screen"

@@ -46,11 +46,14 @@ _EXPLAIN: dict[str, tuple[str, str]] = {
         N_(
             "how many of the leader's votes lie above what the leader would have got if the "
             "share did not rise with turnout (the curves of the leader's and the others' votes "
-            "by turnout)."
+            "by turnout); its alarm tests whether the share rises with turnout inside each "
+            "territorial unit."
         ),
         N_(
             "whether those votes were added: honest regions with high turnout that favour the "
-            "leader look the same. An order of magnitude under a model, never an alarm."
+            "leader look the same, and so does a unit mixing a town that votes less with "
+            "villages that vote more and favour the leader. The vote count is an order of "
+            "magnitude under a model."
         ),
     ),
     "fingerprint": (

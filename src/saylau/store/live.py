@@ -128,18 +128,30 @@ def _exit(session: Any) -> dict[str, Any]:
     }
 
 
+def _heads(session: Any) -> dict[str, Any]:
+    from .headcounts import turnout_check
+
+    result: dict[str, Any] = to_jsonable(turnout_check(session))
+    return result
+
+
+#: What the live count holds, each computed by the library from the database's reports.
+LIVE_KINDS = {"quick_count": _quick, "exit_poll": _exit, "head_counts": _heads}
+
+
 def live_estimates(db: Database) -> dict[str, Any]:
-    """The cached live estimates, recomputed first when their inputs changed."""
+    """The cached live estimates (quick count, exit poll, head counts against the protocols),
+    recomputed first when their inputs changed."""
     with db.read() as session:
         fp = _fingerprint(session)
         cached = {e.kind: e for e in session.scalars(select(LiveEstimate))}
-        if all(k in cached and cached[k].inputs == fp for k in ("quick_count", "exit_poll")):
+        if all(k in cached and cached[k].inputs == fp for k in LIVE_KINDS):
             return {
                 k: {**cached[k].result, "computed_at": cached[k].computed_at.isoformat()}
-                for k in ("quick_count", "exit_poll")
+                for k in LIVE_KINDS
             }
         out = {}
-        for kind, fn in (("quick_count", _quick), ("exit_poll", _exit)):
+        for kind, fn in LIVE_KINDS.items():
             try:
                 out[kind] = fn(session)
             except (SaylauError, ValueError) as exc:

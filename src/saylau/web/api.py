@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from .._exceptions import DataFormatError
 from ..results import to_jsonable
-from ..store import accounts, headcounts, live, masterdata, reconcile
+from ..store import accounts, live, masterdata, reconcile
 from ..store.accounts import AccessDenied, User, authenticate, new_session
 from ..store.audit import append_audit, verify_chain
 from ..store.db import Database
@@ -502,8 +502,8 @@ def turnout_excess(db: DB) -> dict[str, Any]:
     """Ballots issued in the station beyond the observers' head counts (see
     :mod:`saylau.turnout.headcount`): per station, region and nationally, with the counting
     error estimated from double counts and Holm's correction over the stations."""
-    with db.read() as session:
-        return headcounts.turnout_check(session)
+    result: dict[str, Any] = live.live_estimates(db)["head_counts"]
+    return result
 
 
 @router.get("/incidents", **allow(*ANY))

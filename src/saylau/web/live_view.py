@@ -154,5 +154,12 @@ def headcount_view(
             )
             % {"basis": basis, "p": f"{check['pvalue']:.3g}"},
             "caveats": list(finding.get("caveats", [])),
+            "false_alarms": None
+            if finding.get("false_alarm_rate") is None
+            else _(
+                "Measured false-alarm rate on simulated clean elections at this level: "
+                "%(rate)s (%(study)s)."
+            )
+            % {"rate": f"{finding['false_alarm_rate']:.1%}", "study": finding.get("calibration")},
         },
     }

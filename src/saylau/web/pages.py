@@ -252,6 +252,18 @@ def signed_in(request: Request, roles: tuple[str, ...]) -> Any:
     return user
 
 
+async def signed_form(request: Request, roles: tuple[str, ...]) -> tuple[Any, Any] | Response:
+    """The signed-in person of one of ``roles`` and their posted form, its CSRF token checked.
+
+    Answers as :func:`signed_in` does when the person may not post here.
+    """
+    user = signed_in(request, roles)
+    if isinstance(user, Response):
+        return user
+    await check_csrf(request)
+    return user, await request.form()
+
+
 #: The page each role lands on after signing in.
 HOME: Mapping[str, str] = {
     "admin": "/admin",

@@ -17,11 +17,11 @@ from .pages import (
     PHASE_LABELS,
     ROLE_LABELS,
     PageRoute,
-    check_csrf,
     gettext_for,
     render,
     request_locale,
     roles_of,
+    signed_form,
     signed_in,
     status_of,
 )
@@ -101,11 +101,10 @@ async def add_account(request: Request) -> Response:
     """Add a person; the generated password is shown once, never stored in clear."""
     from ..store.accounts import create_account, generate_password
 
-    user = signed_in(request, ADMIN)
-    if isinstance(user, Response):
-        return user
-    await check_csrf(request)
-    form = await request.form()
+    got = await signed_form(request, ADMIN)
+    if isinstance(got, Response):
+        return got
+    user, form = got
     role, scope = text_of(form, "role"), text_of(form, "scope").strip()
     username = text_of(form, "username").strip()
     password = generate_password()
@@ -131,11 +130,10 @@ async def add_account(request: Request) -> Response:
 
 @router.post("/admin/accounts/{account_id}/role", name="page_admin_role", **roles_of(*ADMIN))
 async def change_role(account_id: str, request: Request) -> Response:
-    user = signed_in(request, ADMIN)
-    if isinstance(user, Response):
-        return user
-    await check_csrf(request)
-    form = await request.form()
+    got = await signed_form(request, ADMIN)
+    if isinstance(got, Response):
+        return got
+    user, form = got
     try:
         with db_of(request).write() as session:
             q.change_role(
@@ -155,11 +153,10 @@ async def import_file(request: Request) -> Response:
     from ..store import masterdata
     from ..store.reconcile import import_official
 
-    user = signed_in(request, ADMIN)
-    if isinstance(user, Response):
-        return user
-    await check_csrf(request)
-    form = await request.form()
+    got = await signed_form(request, ADMIN)
+    if isinstance(got, Response):
+        return got
+    user, form = got
     kind = text_of(form, "kind")
     upload = form.get("file")
     _ = gettext_for(request_locale(request, user.locale))
@@ -203,11 +200,10 @@ async def import_file(request: Request) -> Response:
 async def choose_profile(request: Request) -> Response:
     from ..store.masterdata import set_profile
 
-    user = signed_in(request, ADMIN)
-    if isinstance(user, Response):
-        return user
-    await check_csrf(request)
-    form = await request.form()
+    got = await signed_form(request, ADMIN)
+    if isinstance(got, Response):
+        return got
+    user, form = got
     try:
         with db_of(request).write() as session:
             set_profile(session, text_of(form, "profile"), actor=user.username)
@@ -221,11 +217,10 @@ async def add_category(request: Request) -> Response:
     """Add an incident category (no code change needed)."""
     from ..store.masterdata import import_incident_categories
 
-    user = signed_in(request, ADMIN)
-    if isinstance(user, Response):
-        return user
-    await check_csrf(request)
-    form = await request.form()
+    got = await signed_form(request, ADMIN)
+    if isinstance(got, Response):
+        return got
+    user, form = got
     row = {
         "code": text_of(form, "code").strip(),
         "phase": text_of(form, "phase"),

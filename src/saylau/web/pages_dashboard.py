@@ -18,11 +18,11 @@ from .pages import (
     PHASE_LABELS,
     VERIFICATION_LABELS,
     PageRoute,
-    check_csrf,
     gettext_for,
     render,
     request_locale,
     roles_of,
+    signed_form,
     signed_in,
     status_of,
 )
@@ -118,7 +118,6 @@ def dashboard(
     """Everything a coordinator watches on election night, inside their subtree."""
     from sqlalchemy import select
 
-    from ..store.headcounts import turnout_check
     from ..store.live import live_estimates
     from ..store.models import Choice
     from ..store.reconcile import compare_with_official
@@ -155,8 +154,8 @@ def dashboard(
         sms_failed = failed_replies(session, scope)
         sms_quarantined = quarantined(session, scope)
         regions = sorted({r["region"] for r in reported})
-        head = turnout_check(session)
     live = live_estimates(db)
+    head = live["head_counts"]
     differences: list[dict[str, Any]] = []
     moved: list[dict[str, Any]] = []
     if comparison is not None:
@@ -225,11 +224,10 @@ async def resolve_conflict(station: str, request: Request) -> Response:
     from ..store.reconcile import resolve
     from .auth import scope_stations
 
-    user = signed_in(request, RESOLVERS)
-    if isinstance(user, Response):
-        return user
-    await check_csrf(request)
-    form = await request.form()
+    got = await signed_form(request, RESOLVERS)
+    if isinstance(got, Response):
+        return got
+    user, form = got
     chosen = text_of(form, "chosen")
     try:
         with db_of(request).write() as session:
@@ -252,11 +250,10 @@ async def verify_incident(incident_id: str, request: Request) -> Response:
     from ..store.reconcile import verify_incident as verify
     from .auth import scope_stations
 
-    user = signed_in(request, RESOLVERS)
-    if isinstance(user, Response):
-        return user
-    await check_csrf(request)
-    form = await request.form()
+    got = await signed_form(request, RESOLVERS)
+    if isinstance(got, Response):
+        return got
+    user, form = got
     try:
         with db_of(request).write() as session:
             verify(

@@ -23,13 +23,13 @@ from .pages import (
     N_,
     PHASE_LABELS,
     PageRoute,
-    check_csrf,
     gettext_for,
     new_key,
     now_local,
     render,
     request_locale,
     roles_of,
+    signed_form,
     signed_in,
     status_of,
 )
@@ -193,37 +193,46 @@ def _count(text: str, field: str) -> int | None:
     return int(t)
 
 
+def _store(request: Request, user: Any, form: Any, **submission: Any) -> Any:
+    """Store one submission from a page's form (the API's ``submit``, the form's key)."""
+    from ..store.submissions import submit
+
+    return submit(db_of(request), user, idem_key=text_of(form, "idempotency_key"), **submission)
+
+
+def _error(request: Request, user: Any, exc: SaylauInputError) -> tuple[dict[str, str], int]:
+    """The translated flash and the HTTP status of a refused form."""
+    return {"kind": "error", "text": refused(request, user, exc)}, status_of(exc)
+
+
 @router.post("/observer/protocol", name="page_observer_protocol", **roles_of("observer"))
 async def observer_protocol(request: Request) -> Response:
     """Store a protocol copy (lines and/or photo); it is judged after it is stored."""
-    from ..store.submissions import submit
-
-    user = signed_in(request, ("observer",))
-    if isinstance(user, Response):
-        return user
-    await check_csrf(request)
-    form = await request.form()
+    got = await signed_form(request, ("observer",))
+    if isinstance(got, Response):
+        return got
+    user, form = got
     station = text_of(form, "station")
     values = {k.split(":", 1)[1]: v for k, v in form.items() if ":" in k and isinstance(v, str)}
     try:
         lines = {k: n for k, v in values.items() if (n := _count(v, f"lines.{k}")) is not None}
         photo = await _upload(form, "photo")
         replaces = text_of(form, "replaces")
-        stored = submit(
-            db_of(request),
+        stored = _store(
+            request,
             user,
+            form,
             kind="protocol",
             station=station,
-            idem_key=text_of(form, "idempotency_key"),
             body={"lines": lines} if lines else {},
             photo=photo,
             replaces=int(replaces) if replaces.isdigit() else None,
             max_photo_bytes=_settings(request).max_photo_bytes,
         )
     except SaylauInputError as exc:
-        flash = {"kind": "error", "text": refused(request, user, exc)}
+        flash, status = _error(request, user, exc)
         return _observer_page(
-            request, user, station, values=values, flash=flash, status_code=status_of(exc)
+            request, user, station, values=values, flash=flash, status_code=status
         )
     return RedirectResponse(f"/observer?station={station}&saved={stored.id}", status_code=303)
 
@@ -231,13 +240,12 @@ async def observer_protocol(request: Request) -> Response:
 @router.post("/observer/incident", name="page_observer_incident", **roles_of("observer"))
 async def observer_incident(request: Request) -> Response:
     """Store an incident report (with an optional photo)."""
-    from ..store.submissions import put_blob, submit
+    from ..store.submissions import put_blob
 
-    user = signed_in(request, ("observer",))
-    if isinstance(user, Response):
-        return user
-    await check_csrf(request)
-    form = await request.form()
+    got = await signed_form(request, ("observer",))
+    if isinstance(got, Response):
+        return got
+    user, form = got
     station = text_of(form, "station")
     try:
         media = await _upload(form, "media")
@@ -255,17 +263,10 @@ async def observer_incident(request: Request) -> Response:
         }
         if observed:
             body["observed_at"] = observed
-        stored = submit(
-            db_of(request),
-            user,
-            kind="incident",
-            station=station,
-            idem_key=text_of(form, "idempotency_key"),
-            body=body,
-        )
+        stored = _store(request, user, form, kind="incident", station=station, body=body)
     except SaylauInputError as exc:
-        flash = {"kind": "error", "text": refused(request, user, exc)}
-        return _observer_page(request, user, station, flash=flash, status_code=status_of(exc))
+        flash, status = _error(request, user, exc)
+        return _observer_page(request, user, station, flash=flash, status_code=status)
     return RedirectResponse(f"/observer?station={station}&saved={stored.id}", status_code=303)
 
 
@@ -310,13 +311,11 @@ def interviewer(request: Request, saved: int | None = None) -> Response:
 @router.post("/interviewer/batch", name="page_interviewer_batch", **roles_of("interviewer"))
 async def interviewer_batch(request: Request) -> Response:
     from ..io import read_frame
-    from ..store.submissions import submit
 
-    user = signed_in(request, ("interviewer",))
-    if isinstance(user, Response):
-        return user
-    await check_csrf(request)
-    form = await request.form()
+    got = await signed_form(request, ("interviewer",))
+    if isinstance(got, Response):
+        return got
+    user, form = got
     station, band = text_of(form, "station"), text_of(form, "band").strip()
     rows = zip(
         form.getlist("choice"), form.getlist("gender"), form.getlist("age_band"), strict=False
@@ -339,17 +338,12 @@ async def interviewer_batch(request: Request) -> Response:
                 {k: v for k, v in r.items() if k not in {"__row", "station"}}
                 for r in frame.to_dicts()
             )
-        stored = submit(
-            db_of(request),
-            user,
-            kind="interviews",
-            station=station,
-            idem_key=text_of(form, "idempotency_key"),
-            body={"records": records},
+        stored = _store(
+            request, user, form, kind="interviews", station=station, body={"records": records}
         )
     except SaylauInputError as exc:
-        flash = {"kind": "error", "text": refused(request, user, exc)}
-        return _interviewer_page(request, user, flash=flash, status_code=status_of(exc))
+        flash, status = _error(request, user, exc)
+        return _interviewer_page(request, user, flash=flash, status_code=status)
     return RedirectResponse(f"/interviewer?saved={stored.id}", status_code=303)
 
 
@@ -409,13 +403,12 @@ def transcribe(request: Request, saved: int | None = None) -> Response:
 @router.post("/transcribe", name="page_transcribe_post", **roles_of("transcriber"))
 async def transcribe_post(request: Request) -> Response:
     from ..store.accounts import AccessDenied
-    from ..store.submissions import handed_to, submit
+    from ..store.submissions import handed_to
 
-    user = signed_in(request, ("transcriber",))
-    if isinstance(user, Response):
-        return user
-    await check_csrf(request)
-    form = await request.form()
+    got = await signed_form(request, ("transcriber",))
+    if isinstance(got, Response):
+        return got
+    user, form = got
     of = text_of(form, "of")
     try:
         with db_of(request).read() as session:
@@ -427,15 +420,9 @@ async def transcribe_post(request: Request) -> Response:
             station = photo.station
         values = {k.split(":", 1)[1]: v for k, v in form.items() if ":" in k and isinstance(v, str)}
         lines = {k: n for k, v in values.items() if (n := _count(v, f"lines.{k}")) is not None}
-        stored = submit(
-            db_of(request),
-            user,
-            kind="transcription",
-            station=station,
-            idem_key=text_of(form, "idempotency_key"),
-            body={"of": int(of), "lines": lines},
-        )
+        body = {"of": int(of), "lines": lines}
+        stored = _store(request, user, form, kind="transcription", station=station, body=body)
     except SaylauInputError as exc:
-        flash = {"kind": "error", "text": refused(request, user, exc)}
-        return _transcribe_page(request, user, flash=flash, status_code=status_of(exc))
+        flash, status = _error(request, user, exc)
+        return _transcribe_page(request, user, flash=flash, status_code=status)
     return RedirectResponse(f"/transcribe?saved={stored.id}", status_code=303)
