@@ -1,4 +1,5 @@
-"""Tests of the small-count (hand-drawn 1s and 2s) screen, on simulations with known truth."""
+"""Tests of the small-count test's model-based nulls (binomial, beta-binomial), on simulations with
+known truth; the default mixture null is tested in test_small_counts_mixture.py."""
 
 from __future__ import annotations
 
@@ -93,7 +94,7 @@ def test_hand_drawn_commissions_are_found() -> None:
     # of a party with ~2-6 (Tiny): the truth to recover
     truth = {3: "Micro", 11: "Micro", 17: "Micro", 25: "Tiny", 38: "Micro"}
     table = _simulate(gen, drawn=truth)
-    res = small_counts(table, by="tik")
+    res = small_counts(table, by="tik", null="betabinomial")
     expected = {(f"R / T{c:02d}", party) for c, party in truth.items()}
     found = set(res.flagged)
     assert {e for e in expected if e[1] == "Micro"} <= found  # power where zeros are common
@@ -103,7 +104,7 @@ def test_hand_drawn_commissions_are_found() -> None:
     assert cell.pvalue_excess < 1e-6 and cell.pvalue_zero_deficit < 1e-3
     assert cell.pvalue == max(cell.pvalue_excess, cell.pvalue_zero_deficit)
     # where zeros are rare anyway (Tiny: 2-6 votes expected), only the excess test sees it
-    excess = small_counts(table, by="tik", pattern="excess")
+    excess = small_counts(table, by="tik", null="betabinomial", pattern="excess")
     assert expected <= set(excess.flagged)
 
 
@@ -120,7 +121,8 @@ def test_few_special_stations_are_not_a_hand_drawn_pattern() -> None:
         frame, profile="plain", choices=list(SHARES), levels=["region", "tik"]
     )
     assert ("R / T00", "Mid") not in small_counts(t).flagged  # no zeros were expected
-    assert ("R / T00", "Mid") in small_counts(t, pattern="excess").flagged
+    assert ("R / T00", "Mid") not in small_counts(t, null="betabinomial").flagged
+    assert ("R / T00", "Mid") in small_counts(t, null="betabinomial", pattern="excess").flagged
 
 
 def test_clean_elections_raise_no_more_alarms_than_nominal() -> None:
@@ -130,7 +132,7 @@ def test_clean_elections_raise_no_more_alarms_than_nominal() -> None:
     total = 0
     reps = 60
     for _ in range(reps):
-        res = small_counts(_simulate(gen, commissions=30, per=25), by="tik")
+        res = small_counts(_simulate(gen, commissions=30, per=25), by="tik", null="binomial")
         any_flag += bool(res.flagged)
         p = np.array([c.pvalue_excess for c in res.cells])
         small_p += int((p < 0.05).sum())
@@ -170,7 +172,7 @@ def test_declared_rules_bad_input_and_against_all() -> None:
     t = ProtocolTable.from_frame(
         frame, profile="plain", choices=["X", "Против всех"], levels=["tik"]
     )
-    res = small_counts(t)
+    res = small_counts(t, null="binomial")
     assert res.excluded == {"no_valid_ballots": 1, "missing_count": 1, "count_above_valid": 1}
     assert "Против всех" in res.choices
     assert res.cell("A", "Против всех").observed == (0, 0, 1)
@@ -209,61 +211,16 @@ def test_alarm_is_calibrated_on_clean_overdispersed_elections() -> None:
     # 3 binomial sds (i.e. at most 1), and drawn commissions raise it
     gen = np.random.default_rng(21)
     alarms = sum(
-        small_counts(_simulate(gen, commissions=30, per=30, spread=0.02), by="tik").finding.alarm
+        small_counts(
+            _simulate(gen, commissions=30, per=30, spread=0.02), by="tik", null="betabinomial"
+        ).finding.alarm
         for _ in range(40)
     )
     assert alarms <= 40 * 0.01 + 3 * np.sqrt(40 * 0.01 * 0.99)
     drawn_table = _simulate(np.random.default_rng(21), drawn={3: "Micro", 9: "Micro"})
-    drawn = small_counts(drawn_table, by="tik")
+    drawn = small_counts(drawn_table, by="tik", null="betabinomial")
     assert drawn.finding.alarm and drawn.finding.pvalue is not None
     assert "Bonferroni over" in drawn.finding.correction
-
-
-@pytest.mark.realdata
-def test_finds_kireevs_published_2021_pattern() -> None:
-    """Kireev's rule in Kobak's duma2021 notebook lists 11 commission-party pairs (source and
-    pairs in tests/results/kireev_2021.json). The default beta-binomial test flags 10 of them
-    at BH 5 % (the 11th, Sterlitamak / Yabloko, has 8 stations at 0, not a clear deficit);
-    the binomial null flags 4."""
-    import json
-    from pathlib import Path
-
-    from tests.conftest import shared_table
-
-    ref = json.loads(
-        (Path(__file__).resolve().parents[1] / "results" / "kireev_2021.json").read_text()
-    )
-    table = shared_table("russia", "2021.csv.zip")
-    res = small_counts(table)
-    assert res.null == "betabinomial" and res.finding.alarm and res.pvalue < 1e-6
-
-    def found(r: object) -> int:
-        hits = 0
-        for region, tik, party in ref["pairs"]:
-            cells = [
-                c
-                for c in r.cells  # type: ignore[attr-defined]
-                if c.unit.startswith(region + " / ")
-                and c.unit.endswith(" / " + tik)
-                and c.choice == party
-            ]
-            assert cells, (region, tik, party)
-            # Kireev's counts hold: more than 20 at 1 and at 2 votes, fewer than 10 at 0
-            assert all(c.observed[1] > 20 and c.observed[2] > 20 for c in cells)
-            hits += any(c.flagged for c in cells)
-        return hits
-
-    assert found(res) >= 10
-    assert found(small_counts(table, null="binomial")) == 4
-
-
-@pytest.mark.realdata
-def test_poland_raises_no_alarm() -> None:
-    from tests.conftest import shared_table
-
-    res = small_counts(shared_table("poland-2020", "round1.csv.zip"))
-    assert not res.finding.alarm and not res.flagged
-    assert res.ntests > 20_000
 
 
 @settings(max_examples=50, deadline=None)

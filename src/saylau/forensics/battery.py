@@ -190,8 +190,12 @@ REGISTRY: tuple[MethodSpec, ...] = (
         ),
         stream=1,
     ),
-    # demoted by the calibration study (tests/results/calibration.json): see _DEMOTED
-    MethodSpec("small_counts", "small counts", "screen", lambda c: _fx().small_counts(c.table)),
+    MethodSpec(
+        "small_counts",
+        "small counts",
+        "test",
+        lambda c: _fx().small_counts(c.table, leader=c.leader),
+    ),
     MethodSpec(
         "distributions",
         "distributions",
@@ -259,12 +263,6 @@ _DEMOTED = {
     "coarse_shares": (
         "its resampling test is checked on 30 simulations only, not in saylau's calibration "
         "study; it is read as a screen"
-    ),
-    "small_counts": (
-        "in saylau's calibration study its alarm rang in 23 of 200 clean elections simulated "
-        "from Russia 2011's structure and 3 of 200 from Poland 2020's, at a 1% level: its "
-        "beta-binomial null is not calibrated on honest heterogeneity within commissions, so "
-        "it is read as a screen"
     ),
 }
 

@@ -3,28 +3,29 @@
 When a commission writes the protocols instead of counting, small numbers betray it: a minor
 party that honestly gets 0 votes in many stations and a handful elsewhere is given "1" or "2"
 everywhere, because a column of zeros looks suspicious and a column of ones and twos does not.
-The test here asks, for each territorial commission and each choice, whether the number of
-stations where the choice has exactly 1 or 2 votes is larger than a null model allows while the
-number at 0 is smaller: ones and twos written in place of zeros.
+A. Kireev's rule (in D. Kobak's ``duma2021`` notebook, repository ``dkobak/elections``) lists
+every commission and party with more than 20 stations at exactly 1 vote, more than 20 at
+exactly 2 and fewer than 10 at 0: 11 pairs in Russia 2021.
 
-Null model. Within a commission, each station keeps its own size: its votes for the choice are
-``Binomial(n_s, p)``, where ``n_s`` is the station's valid ballots and ``p`` the choice's share
-of the valid ballots in the whole commission (so each station has its own expected count
-``n_s * p``). The number of stations with 1 or 2 votes is then a sum of independent Bernoulli
-variables with station-specific probabilities (a Poisson-binomial variable), and so is the
-number of stations at 0; both tails are computed exactly. The pattern is both at once, so the
-test is the intersection-union test of the two one-sided tests: its p-value is the larger of the
-excess-at-1-2 p-value and the deficit-at-0 p-value (a valid level-alpha test of the
-conjunction; Berger 1982). An excess of 1s and 2s *without* missing zeros (a party that gets
-dozens of votes everywhere but 1 or 2 in a few special stations: hospitals, prisons, convents)
-is a different thing and is not flagged by default; ``pattern="excess"`` tests the excess alone.
-Optionally the null is beta-binomial, with the intra-commission over-dispersion estimated by the
-method of moments, for real data where a party's support varies between stations more than
-sampling alone allows.
+The test asks, for each territorial commission and each choice, whether its stations at 1 or 2
+votes crowd out those at 0 and 3 more than honest counting allows. Null model (default,
+``null="mixture"``): every station counts honestly with its *own* rate of support, however the
+rates vary between stations. Among the stations at 0 to 3 votes, given how many they are and
+how many votes they hold, the number at 1 or 2 is then never more likely to be large than under
+one common rate, whose conditional distribution is free of the rate and computed exactly
+(:mod:`saylau.forensics._small_window`): the test keeps its level under any honest
+heterogeneity between stations. The older model-based nulls remain as options: ``"binomial"``
+(every station at the commission's share) and ``"betabinomial"`` (the share varying between
+stations as a beta law with the over-dispersion estimated by moments, the share taken of the
+votes not cast for the leader); both compare stations at 1-2 votes (excess) and at 0 (deficit)
+with exact Poisson-binomial tails, intersection-union. They find more of Kireev's pairs but can
+flag honest commissions whose support is uneven in ways a beta law does not describe (a bulk
+of stations with 1-3 votes and a few with dozens), so they are screens.
 
-Many commissions and choices are tested at once, so the p-values are adjusted by
-Benjamini & Hochberg's false-discovery-rate procedure (statsmodels' ``fdr_bh``), and a
-commission-choice pair is flagged when its adjusted p-value (q-value) is below ``fdr``.
+Many commissions and choices are tested at once. The alarm (one family-wise p-value) is
+Bonferroni over the cells that can reach the level (Tarone 1990: a cell whose smallest
+attainable p-value is above ``alpha / K`` cannot reject and is not counted); the flagged list is
+Benjamini & Hochberg's false-discovery-rate procedure over the cells that can reach ``fdr``.
 
 References
 ----------
@@ -37,6 +38,7 @@ References
    distribution", Computational Statistics & Data Analysis 59, 2013 (the exact recursion).
 .. [4] R. L. Berger, "Multiparameter hypothesis testing and acceptance sampling",
    Technometrics 24(4), 1982 (the intersection-union test).
+.. [5] R. E. Tarone, "A modified Bonferroni method for discrete data", Biometrics 46(2), 1990.
 
 Examples
 --------
@@ -59,6 +61,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from typing import Literal
 
@@ -68,15 +71,34 @@ import polars as pl
 from scipy import special
 
 from .._exceptions import EmptyInputError, SaylauInputError, UnknownNameError
+from ..domain.choices import Choice
 from ..domain.table import ProtocolTable
 from ..results import Finding, Result
 from ._fdr import fdr_bh
+from ._small_window import WINDOW, tarone_bonferroni, window_tails
+from ._stations import resolve_leader
 
-__all__ = ["SMALL_COUNTS_CAVEAT", "SmallCountCell", "SmallCountsResult", "small_counts"]
+__all__ = [
+    "MIXTURE_CAVEAT",
+    "SMALL_COUNTS_CAVEAT",
+    "SmallCountCell",
+    "SmallCountsResult",
+    "small_counts",
+]
 
 FloatArray = npt.NDArray[np.float64]
 
-#: The caveat every small-count result carries.
+#: The caveat of the default (mixture) null: the same words as the README's table.
+MIXTURE_CAVEAT = (
+    "1s and 2s crowding out 0s and 3s beyond what any honest spread of support between "
+    "stations gives (exact test on each commission's stations at 0-3 votes, Tarone-Bonferroni "
+    "over the commission x choice cells); it sees drawn small counts only where a choice gets "
+    "0-3 votes in many stations and assumes stations count independently; a party's own "
+    "commission members voting in every station give such a floor of votes too: a flag is a "
+    "reason to read that commission's protocols"
+)
+
+#: The caveat of the model-based (binomial, beta-binomial) nulls.
 SMALL_COUNTS_CAVEAT = (
     "The binomial null assumes that, within a commission, a choice's support is the same in "
     "every station up to sampling; real support varies between neighbourhoods, which changes "
@@ -95,30 +117,39 @@ class SmallCountCell:
     unit, choice : str
         Commission (its path of levels) and choice id.
     stations : int
-        Stations tested (those with valid ballots and a count for the choice).
+        Stations tested (valid ballots, a count for the choice, and, under the mixture null,
+        at least ``min_valid`` valid ballots).
     votes, valid : int
-        The choice's votes and the valid ballots in the commission.
+        The choice's votes and the ballots they are a share of (valid ballots; under the
+        beta-binomial null with ``base="others"``, those not cast for the leader).
     share : float
-        ``votes / valid``, the rate every station shares under the null.
+        ``votes / valid``.
     rho : float
-        Intra-commission over-dispersion of the beta-binomial null (0 for the binomial null).
+        Intra-commission over-dispersion of the beta-binomial null (0 for the other nulls).
     observed, expected : tuple of float
-        Stations at exactly 0, 1 and 2 votes: observed, and expected under the null.
+        Stations at exactly 0, 1 and 2 votes: observed, and expected under the null (under the
+        mixture null: given the stations at 0-3 votes and their votes, one common rate).
     statistic : int
         Stations at 1 or 2 votes.
     expected_statistic, null_sd : float
         Their expected number and standard deviation under the null.
     pvalue : float
-        p-value of the tested pattern: ``max(pvalue_excess, pvalue_zero_deficit)`` for the
-        hand-drawn pattern (intersection-union test), ``pvalue_excess`` for ``"excess"``.
-    pvalue_excess : float
-        Exact ``P(X >= statistic)`` under the null (excess of stations at 1 or 2 votes).
-    pvalue_zero_deficit : float
-        Exact ``P(Z <= observed zeros)`` under the null (too few stations at 0 votes).
+        p-value of the tested pattern: the exact conditional ``P(N1 + N2 >= statistic)``
+        (mixture null); ``max(pvalue_excess, pvalue_zero_deficit)`` for the hand-drawn
+        pattern under the model-based nulls (intersection-union test), ``pvalue_excess`` for
+        ``"excess"``.
+    pvalue_excess, pvalue_zero_deficit : float
+        Model-based nulls: exact ``P(X >= statistic)`` (stations at 1 or 2 votes) and
+        ``P(Z <= observed zeros)``; NaN under the mixture null.
     qvalue : float
-        Benjamini-Hochberg adjusted ``pvalue`` over every tested cell.
+        Benjamini-Hochberg adjusted ``pvalue`` over the cells that can be flagged.
     flagged : bool
         ``qvalue < fdr``.
+    at_three : int
+        Stations at exactly 3 votes.
+    smallest_pvalue : float
+        The smallest p-value the cell's test can give (mixture null; Tarone's count), 0 for
+        the model-based nulls.
     """
 
     unit: str
@@ -138,6 +169,16 @@ class SmallCountCell:
     pvalue_zero_deficit: float
     qvalue: float
     flagged: bool
+    at_three: int = 0
+    smallest_pvalue: float = 0.0
+
+
+#: How each null is described in the result.
+_METHODS = {
+    "mixture": "stations at 1-2 votes among those at 0-3, exact conditional test, Tarone",
+    "binomial": "stations at 1-2 votes vs at 0, binomial null, exact Poisson-binomial tails",
+    "betabinomial": "stations at 1-2 votes vs at 0, beta-binomial null (moments), exact tails",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -179,11 +220,11 @@ class SmallCountsResult(Result):
     nobs: int
     excluded: dict[str, int]
     pattern: str = "hand_drawn"
-    method: str = "stations at 1-2 votes vs at 0, exact Poisson-binomial tails, IUT, BH-adjusted"
-    caveat: str = SMALL_COUNTS_CAVEAT
+    method: str = "stations at 1-2 votes among those at 0-3, exact conditional test, Tarone"
+    caveat: str = MIXTURE_CAVEAT
     pvalue: float = 1.0
     finding: Finding = dataclasses.field(
-        default_factory=lambda: Finding(alarm=False, kind="test", caveats=(SMALL_COUNTS_CAVEAT,))
+        default_factory=lambda: Finding(alarm=False, kind="test", caveats=(MIXTURE_CAVEAT,))
     )
 
     def cell(self, unit: str, choice: str) -> SmallCountCell:
@@ -385,13 +426,16 @@ def small_counts(
     *,
     by: str = "tik",
     choices: Sequence[str] | None = None,
-    null: Literal["binomial", "betabinomial"] = "betabinomial",
+    null: Literal["mixture", "binomial", "betabinomial"] = "mixture",
     pattern: Literal["hand_drawn", "excess"] = "hand_drawn",
     fdr: float = 0.05,
     alpha: float = 0.01,
+    min_valid: int = 100,
+    base: Literal["valid", "others"] = "others",
+    leader: str | Choice | None = None,
     rng: int | np.random.Generator | None = None,
 ) -> SmallCountsResult:
-    """Test every commission and choice for an excess of stations at exactly 1 or 2 votes.
+    """Test every commission and choice for 1s and 2s written in place of 0s.
 
     Parameters
     ----------
@@ -404,20 +448,31 @@ def small_counts(
     choices : sequence of str, optional
         Choices to test (names as :meth:`ProtocolTable.choice` resolves them); all contenders
         and Against all by default.
-    null : {"betabinomial", "binomial"}
-        Per-station null: beta-binomial with the over-dispersion estimated in the commission
-        by the method of moments (default), or binomial with the commission's share. On
-        Russia 2021 the binomial null finds 4 of the 11 commission-party pairs of Kireev's
-        published pattern (Kobak's ``duma2021`` notebook), the beta-binomial 10; neither
-        raises an alarm on the clean Polish control.
+    null : {"mixture", "binomial", "betabinomial"}
+        ``"mixture"`` (default): every station honest with its own rate, however rates vary;
+        the exact conditional test of the stations at 0-3 votes (module docstring). On Russia
+        2021 it flags 5 of the 11 commission-party pairs of Kireev's published pattern (Kobak's
+        ``duma2021`` notebook) and raises the alarm; on the clean Polish control it flags none.
+        ``"betabinomial"``: the share varies between a commission's stations as a beta law
+        (over-dispersion by moments) and ``"binomial"``: one share per commission; model-based,
+        they flag 10 and 4 of the 11 pairs but are not calibrated on honest heterogeneity.
     pattern : {"hand_drawn", "excess"}
-        ``"hand_drawn"``: too many stations at 1-2 votes *and* too few at 0 (both one-sided
-        tests must reject: intersection-union test). ``"excess"``: too many at 1-2 alone.
+        Model-based nulls only. ``"hand_drawn"``: too many stations at 1-2 votes *and* too few
+        at 0 (intersection-union test). ``"excess"``: too many at 1-2 alone.
     fdr : float
         False-discovery rate of the Benjamini-Hochberg procedure (the flagged list).
     alpha : float
-        Level of the alarm: the smallest cell p-value, Bonferroni-adjusted over the cells
-        tested, below ``alpha`` (a family-wise error rate, unlike the flagged list's FDR).
+        Level of the alarm, a family-wise error rate over the cells: Tarone-Bonferroni (mixture
+        null) or Bonferroni (model-based nulls) on the smallest cell p-value.
+    min_valid : int
+        Mixture null: stations with fewer valid ballots are left out (counted in
+        ``excluded["below_min_valid"]``); the finite-size factor of the binomial uses the
+        smallest valid ballots of a cell's stations, which this keeps near 1.
+    base : {"others", "valid"}
+        Beta-binomial and binomial nulls: a choice's share is taken of the votes not cast for
+        the leader (``"others"``, the leader's own of the valid ballots) or of the valid ballots.
+    leader : str or Choice, optional
+        The leader for ``base="others"`` (the contender with the most votes by default).
     rng : int or numpy.random.Generator, optional
         Accepted for the common signature of the forensic methods and unused: the null
         distribution is computed exactly, with no simulation.
@@ -444,17 +499,30 @@ def small_counts(
     ----------
     .. [1] Y. Benjamini and Y. Hochberg, JRSS B 57(1), 1995.
     .. [2] Y. Hong, Computational Statistics & Data Analysis 59, 2013 (Poisson binomial).
+    .. [3] R. E. Tarone, Biometrics 46(2), 1990 (Bonferroni over the cells that can reject).
     """
-    if null not in ("binomial", "betabinomial"):
+    if null not in ("mixture", "binomial", "betabinomial"):
         raise SaylauInputError(
-            "unknown null model", field="null", expected="binomial | betabinomial", found=null
+            "unknown null model",
+            field="null",
+            expected="mixture | binomial | betabinomial",
+            found=null,
         )
     if pattern not in ("hand_drawn", "excess"):
         raise SaylauInputError(
             "unknown pattern", field="pattern", expected="hand_drawn | excess", found=pattern
         )
+    if null == "mixture" and pattern != "hand_drawn":
+        raise SaylauInputError(
+            "the mixture null tests the hand-drawn pattern only",
+            field="pattern",
+            expected="hand_drawn (or null='binomial' | 'betabinomial' for 'excess')",
+            found=pattern,
+        )
     if not 0 < fdr < 1:
         raise SaylauInputError("fdr must be in (0, 1)", field="fdr", found=fdr)
+    if not 0 < alpha < 1:
+        raise SaylauInputError("alpha must be in (0, 1)", field="alpha", found=alpha)
     del rng  # exact computation: nothing random
     if by == "tik" and "tik" not in table.frame.columns and table.levels:
         by = table.levels[-1]
@@ -472,22 +540,27 @@ def small_counts(
     }
     if not ok_station.any():
         raise EmptyInputError("no station with valid ballots", file=table.source, field="valid")
+    mixture = null == "mixture"
+    if mixture:
+        excluded["below_min_valid"] = int((ok_station & (valid < min_valid)).sum())
+        ok_station = ok_station & (valid >= min_valid)
     selected = table.choices if choices is None else tuple(table.choice(c) for c in choices)
 
     codes_u, inverse = np.unique(labels, return_inverse=True)
     nu = codes_u.size
-    order = np.argsort(inverse, kind="stable")
-    bounds = np.concatenate([[0], np.cumsum(np.bincount(inverse, minlength=nu))])
     nq = len(selected)
     nst = table.stations
-
-    # per choice and station: null P(0), P(1), P(2) with the commission's share
     use = np.zeros((nq, nst), dtype=bool)
     votes = np.zeros((nq, nst), dtype=np.int64)
-    probs = np.zeros((nq, nst, 3))
     unit_votes = np.zeros((nq, nu), dtype=np.int64)
     unit_valid = np.zeros((nq, nu), dtype=np.int64)
-    unit_rho = np.zeros((nq, nu))
+    lead = resolve_leader(table, leader) if base == "others" and not mixture else None
+    lead_votes = (
+        table.frame.get_column(lead.id).fill_null(0).to_numpy().astype(np.int64)
+        if lead is not None
+        else np.zeros(nst, dtype=np.int64)
+    )
+    sizes = np.zeros((nq, nst), dtype=np.int64)
     for j, ch in enumerate(selected):
         col = table.frame.get_column(ch.id)
         present = ~col.is_null().to_numpy()
@@ -497,53 +570,58 @@ def small_counts(
         excluded["count_above_valid"] += int(above.sum())
         use[j] = present & ok_station & ~above
         votes[j] = np.where(use[j], v, 0)
-        n = np.where(use[j], valid, 0)
+        size = valid if lead is None or ch.id == lead.id else valid - lead_votes
+        sizes[j] = np.where(use[j], np.maximum(size, 0), 0)
         unit_votes[j] = (
             np.bincount(inverse, weights=votes[j], minlength=nu).round().astype(np.int64)
         )
-        unit_valid[j] = np.bincount(inverse, weights=n, minlength=nu).round().astype(np.int64)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            share_u = np.where(unit_valid[j] > 0, unit_votes[j] / unit_valid[j], 0.0)
-        share = share_u[inverse]
-        if null == "betabinomial":
-            unit_rho[j] = _moment_rho(inverse, nu, n, votes[j], share, share_u)
-        probs[j] = _null_probabilities(n, share, unit_rho[j][inverse])
-        probs[j][~use[j]] = 0.0
-
-    # per commission and choice: observed and expected stations at 0, 1, 2 votes
-    obs = np.zeros((nq, nu, 3), dtype=np.int64)
-    expct = np.zeros((nq, nu, 3))
-    var12 = np.zeros((nq, nu))
-    nstat = np.zeros((nq, nu), dtype=np.int64)
-    for j in range(nq):
-        for k in range(3):
-            hit = (votes[j] == k) & use[j]
-            obs[j, :, k] = np.bincount(inverse, weights=hit, minlength=nu).round().astype(np.int64)
-            expct[j, :, k] = np.bincount(inverse, weights=probs[j, :, k], minlength=nu)
-        p12j = probs[j, :, 1] + probs[j, :, 2]
-        var12[j] = np.bincount(inverse, weights=p12j * (1 - p12j), minlength=nu)
-        nstat[j] = np.bincount(inverse, weights=use[j], minlength=nu).round().astype(np.int64)
-    stat = obs[:, :, 1] + obs[:, :, 2]
+        unit_valid[j] = (
+            np.bincount(inverse, weights=sizes[j], minlength=nu).round().astype(np.int64)
+        )
+    nstat = np.stack(
+        [
+            np.bincount(inverse, weights=use[j], minlength=nu).round().astype(np.int64)
+            for j in range(nq)
+        ]
+    ).reshape(nq, nu)
     pj, pu_ = np.nonzero(unit_votes > 0)  # cells to test; no votes: nothing to test
-    p_up, p_zero = _cell_tails(probs, order, bounds, pj, pu_, stat[pj, pu_], obs[pj, pu_, 0])
-
-    p_test = np.maximum(p_up, p_zero) if pattern == "hand_drawn" else p_up
-    p_family = float(min(1.0, float(p_test.min()) * p_test.size)) if p_test.size else 1.0
-    if pj.size:
-        reject, qvals = fdr_bh(p_test, alpha=fdr)
+    if mixture:
+        t = _mixture_cells(valid, inverse, nu, use, votes, pj, pu_)
     else:
-        reject, qvals = np.zeros(0, dtype=bool), np.zeros(0)
+        t = _model_cells(null, inverse, nu, use, votes, sizes, unit_votes, unit_valid, pj, pu_)
+    hand_drawn = pattern == "hand_drawn" and not mixture
+    p_test = np.maximum(t.p_up, t.p_zero) if hand_drawn else t.p_up
+    if mixture:
+        p_family, _family, k_family = tarone_bonferroni(p_test, t.p_min, alpha)
+        can_flag = t.p_min <= fdr  # the others can never be flagged: left out of BH's count
+        correction = (
+            f"Tarone-Bonferroni over the {k_family:,} commission-choice cells that can reach "
+            f"the level, of {pj.size:,} tested (alarm); Benjamini-Hochberg at {fdr:g} over the "
+            f"{int(can_flag.sum()):,} cells that can reach it (the flagged list)"
+        )
+    else:
+        p_family = float(min(1.0, float(p_test.min()) * p_test.size)) if p_test.size else 1.0
+        can_flag = np.ones(pj.size, dtype=bool)
+        correction = (
+            f"Bonferroni over {pj.size:,} commission-choice cells (alarm); "
+            f"Benjamini-Hochberg at {fdr:g} over the same cells (the flagged list)"
+        )
+    reject, qvals = np.zeros(pj.size, dtype=bool), np.ones(pj.size)
+    if can_flag.any():
+        reject[can_flag], qvals[can_flag] = fdr_bh(p_test[can_flag], alpha=fdr)
     # plain Python values first: 40,000 cells are built in a loop
     units = [str(x) for x in codes_u]
     ids = [c.id for c in selected]
     c_st = nstat[pj, pu_].tolist()
     c_votes = unit_votes[pj, pu_].tolist()
     c_valid = unit_valid[pj, pu_].tolist()
-    c_rho = unit_rho[pj, pu_].tolist()
-    c_obs = obs[pj, pu_].tolist()
-    c_exp = expct[pj, pu_].tolist()
-    c_stat = stat[pj, pu_].tolist()
-    c_sd = np.sqrt(var12[pj, pu_]).tolist()
+    c_rho = t.rho.tolist()
+    c_obs = t.observed.tolist()
+    c_exp = t.expected.tolist()
+    c_sd = t.sd.tolist()
+    c_min = t.p_min.tolist()
+    c_pe = (t.p_up if not mixture else np.full(pj.size, math.nan)).tolist()
+    c_pz = (t.p_zero if not mixture else np.full(pj.size, math.nan)).tolist()
     cells = tuple(
         SmallCountCell(
             unit=units[u],
@@ -551,32 +629,33 @@ def small_counts(
             stations=c_st[i],
             votes=c_votes[i],
             valid=c_valid[i],
-            share=c_votes[i] / c_valid[i],
+            share=c_votes[i] / c_valid[i] if c_valid[i] else math.nan,
             rho=c_rho[i],
             observed=(c_obs[i][0], c_obs[i][1], c_obs[i][2]),
             expected=(c_exp[i][0], c_exp[i][1], c_exp[i][2]),
-            statistic=c_stat[i],
+            statistic=c_obs[i][1] + c_obs[i][2],
             expected_statistic=c_exp[i][1] + c_exp[i][2],
             null_sd=c_sd[i],
             pvalue=pt,
-            pvalue_excess=pv,
-            pvalue_zero_deficit=pz,
+            pvalue_excess=c_pe[i],
+            pvalue_zero_deficit=c_pz[i],
             qvalue=q,
             flagged=f,
+            at_three=c_obs[i][3],
+            smallest_pvalue=c_min[i],
         )
-        for i, (j, u, pt, pv, pz, q, f) in enumerate(
+        for i, (j, u, pt, q, f) in enumerate(
             zip(
                 pj.tolist(),
                 pu_.tolist(),
                 p_test.tolist(),
-                p_up.tolist(),
-                p_zero.tolist(),
-                np.asarray(qvals).tolist(),
-                np.asarray(reject, dtype=bool).tolist(),
+                qvals.tolist(),
+                reject.tolist(),
                 strict=True,
             )
         )
     )
+    caveats = (MIXTURE_CAVEAT,) if mixture else (SMALL_COUNTS_CAVEAT,)
     return SmallCountsResult(
         by=by,
         choices=tuple(c.id for c in selected),
@@ -589,16 +668,126 @@ def small_counts(
         nobs=table.stations,
         excluded=excluded,
         pvalue=p_family,
+        method=_METHODS[null],
+        caveat=caveats[0],
         finding=Finding(
             alarm=bool(p_family < alpha),
             kind="test",
             level=alpha,
             pvalue=p_family,
-            correction=f"Bonferroni over {len(cells)} commission-choice cells (alarm); "
-            f"Benjamini-Hochberg at {fdr:g} over the same cells (the flagged list)",
-            calibration="exact Poisson-binomial tails under the beta-binomial null; clean "
-            "Polish control and simulated clean elections in tests/forensics/"
-            "test_small_counts.py",
-            caveats=(SMALL_COUNTS_CAVEAT,),
+            correction=correction,
+            calibration="exact conditional null: any honest heterogeneity between stations is "
+            "conservative; saylau's calibration study (tests/results/calibration_small_counts."
+            "json) and the clean Polish control"
+            if mixture
+            else "exact Poisson-binomial tails under the fitted null; not calibrated on honest "
+            "heterogeneity (see the caveat)",
+            caveats=caveats,
         ),
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class _Cells:
+    """Per tested cell: observed stations at 0..3 votes, their null expectation, p-values."""
+
+    observed: npt.NDArray[np.int64]  # (cells, 4)
+    expected: FloatArray  # (cells, 3)
+    sd: FloatArray
+    rho: FloatArray
+    p_up: FloatArray
+    p_zero: FloatArray
+    p_min: FloatArray
+
+
+def _window_counts(
+    inverse: npt.NDArray[np.intp],
+    nu: int,
+    use: npt.NDArray[np.bool_],
+    votes: npt.NDArray[np.int64],
+    pj: npt.NDArray[np.intp],
+    pu: npt.NDArray[np.intp],
+) -> npt.NDArray[np.int64]:
+    """Stations at exactly 0, 1, 2, 3 votes of every tested cell, shape ``(cells, 4)``."""
+    nq = use.shape[0]
+    out = np.zeros((nq, nu, WINDOW + 1), dtype=np.int64)
+    for j in range(nq):
+        inside = use[j] & (votes[j] <= WINDOW)
+        out[j] = np.bincount(
+            inverse[inside] * (WINDOW + 1) + votes[j][inside], minlength=nu * (WINDOW + 1)
+        ).reshape(nu, WINDOW + 1)
+    return out[pj, pu]
+
+
+def _mixture_cells(
+    valid: npt.NDArray[np.int64],
+    inverse: npt.NDArray[np.intp],
+    nu: int,
+    use: npt.NDArray[np.bool_],
+    votes: npt.NDArray[np.int64],
+    pj: npt.NDArray[np.intp],
+    pu: npt.NDArray[np.intp],
+) -> _Cells:
+    """The exact conditional window test of every tested cell (see :func:`_window_tails`)."""
+    counts = _window_counts(inverse, nu, use, votes, pj, pu)
+    # the smallest valid ballots among each cell's stations in the window (binomial factor)
+    big = np.iinfo(np.int64).max
+    order = np.lexsort((valid, inverse))
+    nstar = np.full((use.shape[0], nu), big, dtype=np.int64)
+    for j in range(use.shape[0]):
+        inside = (use[j] & (votes[j] <= WINDOW))[order]
+        first_u, first_i = np.unique(inverse[order][inside], return_index=True)
+        nstar[j, first_u] = valid[order][inside][first_i]
+    ns = np.where(nstar[pj, pu] == big, 1e9, nstar[pj, pu]).astype(np.float64)
+    p, pmin, expected, sd = window_tails(counts, np.maximum(ns, 3.0))
+    zeros = np.zeros(pj.size)
+    return _Cells(counts, expected, sd, zeros, p, np.full(pj.size, math.nan), pmin)
+
+
+def _model_cells(
+    null: str,
+    inverse: npt.NDArray[np.intp],
+    nu: int,
+    use: npt.NDArray[np.bool_],
+    votes: npt.NDArray[np.int64],
+    sizes: npt.NDArray[np.int64],
+    unit_votes: npt.NDArray[np.int64],
+    unit_valid: npt.NDArray[np.int64],
+    pj: npt.NDArray[np.intp],
+    pu: npt.NDArray[np.intp],
+) -> _Cells:
+    """Exact Poisson-binomial tails of every tested cell under the binomial or fitted
+    beta-binomial null with the commission's share."""
+    nq, nst = use.shape
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(inverse, minlength=nu))])
+    probs = np.zeros((nq, nst, 3))
+    unit_rho = np.zeros((nq, nu))
+    for j in range(nq):
+        n = sizes[j]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share_u = np.where(unit_valid[j] > 0, unit_votes[j] / unit_valid[j], 0.0)
+        share = share_u[inverse]
+        if null == "betabinomial":
+            unit_rho[j] = _moment_rho(inverse, nu, n, votes[j], share, share_u)
+        probs[j] = _null_probabilities(n, share, unit_rho[j][inverse])
+        probs[j][~use[j]] = 0.0
+    expct = np.zeros((nq, nu, 3))
+    var12 = np.zeros((nq, nu))
+    for j in range(nq):
+        for k in range(3):
+            expct[j, :, k] = np.bincount(inverse, weights=probs[j, :, k], minlength=nu)
+        p12j = probs[j, :, 1] + probs[j, :, 2]
+        var12[j] = np.bincount(inverse, weights=p12j * (1 - p12j), minlength=nu)
+    counts = _window_counts(inverse, nu, use, votes, pj, pu)
+    stat = counts[:, 1] + counts[:, 2]
+    p_up, p_zero = _cell_tails(probs, order, bounds, pj, pu, stat, counts[:, 0])
+    return _Cells(
+        counts,
+        expct[pj, pu],
+        np.sqrt(var12[pj, pu]),
+        unit_rho[pj, pu],
+        p_up,
+        p_zero,
+        np.zeros(pj.size),
     )
