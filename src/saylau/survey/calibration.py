@@ -94,6 +94,7 @@ def false_alarm_study(
     nonresponse: float = 0.0,
     rng: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    by_totals: bool = False,
 ) -> FalseAlarmStudy:
     """Measure the false-alarm rates of the quick-count or exit-poll comparison.
 
@@ -118,6 +119,9 @@ def false_alarm_study(
         Seed (recorded in the result).
     progress : callable, optional
         ``progress(done, draws)``.
+    by_totals : bool
+        Exit polls: compare per stratum with stratum totals only (the screen) instead of
+        every station's protocol (the re-drawn tests).
 
     Returns
     -------
@@ -150,11 +154,14 @@ def false_alarm_study(
             sim = simulate_exitpoll_on(population, n_sampled=n, rng=gen)
             est = estimate_exitpoll(sim.interviews, sim.frame, tally=sim.tally)
             sub = estimate_by_stratum(sim.interviews, sim.frame, tally=sim.tally)
-            off = OfficialResults.from_totals(
-                {c: float(v) for c, v in sim.official.items()},
-                by_stratum=sim.official_by_stratum,
+            # every station's protocol: the per-stratum tests re-draw polls from them
+            off = dataclasses.replace(
+                official,
+                totals={c: float(v) for c, v in sim.official.items()},
+                by_stratum=sim.official_by_stratum if by_totals else {},
+                stations=None if by_totals else official.stations,
             )
-            res = compare_exit_poll(est, off, by_stratum=sub, alpha=level)
+            res = compare_exit_poll(est, off, by_stratum=sub, alpha=level, rng=i)
         assert res.finding is not None
         nat.append(res.finding.alarm)
         pvals.append(res.joint.pvalue)

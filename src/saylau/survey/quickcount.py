@@ -92,7 +92,7 @@ from ..domain.table import ProtocolTable
 from ..results import Result
 from .estimates import IntervalMethod, ShareEstimates
 from .frame import SamplingFrame, frame_from_table
-from .sample import SampleDraw
+from .sample import SampleDraw, is_take_all
 from .variance import collapse_singletons, stratified_cov, stratum_factor
 
 __all__ = [
@@ -164,6 +164,11 @@ class QuickCountResult(Result):
         The declared rules applied, in words.
     stratum_shares : mapping
         Per-stratum estimates (with ``by_stratum=True``).
+    take_all : tuple of str
+        The sample's take-all stations (certainty units: no variance, never re-weighted).
+    warnings : tuple of str
+        What makes the estimate or its interval doubtful, in words (e.g. a take-all station
+        that has not reported: no other station can stand in for it).
     """
 
     shares: ShareEstimates
@@ -175,6 +180,8 @@ class QuickCountResult(Result):
     excluded: tuple[ExcludedReport, ...]
     rules: Mapping[str, str]
     stratum_shares: Mapping[str, ShareEstimates] = dataclasses.field(default_factory=dict)
+    take_all: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
     def table(self, alpha: float = 0.05, method: IntervalMethod = "wald") -> list[dict[str, Any]]:
         """One JSON-ready row per choice: estimate, std_err, ci_low, ci_high, deff."""
@@ -396,7 +403,9 @@ def _resolve(
                 continue
             stratum[i] = sample.stratum[k]
             base[i] = 1.0 / sample.prob[k]
-            certain[i] = bool(sample.certainty[k]) and sample.method == "pps"
+            certain[i] = bool(sample.certainty[k]) and (
+                sample.method == "pps" or is_take_all(sample.stratum[k])
+            )
         population = dict(sample.population)
         sampled = dict(sample.allocated)
         wsum: dict[str, float] | None = {}
@@ -439,7 +448,8 @@ def _resolve(
         tuple(sample.stations),
         tuple(sample.stratum),
         1.0 / np.asarray(sample.prob, dtype=float),
-        np.asarray(sample.certainty, dtype=bool) & pps,
+        np.asarray(sample.certainty, dtype=bool)
+        & (pps | np.array([is_take_all(h) for h in sample.stratum], dtype=bool)),
         _sizes(frame, sample.stations) if pps else np.ones(len(sample.stations)),
     )
 
@@ -547,6 +557,10 @@ def _fit(
             grow = np.where(sampled_w > 0, (sampled_w + extra) / sampled_w, 1.0)
         a = grow * sampled_dm / np.where(rep_dm > 0, rep_dm, 1.0)
         w = d * a[wcode]
+        # a take-all station stands for itself alone: a missing one is not made up by
+        # re-weighting the others (the result warns instead)
+        fixed = cert & np.array([is_take_all(h) for h in st.tolist()], dtype=bool)
+        w[fixed] = d[fixed]
     else:
         rep_n = np.bincount(wcode, minlength=len(gnames)).astype(float)
         w = np.array([pop_g[g_] for g_ in gnames], dtype=float)[wcode] / rep_n[wcode]
@@ -772,6 +786,27 @@ def quick_count(
         "non_response": "missing at random within stratum (weights re-scaled per stratum)",
         **{f"stratum {k}": v for k, v in merge_rules.items()},
     }
+    take_all: tuple[str, ...] = ()
+    notes: list[str] = []
+    if sample is not None:
+        take_all = tuple(
+            s for s, h in zip(sample.stations, sample.stratum, strict=True) if is_take_all(h)
+        )
+        rules["take_all"] = (
+            sample.take_all_rule + "; certainty units: no variance, never re-weighted for "
+            "another station's non-response"
+        )
+        got = {str(i) for i in design.ids[keep].tolist()}
+        absent: dict[str, list[str]] = {}
+        for s, h in zip(sample.stations, sample.stratum, strict=True):
+            if is_take_all(h) and s not in got:
+                absent.setdefault(h, []).append(s)
+        notes.extend(
+            f"a take-all station has not reported: the estimate for its stratum is "
+            f"incomplete ({h}: {', '.join(sorted(v)[:5])}{' ...' if len(v) > 5 else ''}; no "
+            "other station can stand in for it, and the interval does not show it)"
+            for h, v in sorted(absent.items())
+        )
     return QuickCountResult(
         shares=shares,
         turnout=turnout,
@@ -782,6 +817,8 @@ def quick_count(
         excluded=tuple(design.excluded),
         rules=rules,
         stratum_shares=per_stratum,
+        take_all=take_all,
+        warnings=tuple(notes),
     )
 
 
