@@ -84,9 +84,7 @@ def test_a_padded_region_is_found() -> None:
     padded = votes.copy()
     padded[north] = fabricate(votes[north], 0, 0.20)
     official = ProtocolTable.from_frame(
-        table.frame.with_columns(
-            [pl.Series(c, padded[:, j]) for j, c in enumerate(CHOICES)]
-        ),
+        table.frame.with_columns([pl.Series(c, padded[:, j]) for j, c in enumerate(CHOICES)]),
         profile="plain",
         choices=CHOICES,
         levels=["region"],

@@ -91,6 +91,7 @@ __all__ = [
     "is_take_all",
     "read_draw",
     "redo_draw",
+    "take_all_labels",
     "write_assignment_sheets",
 ]
 
@@ -113,11 +114,15 @@ def is_take_all(stratum: str) -> bool:
     return str(stratum).endswith(TAKE_ALL)
 
 
-def _take_all_labels(
+def take_all_labels(
     labels: npt.NDArray[np.object_] | npt.NDArray[np.str_], size: FloatArray, multiple: float
 ) -> npt.NDArray[np.object_]:
     """Labels with the stations above ``multiple`` × their stratum's median moved to
-    ``<stratum> [take-all]``."""
+    ``<stratum> [take-all]``.
+
+    >>> take_all_labels(np.array(["N", "N", "N"]), np.array([500.0, 600.0, 90000.0]), 20).tolist()
+    ['N', 'N', 'N [take-all]']
+    """
     lab = np.asarray(labels).astype(object)
     med = (
         pl.DataFrame({"h": lab.astype(str), "x": size})
@@ -488,7 +493,7 @@ def draw_sample(
                 expected="> 1, or None to turn the rule off",
                 found=take_all,
             )
-        labels = _take_all_labels(labels, size, take_all).astype(str)
+        labels = take_all_labels(labels, size, take_all).astype(str)
     for c in sort_by:
         sorted_frame.column(c)
     keys = sorted(set(labels.tolist()))
