@@ -95,6 +95,8 @@ def false_alarm_study(
     rng: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     by_totals: bool = False,
+    tally: bool = True,
+    per_station: int | None = 50,
 ) -> FalseAlarmStudy:
     """Measure the false-alarm rates of the quick-count or exit-poll comparison.
 
@@ -122,6 +124,13 @@ def false_alarm_study(
     by_totals : bool
         Exit polls: compare per stratum with stratum totals only (the screen) instead of
         every station's protocol (the re-drawn tests).
+    tally : bool
+        Exit polls: weight with the interviewers' tally (their intervals); ``False`` estimates
+        from the records alone, as a poll without a tally must.
+    per_station : int or None
+        Exit polls: interviews aimed at per station, the interval of each station set from its
+        turnout (:func:`~saylau.survey.exitpoll_sim.simulate_exitpoll_on`): intervals then
+        differ between stations; ``None``: the same interval everywhere.
 
     Returns
     -------
@@ -151,9 +160,10 @@ def false_alarm_study(
                 qc, official, reports=reports, strata=list(draw.strata_columns), alpha=level
             )
         else:
-            sim = simulate_exitpoll_on(population, n_sampled=n, rng=gen)
-            est = estimate_exitpoll(sim.interviews, sim.frame, tally=sim.tally)
-            sub = estimate_by_stratum(sim.interviews, sim.frame, tally=sim.tally)
+            sim = simulate_exitpoll_on(population, n_sampled=n, per_station=per_station, rng=gen)
+            given = sim.tally if tally else None
+            est = estimate_exitpoll(sim.interviews, sim.frame, tally=given)
+            sub = estimate_by_stratum(sim.interviews, sim.frame, tally=given)
             # every station's protocol: the per-stratum tests re-draw polls from them
             off = dataclasses.replace(
                 official,
@@ -187,7 +197,9 @@ def false_alarm_study(
         n=n,
         draws=draws,
         level=level,
-        design=method if kind == "quickcount" else "srs (simulated interviews)",
+        design=method
+        if kind == "quickcount"
+        else "srs (simulated interviews" + ("" if tally else ", no tally") + ")",
         nonresponse=nonresponse,
         national=float(np.mean(nat)),
         strata=rate(per),

@@ -89,6 +89,7 @@ __all__ = [
     "compare_with_official",
     "holm",
     "official_shares",
+    "redrawn_test",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -446,6 +447,20 @@ def _joint(
         pvalue_chi2=p_chi2,
         method="Wald, Moore-Penrose inverse of the covariance, chi-squared reference",
         excluded=excluded,
+    )
+
+
+def redrawn_test(pvalue: float, choices: int, method: str) -> JointTest:
+    """A per-stratum test whose p-value comes from samples re-drawn under the null
+    (:mod:`saylau.survey.nulltest`): one Monte Carlo p over ``choices`` choices."""
+    return JointTest(
+        statistic=math.nan,
+        df_num=choices,
+        f_statistic=None,
+        df_den=None,
+        pvalue=pvalue,
+        pvalue_chi2=pvalue,
+        method=method,
     )
 
 

@@ -29,7 +29,6 @@ Examples
 from __future__ import annotations
 
 import dataclasses
-import math
 import zlib
 from collections.abc import Mapping, Sequence
 
@@ -38,7 +37,7 @@ import numpy.typing as npt
 import polars as pl
 
 from ..domain.choices import is_against_all, normalize_name
-from .compare import JointTest
+from .compare import JointTest, redrawn_test
 from .nulltest import approach_rule, redraw_exitpoll_test
 
 __all__ = ["EXITPOLL_NULL", "StationReports", "redraw_strata", "station_reports", "stratum_totals"]
@@ -185,14 +184,10 @@ def redraw_strata(
             response=response,
             rng=zlib.crc32(f"{rng}:{h}".encode()),
         )
-        tests[h] = JointTest(
-            statistic=math.nan,
-            df_num=len(choices),
-            f_statistic=None,
-            df_den=None,
-            pvalue=p,
-            pvalue_chi2=p,
-            method=f"re-drawn: {len(mine)} reporting stations against polls re-drawn from "
+        tests[h] = redrawn_test(
+            p,
+            len(choices),
+            f"re-drawn: {len(mine)} reporting stations against polls re-drawn from "
             f"the stratum's {len(rows)} official protocols (approach rule {rule[0]}, "
             f"response {response:.0%}; largest standardised gap over the choices, "
             "Monte Carlo p)",

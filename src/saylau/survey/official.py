@@ -26,7 +26,6 @@ Examples
 from __future__ import annotations
 
 import dataclasses
-import math
 import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -37,7 +36,13 @@ import polars as pl
 from .._exceptions import DataFormatError
 from ..domain.table import ProtocolTable
 from ..io.votes import read_choice_table
-from .compare import FALSE_ALARM_RATE, ComparisonResult, JointTest, compare_with_official
+from .compare import (
+    FALSE_ALARM_RATE,
+    ComparisonResult,
+    JointTest,
+    compare_with_official,
+    redrawn_test,
+)
 from .estimates import ShareEstimates
 from .exitpoll_null import EXITPOLL_NULL, StationReports, redraw_strata, stratum_totals
 from .nulltest import redraw_test
@@ -409,14 +414,10 @@ def _redraw_tests(
         population = groups[h].select(choices).to_numpy()
         seed = zlib.crc32(f"{rng}:{h}".encode())
         p = redraw_test(mine.select(choices).to_numpy(), population, rng=seed)
-        out[h] = JointTest(
-            statistic=math.nan,
-            df_num=len(choices),
-            f_statistic=None,
-            df_den=None,
-            pvalue=p,
-            pvalue_chi2=p,
-            method=f"re-drawn: {mine.height} reports against samples of the stratum's "
+        out[h] = redrawn_test(
+            p,
+            len(choices),
+            f"re-drawn: {mine.height} reports against samples of the stratum's "
             f"{population.shape[0]} official protocols (largest standardised gap over the "
             "choices, Monte Carlo p)",
         )

@@ -93,7 +93,7 @@ from ..results import Result
 from .estimates import IntervalMethod, ShareEstimates
 from .frame import SamplingFrame, frame_from_table
 from .sample import SampleDraw, is_take_all
-from .variance import collapse_singletons, stratified_cov, stratum_factor
+from .variance import collapse_singletons, nonresponse_factor, stratified_cov, stratum_factor
 
 __all__ = [
     "ExcludedReport",
@@ -551,11 +551,9 @@ def _fit(
         # nothing is missing: the reports are then a PPS sample of r_g stations and the factor
         # is fixed given r_g (module docstring)
         dm = design.sampled_weight * (design.sampled_size if design.pps else 1.0)
-        sampled_dm = np.bincount(s_code, weights=dm, minlength=len(gnames))
-        rep_dm = np.bincount(s_code[s_rep], weights=dm[s_rep], minlength=len(gnames))
         with np.errstate(divide="ignore", invalid="ignore"):
             grow = np.where(sampled_w > 0, (sampled_w + extra) / sampled_w, 1.0)
-        a = grow * sampled_dm / np.where(rep_dm > 0, rep_dm, 1.0)
+        a = grow * nonresponse_factor(dm, s_code, s_rep, len(gnames))
         w = d * a[wcode]
         # a take-all station stands for itself alone: a missing one is not made up by
         # re-weighting the others (the result warns instead)
