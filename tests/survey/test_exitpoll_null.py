@@ -13,13 +13,16 @@ with 12, the spread between the region's two kinds of station hides 8 points).
 from __future__ import annotations
 
 import dataclasses
+import json
 import warnings
 
 import numpy as np
 import polars as pl
 import pytest
+from typer.testing import CliRunner
 
 from saylau import SaylauWarning
+from saylau.cli import app
 from saylau.domain.table import ProtocolTable
 from saylau.survey.calibration import binomial_band
 from saylau.survey.exitpoll import estimate_by_stratum, estimate_exitpoll
@@ -141,3 +144,33 @@ def test_redrawn_polls_of_honest_and_impossible_reports() -> None:
 def test_approach_rule_read_from_the_reports(skip, expected) -> None:  # type: ignore[no-untyped-def]
     # intervals set from turnout: 200/4 = 400/8 = 800/16 = 50 interviews aimed at
     assert approach_rule([200, 400, 800], [50, 50, 50], skip) == expected
+
+
+def test_cli_prints_the_per_region_finding(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``saylau exitpoll --official <precinct file>``: the per-region finding with its
+    correction, the regions tested and not tested and the measured rate, as the JSON has."""
+    table = _population(5)
+    sim = simulate_exitpoll_on(
+        table, n_sampled=48, min_stratum=5, min_per_stratum=3, per_station=40, rng=6
+    )
+    table.frame.write_csv(tmp_path / "results.csv")
+    sim.frame.write_csv(tmp_path / "frame.csv")
+    sim.interviews.data.select("station", "band", pl.col("answer").alias("choice")).write_csv(
+        tmp_path / "interviews.csv"
+    )
+    assert sim.tally is not None
+    sim.tally.write_csv(tmp_path / "tally.csv")
+    args = [
+        "exitpoll", str(tmp_path / "interviews.csv"), "--frame", str(tmp_path / "frame.csv"),
+        "--official", str(tmp_path / "results.csv"), "--tally", str(tmp_path / "tally.csv"),
+    ]  # fmt: skip
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0, r.output
+    text = " ".join(r.output.split())
+    assert "per stratum: no alarm at 0.05 (Holm over 4 strata tested)" in text
+    assert "all 4 strata tested" in text and "differential refusal" in text
+    assert "false-alarm rate on clean elections" in text.split("per stratum:")[1]
+    r = CliRunner().invoke(app, [*args, "--json"])
+    strata = json.loads(r.stdout)["comparison"]["strata_finding"]
+    assert strata["kind"] == "test" and strata["correction"] == "Holm over 4 strata tested"
+    assert strata["false_alarm_rate"] is not None
