@@ -88,6 +88,7 @@ __all__ = [
     "StationFinding",
     "compare_with_official",
     "holm",
+    "no_tally_is_screen",
     "official_shares",
     "redrawn_test",
 ]
@@ -123,6 +124,27 @@ FALSE_ALARM_RATE: dict[tuple[str, str], float] = {
     # (300, 200), 0.040 (1,500, 50)
     ("exit poll", "strata"): 0.045,
 }
+
+
+#: The national exit-poll comparison of a poll weighted without the interviewers' tally,
+#: measured on honest polls whose interviewing intervals differ by station (set from each
+#: station's turnout): (largest rate, polls of that run, where). From :data:`CALIBRATION`.
+NO_TALLY_FALSE_ALARM: tuple[float, int, str] = (
+    0.915,
+    200,
+    "Russia 2004 resampled, 300 stations, seed 5300",
+)
+
+
+def no_tally_is_screen(level: float = 0.05) -> bool:
+    """Whether the no-tally comparison is a screen: its measured false-alarm rate lies above
+    the 99% binomial band of the nominal ``level`` over the polls of the run.
+
+    >>> isinstance(no_tally_is_screen(), bool)
+    True
+    """
+    rate, draws, _ = NO_TALLY_FALSE_ALARM
+    return rate > float(stats.binom.ppf(0.995, draws, level)) / draws
 
 
 @dataclasses.dataclass(frozen=True)

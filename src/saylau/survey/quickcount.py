@@ -554,11 +554,9 @@ def _fit(
         with np.errstate(divide="ignore", invalid="ignore"):
             grow = np.where(sampled_w > 0, (sampled_w + extra) / sampled_w, 1.0)
         a = grow * nonresponse_factor(dm, s_code, s_rep, len(gnames))
+        # (a take-all stratum is its own weighting group: a missing take-all station is
+        # represented by the other take-all stations of its region alone, and the result warns)
         w = d * a[wcode]
-        # a take-all station stands for itself alone: a missing one is not made up by
-        # re-weighting the others (the result warns instead)
-        fixed = cert & np.array([is_take_all(h) for h in st.tolist()], dtype=bool)
-        w[fixed] = d[fixed]
     else:
         rep_n = np.bincount(wcode, minlength=len(gnames)).astype(float)
         w = np.array([pop_g[g_] for g_ in gnames], dtype=float)[wcode] / rep_n[wcode]
@@ -791,8 +789,8 @@ def quick_count(
             s for s, h in zip(sample.stations, sample.stratum, strict=True) if is_take_all(h)
         )
         rules["take_all"] = (
-            sample.take_all_rule + "; certainty units: no variance, never re-weighted for "
-            "another station's non-response"
+            sample.take_all_rule + "; certainty units: no variance; a missing one is "
+            "represented only by the other take-all stations of its region (a warning says so)"
         )
         got = {str(i) for i in design.ids[keep].tolist()}
         absent: dict[str, list[str]] = {}
