@@ -241,31 +241,15 @@ def coverage_study(
             los.append(a)
             his.append(b_)
         lo, hi = np.array(los), np.array(his)
-    cover = ((lo <= truth[None, :]) & (truth[None, :] <= hi)).mean(axis=0)
-    sd = est_all.std(axis=0, ddof=1)
-    mse = se_all.mean(axis=0)
-    if np.any(sd == 0):
+    if np.any(est_all.std(axis=0, ddof=1) == 0):
         import warnings
 
         warnings.warn("some choice never varies across draws", SaylauWarning, stacklevel=2)
-    return CoverageResult(
-        choices=tuple(c.id for c in population.choices),
-        truth=truth,
-        coverage=cover,
-        bias=est_all.mean(axis=0) - truth,
-        mean_std_err=mse,
-        empirical_sd=sd,
-        se_ratio=mse / np.where(sd > 0, sd, np.nan),
-        draws=draws,
-        n=n_tot,
-        strata=len(keys) - len(taken),
-        take_all=certain,
-        alpha=alpha,
-        interval=interval,
-        estimates=est_all,
-        std_errs=se_all,
-        samples=kept,
-    )
+    res = _summarise(
+        population, truth, est_all, lo, hi, se_all, n=n_tot, strata=len(keys) - len(taken),
+        alpha=alpha, interval=interval, take_all=certain,
+    )  # fmt: skip
+    return dataclasses.replace(res, samples=kept)
 
 
 def _summarise(
