@@ -67,7 +67,7 @@ def _compare(table: ProtocolTable, official: ProtocolTable, seed: int, n: int = 
 
 def test_honest_polls_rarely_flag_a_region() -> None:
     table = _population(1)
-    draws = 30
+    draws = 60
     alarms = []
     for seed in range(draws):
         res = _compare(table, table, seed)
@@ -76,7 +76,7 @@ def test_honest_polls_rarely_flag_a_region() -> None:
         assert f.correction == "Holm over 4 strata tested"
         assert EXITPOLL_NULL in f.caveats
         alarms.append(f.alarm)
-    # Binomial(30, 0.05): 99% band of the rate [0, 0.167] (Holm: at most the nominal rate)
+    # Binomial(60, 0.05): 99% band of the rate [0, 0.133] (Holm: at most the nominal rate)
     assert np.mean(alarms) <= binomial_band(0.05, draws)[1]
 
 
