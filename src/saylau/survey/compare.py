@@ -129,7 +129,8 @@ FALSE_ALARM_RATE: dict[tuple[str, str], float] = {
 
 #: The national exit-poll comparison of a poll weighted without the interviewers' tally,
 #: measured on honest polls whose interviewing intervals differ by station (set from each
-#: station's turnout): (largest rate, polls of that run, where). From :data:`CALIBRATION`.
+#: station's turnout): (largest rate, polls of that run, where). From :data:`CALIBRATION`;
+#: Poland 2020, where station size goes less with the vote, gave 0.000 of 200 (seed 6300).
 NO_TALLY_FALSE_ALARM: tuple[float, int, str] = (
     0.915,
     200,
@@ -480,7 +481,12 @@ def _joint(
 
 def redrawn_test(pvalue: float, choices: int, method: str) -> JointTest:
     """A per-stratum test whose p-value comes from samples re-drawn under the null
-    (:mod:`saylau.survey.nulltest`): one Monte Carlo p over ``choices`` choices."""
+    (:mod:`saylau.survey.nulltest`): one Monte Carlo p over ``choices`` choices.
+
+    >>> t = redrawn_test(0.012, 3, "re-drawn")
+    >>> t.pvalue, t.tested
+    (0.012, True)
+    """
     return JointTest(
         statistic=math.nan,
         df_num=choices,

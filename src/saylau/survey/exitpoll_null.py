@@ -206,7 +206,13 @@ def station_reports(
     *,
     srs_within: bool = True,
 ) -> StationReports:
-    """:class:`StationReports` from the answers' frame positions and choice codes."""
+    """:class:`StationReports` from the answers' frame positions and choice codes.
+
+    >>> rep = station_reports(["a", "b", "c"], ["N", "N", "S"], np.array([0, 0, 2]),
+    ...                       np.array([1, 0, 1]), 2, {"a": 3.0, "c": 1.0}, {})
+    >>> rep.stations, rep.answers.tolist(), rep.approached.tolist(), rep.skip
+    (('a', 'c'), [[1.0, 1.0], [0.0, 1.0]], [3.0, 1.0], None)
+    """
     n = len(frame_stations)
     counts = np.bincount(station_index * k + choice_index, minlength=n * k).reshape(n, k)
     rep = np.flatnonzero(counts.sum(axis=1) > 0).tolist()
@@ -228,7 +234,12 @@ def station_reports(
 def stratum_totals(
     reports: StationReports, stations: pl.DataFrame, choices: Sequence[str]
 ) -> dict[str, dict[str, float]]:
-    """Official votes of ``choices`` per frame stratum, summed over the station protocols."""
+    """Official votes of ``choices`` per frame stratum, summed over the station protocols.
+
+    >>> rep = station_reports(["a", "b"], ["N", "S"], np.array([0]), np.array([0]), 1, {}, {})
+    >>> stratum_totals(rep, pl.DataFrame({"station": ["a", "b"], "A": [5, 7]}), ["A"])["S"]
+    {'A': 7.0}
+    """
     label = pl.DataFrame(
         {"station": list(reports.frame_stations), "__h": list(reports.frame_strata)}
     )
