@@ -92,7 +92,7 @@ from ..domain.table import ProtocolTable
 from ..results import Result
 from .estimates import IntervalMethod, ShareEstimates
 from .frame import SamplingFrame, frame_from_table
-from .sample import SampleDraw, is_take_all
+from .sample import SampleDraw, is_take_all, take_all_report
 from .variance import collapse_singletons, nonresponse_factor, stratified_cov, stratum_factor
 
 __all__ = [
@@ -785,24 +785,11 @@ def quick_count(
     take_all: tuple[str, ...] = ()
     notes: list[str] = []
     if sample is not None:
-        take_all = tuple(
-            s for s, h in zip(sample.stations, sample.stratum, strict=True) if is_take_all(h)
-        )
         rules["take_all"] = (
             sample.take_all_rule + "; certainty units: no variance; a missing one is "
             "represented only by the other take-all stations of its region (a warning says so)"
         )
-        got = {str(i) for i in design.ids[keep].tolist()}
-        absent: dict[str, list[str]] = {}
-        for s, h in zip(sample.stations, sample.stratum, strict=True):
-            if is_take_all(h) and s not in got:
-                absent.setdefault(h, []).append(s)
-        notes.extend(
-            f"a take-all station has not reported: the estimate for its stratum is "
-            f"incomplete ({h}: {', '.join(sorted(v)[:5])}{' ...' if len(v) > 5 else ''}; no "
-            "other station can stand in for it, and the interval does not show it)"
-            for h, v in sorted(absent.items())
-        )
+        take_all, notes = take_all_report(sample, {str(i) for i in design.ids[keep].tolist()})
     return QuickCountResult(
         shares=shares,
         turnout=turnout,

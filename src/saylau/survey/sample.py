@@ -92,6 +92,7 @@ __all__ = [
     "read_draw",
     "redo_draw",
     "take_all_labels",
+    "take_all_report",
     "write_assignment_sheets",
 ]
 
@@ -112,6 +113,32 @@ def is_take_all(stratum: str) -> bool:
     (True, False)
     """
     return str(stratum).endswith(TAKE_ALL)
+
+
+def take_all_report(draw: SampleDraw, reported: set[str]) -> tuple[tuple[str, ...], list[str]]:
+    """The draw's take-all stations, and a warning per take-all stratum with one missing.
+
+    >>> d = SampleDraw(method="srs", allocation="given", seed=0, strata_columns=("r",),
+    ...     sort_by=(), n=2, min_per_stratum=1, neyman_column=None, given=None,
+    ...     frame_fingerprint="", frame_stations=9, population={}, allocated={},
+    ...     stations=("a", "big"), stratum=("N", "N" + TAKE_ALL), prob=np.ones(2),
+    ...     certainty=np.ones(2, dtype=bool), take_all=20.0)
+    >>> stations, notes = take_all_report(d, {"a"})
+    >>> stations, notes[0][:40]
+    (('big',), 'a take-all station has not reported: the')
+    """
+    stations = tuple(s for s, h in zip(draw.stations, draw.stratum, strict=True) if is_take_all(h))
+    absent: dict[str, list[str]] = {}
+    for s, h in zip(draw.stations, draw.stratum, strict=True):
+        if is_take_all(h) and s not in reported:
+            absent.setdefault(h, []).append(s)
+    notes = [
+        f"a take-all station has not reported: the estimate for its stratum is incomplete "
+        f"({h}: {', '.join(sorted(v)[:5])}{' ...' if len(v) > 5 else ''}; no other station "
+        "can stand in for it, and the interval does not show it)"
+        for h, v in sorted(absent.items())
+    ]
+    return stations, notes
 
 
 def take_all_labels(
