@@ -74,8 +74,8 @@ def exitpoll_command(
         typer.Option(
             "--official",
             help="Official results: a CSV choice,votes or choice,share (fractions or "
-            "percentages), or a precinct file (adds the per-station comparison); adds the "
-            "comparison.",
+            "percentages), or a precinct file (adds the per-station comparison and the "
+            "per-stratum tests re-drawn from every station's protocol); adds the comparison.",
         ),
     ] = None,
     official_stations: Annotated[

@@ -134,8 +134,9 @@ def take_all_report(draw: SampleDraw, reported: set[str]) -> tuple[tuple[str, ..
             absent.setdefault(h, []).append(s)
     notes = [
         f"a take-all station has not reported: the estimate for its stratum is incomplete "
-        f"({h}: {', '.join(sorted(v)[:5])}{' ...' if len(v) > 5 else ''}; no other station "
-        "can stand in for it, and the interval does not show it)"
+        f"({h}: {', '.join(sorted(v)[:5])}{' ...' if len(v) > 5 else ''}; only the other "
+        "take-all stations of its region, if any, stand in for it, and the interval does "
+        "not show it)"
         for h, v in sorted(absent.items())
     ]
     return stations, notes
