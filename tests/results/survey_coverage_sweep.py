@@ -53,6 +53,7 @@ def main() -> None:
     ap.add_argument("--only", default="", help="run only populations containing this text")
     ap.add_argument("--data", type=Path, default=DATA, help="the shared data folder")
     ap.add_argument("--skip", default="", help="cells already run, as population:grid indices")
+    ap.add_argument("--cells", default="", help="run only these grid indices (comma-separated)")
     args = ap.parse_args()
     cells = []
     # the cell's seed is fixed by its place in the full grid (population-major), whatever
@@ -63,6 +64,8 @@ def main() -> None:
         for p in range(len(POPULATIONS))
         if not args.only or args.only in POPULATIONS[p]
     ]
+    if args.cells:
+        plan = [c for c in plan if str(c[1]) in args.cells.split(",")]
     if args.skip:
         plan = [c for c in plan if f"{c[0]}:{c[1]}" not in args.skip.split(",")]
     tables: dict[int, Any] = {}
@@ -96,6 +99,7 @@ def main() -> None:
                 "bias_over_sd": np.round(cov.bias / cov.empirical_sd, 3).tolist(),
                 "band": [round(lo, 3), round(hi, 3)],
                 "within_band": bool(np.all((cov.coverage >= lo) & (cov.coverage <= hi))),
+                "take_all": cov.take_all,
                 "seconds": round(time.time() - t0),
             }
         )

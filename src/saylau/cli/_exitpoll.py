@@ -74,8 +74,8 @@ def exitpoll_command(
         typer.Option(
             "--official",
             help="Official results: a CSV choice,votes or choice,share (fractions or "
-            "percentages), or a precinct file (adds the per-station comparison); adds the "
-            "comparison.",
+            "percentages), or a precinct file (adds the per-station comparison and the "
+            "per-stratum tests re-drawn from every station's protocol); adds the comparison.",
         ),
     ] = None,
     official_stations: Annotated[
@@ -184,7 +184,7 @@ def exitpoll_command(
         if official_strata is not None:
             off = off.combine(read_official(official_strata, by="stratum"))
         by_stratum = None
-        if off.stratum_totals(strata_cols or ["stratum"]):
+        if off.stratum_totals(strata_cols or ["stratum"]) or off.stations is not None:
             by_stratum = estimate_by_stratum(
                 iv, fr, strata=strata_cols, sample=draw, tally=tally_df, df_method=df_method
             )

@@ -20,7 +20,14 @@ from ..survey.frame import open_frame
 from ..survey.official import compare_quick_count, read_official
 from ..survey.projection import project_seats, threshold_probability
 from ..survey.quickcount import quick_count, quick_count_progress
-from ..survey.sample import SampleDraw, draw_sample, read_draw, write_assignment_sheets
+from ..survey.sample import (
+    TAKE_ALL_MULTIPLE,
+    SampleDraw,
+    draw_sample,
+    is_take_all,
+    read_draw,
+    write_assignment_sheets,
+)
 from ._app import app, err_console, guarded, out_console, print_json
 from ._columns import ColumnsOpt, EncodingOpt, SheetOpt, SkipRowsOpt, reading
 from ._keptout import kept_out_json, print_kept_out
@@ -79,6 +86,15 @@ def sample(
     force: Annotated[
         bool, typer.Option("--force", help="Overwrite a draw already in the --out folder.")
     ] = False,
+    take_all: Annotated[
+        float,
+        typer.Option(
+            "--take-all",
+            help="Stations with more registered voters than this multiple of their "
+            "stratum's median are taken with certainty, in a take-all stratum of their own "
+            "(0 turns the rule off).",
+        ),
+    ] = TAKE_ALL_MULTIPLE,
 ) -> None:
     """Draw a stratified sample of polling stations and write assignment
     sheets.
@@ -133,6 +149,7 @@ def sample(
         allocation=allocation,  # type: ignore[arg-type]
         neyman_column=neyman_column,
         rng=seed,
+        take_all=take_all or None,
     )
     files = write_assignment_sheets(draw, fr, out, by=sheets_by)
     summary = {
@@ -143,6 +160,11 @@ def sample(
         "seed": draw.seed,
         "frame_stations": draw.frame_stations,
         "frame_fingerprint": draw.frame_fingerprint,
+        "take_all": {
+            "multiple": draw.take_all,
+            "stations": sum(1 for h in draw.stratum if is_take_all(h)),
+            "rule": draw.take_all_rule,
+        },
         "files": [str(f) for f in files],
         **kept_out_json(fr.rejected, fr.no_data),
     }
@@ -154,6 +176,7 @@ def sample(
         f"({draw.method}, {draw.allocation} allocation, {len(draw.population)} strata), "
         f"seed {draw.seed}"
     )
+    out_console.print(f"take-all: {draw.take_all_rule} (--take-all to change, 0 for none)")
     out_console.print(f"wrote {len(files)} files to {out}")
 
 
@@ -320,6 +343,8 @@ def quickcount(
         "strata": to_jsonable(qc.strata),
         "excluded": to_jsonable(qc.excluded),
         "rules": dict(qc.rules),
+        "take_all": list(qc.take_all),
+        "warnings": list(qc.warnings),
         **kept_out_json(kept, no_data),
     }
     if qc.turnout is not None:
@@ -376,6 +401,8 @@ def quickcount(
             f"{100 * r['ci_high']:.2f}%",
         )
     out_console.print(t)
+    for w in qc.warnings:
+        out_console.print(f"warning: {w}", style="yellow", markup=False, soft_wrap=True)
     print_kept_out(out_console, kept, no_data)
     if qc.excluded:
         out_console.print(f"{len(qc.excluded)} reports kept out:")

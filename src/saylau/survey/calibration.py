@@ -94,6 +94,9 @@ def false_alarm_study(
     nonresponse: float = 0.0,
     rng: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    by_totals: bool = False,
+    tally: bool = True,
+    per_station: int | None = 50,
 ) -> FalseAlarmStudy:
     """Measure the false-alarm rates of the quick-count or exit-poll comparison.
 
@@ -118,6 +121,16 @@ def false_alarm_study(
         Seed (recorded in the result).
     progress : callable, optional
         ``progress(done, draws)``.
+    by_totals : bool
+        Exit polls: compare per stratum with stratum totals only (the screen) instead of
+        every station's protocol (the re-drawn tests).
+    tally : bool
+        Exit polls: weight with the interviewers' tally (their intervals); ``False`` estimates
+        from the records alone, as a poll without a tally must.
+    per_station : int or None
+        Exit polls: interviews aimed at per station, the interval of each station set from its
+        turnout (:func:`~saylau.survey.exitpoll_sim.simulate_exitpoll_on`): intervals then
+        differ between stations; ``None``: the same interval everywhere.
 
     Returns
     -------
@@ -147,14 +160,18 @@ def false_alarm_study(
                 qc, official, reports=reports, strata=list(draw.strata_columns), alpha=level
             )
         else:
-            sim = simulate_exitpoll_on(population, n_sampled=n, rng=gen)
-            est = estimate_exitpoll(sim.interviews, sim.frame, tally=sim.tally)
-            sub = estimate_by_stratum(sim.interviews, sim.frame, tally=sim.tally)
-            off = OfficialResults.from_totals(
-                {c: float(v) for c, v in sim.official.items()},
-                by_stratum=sim.official_by_stratum,
+            sim = simulate_exitpoll_on(population, n_sampled=n, per_station=per_station, rng=gen)
+            given = sim.tally if tally else None
+            est = estimate_exitpoll(sim.interviews, sim.frame, tally=given)
+            sub = estimate_by_stratum(sim.interviews, sim.frame, tally=given)
+            # every station's protocol: the per-stratum tests re-draw polls from them
+            off = dataclasses.replace(
+                official,
+                totals={c: float(v) for c, v in sim.official.items()},
+                by_stratum=sim.official_by_stratum if by_totals else {},
+                stations=None if by_totals else official.stations,
             )
-            res = compare_exit_poll(est, off, by_stratum=sub, alpha=level)
+            res = compare_exit_poll(est, off, by_stratum=sub, alpha=level, rng=i)
         assert res.finding is not None
         nat.append(res.finding.alarm)
         pvals.append(res.joint.pvalue)
@@ -180,7 +197,9 @@ def false_alarm_study(
         n=n,
         draws=draws,
         level=level,
-        design=method if kind == "quickcount" else "srs (simulated interviews)",
+        design=method
+        if kind == "quickcount"
+        else "srs (simulated interviews" + ("" if tally else ", no tally") + ")",
         nonresponse=nonresponse,
         national=float(np.mean(nat)),
         strata=rate(per),

@@ -78,9 +78,13 @@ from .._exceptions import DataFormatError, UnknownNameError
 from ..domain.choices import is_against_all, normalize_name
 from ..results import Finding, Result
 from .estimates import ShareEstimates
+from .rates import CALIBRATION, FALSE_ALARM_RATE, NO_TALLY_FALSE_ALARM, no_tally_is_screen
 from .sensitivity import NonResponseSensitivity, _caveat, _sensitivity
 
 __all__ = [
+    "CALIBRATION",
+    "FALSE_ALARM_RATE",
+    "NO_TALLY_FALSE_ALARM",
     "ChoiceComparison",
     "ComparisonResult",
     "JointTest",
@@ -88,7 +92,9 @@ __all__ = [
     "StationFinding",
     "compare_with_official",
     "holm",
+    "no_tally_is_screen",
     "official_shares",
+    "redrawn_test",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -101,22 +107,6 @@ STRATUM_POOL = 0.05
 #: explodes (measured: exit polls of 300 stations in 91 strata of Russia 2004 raised a
 #: per-stratum alarm in half the honest replications even after Holm).
 MIN_STRATUM_REPORTS = 5
-
-#: Where the false-alarm rates below were measured (with their seeds).
-CALIBRATION = "tests/results/survey_false_alarms.json"
-
-#: False-alarm rates at the 5% level on resampled real elections (honest official results),
-#: from :data:`CALIBRATION`: (kind, level of the test) -> the largest rate measured.
-FALSE_ALARM_RATE: dict[tuple[str, str], float] = {
-    # Russia 2011, 1,500 stations, 60 samples (0.067); 300 stations, 150 (0.027); PPS with 20%
-    # missing, 300 stations, 100 (0.030)
-    ("quick count", "national"): 0.067,
-    # the same runs, Holm over 84 regions, re-drawn tests: 0 of 60, 4 of 150, under SRS
-    ("quick count", "strata"): 0.027,
-    # Russia 2004, 300 stations in 91 strata: 0.055 (200 polls), 0.090 (200), 0.043 (400);
-    # Poland 2020, 300 stations: 0.055 (200)
-    ("exit poll", "national"): 0.090,
-}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -449,6 +439,25 @@ def _joint(
     )
 
 
+def redrawn_test(pvalue: float, choices: int, method: str) -> JointTest:
+    """A per-stratum test whose p-value comes from samples re-drawn under the null
+    (:mod:`saylau.survey.nulltest`): one Monte Carlo p over ``choices`` choices.
+
+    >>> t = redrawn_test(0.012, 3, "re-drawn")
+    >>> t.pvalue, t.tested
+    (0.012, True)
+    """
+    return JointTest(
+        statistic=math.nan,
+        df_num=choices,
+        f_statistic=None,
+        df_den=None,
+        pvalue=pvalue,
+        pvalue_chi2=pvalue,
+        method=method,
+    )
+
+
 def _untested(reason: str, excluded: tuple[str, ...] = ()) -> JointTest:
     return JointTest(
         statistic=math.nan,
@@ -701,7 +710,7 @@ def compare_with_official(
             level=alpha,
             pvalue=min(adjusted.values()) if adjusted else None,
             correction=f"Holm over {len(adjusted)} strata tested",
-            false_alarm_rate=FALSE_ALARM_RATE.get((kind_of, "strata")),
+            false_alarm_rate=FALSE_ALARM_RATE.get((kind_of, "strata")) if calibrated else None,
             calibration=CALIBRATION,
             caveats=(
                 f"{len(untested)} of {n_strata} strata not tested (too few reports)"

@@ -17,7 +17,7 @@ from ..results import Result
 from .estimates import IntervalMethod, ShareEstimates
 from .frame import frame_from_table
 from .quickcount import Denominator, _denominator, quick_count
-from .sample import allocate_sample, draw_sample
+from .sample import TAKE_ALL_MULTIPLE, allocate_sample, draw_sample, is_take_all, take_all_labels
 from .variance import stratified_cov, stratum_factor
 
 FloatArray = npt.NDArray[np.float64]
@@ -34,6 +34,8 @@ class CoverageResult(Result):
     ``coverage`` is the share of draws whose ``1 − alpha`` interval holds the true share;
     ``bias`` the mean estimate minus the truth; ``se_ratio`` the mean estimated standard
     error over the standard deviation of the estimates (near 1 when the variance is honest).
+    ``strata`` counts the sampled strata, ``take_all`` the stations taken with certainty (in
+    take-all strata of their own, not counted in ``strata``).
     """
 
     choices: tuple[str, ...]
@@ -51,6 +53,7 @@ class CoverageResult(Result):
     estimates: FloatArray = dataclasses.field(repr=False)
     std_errs: FloatArray = dataclasses.field(repr=False)
     samples: npt.NDArray[np.intp] | None = dataclasses.field(default=None, repr=False)
+    take_all: int = 0
 
 
 def coverage_study(
@@ -68,6 +71,7 @@ def coverage_study(
     method: Literal["srs", "pps"] = "srs",
     nonresponse: float = 0.0,
     rng: int | np.random.Generator | None = None,
+    take_all: float | None = TAKE_ALL_MULTIPLE,
 ) -> CoverageResult:
     """Draw stratified SRS samples of ``n`` stations from a complete results table, repeatedly.
 
@@ -101,6 +105,10 @@ def coverage_study(
     nonresponse : float
         Share of the sampled stations that do not report, at random (0 to < 1).
     rng : int or Generator
+    take_all : float or None
+        The design's take-all rule (:func:`~saylau.survey.sample.draw_sample`): stations
+        above this multiple of their stratum's median registered voters are taken with
+        certainty; ``None`` turns it off.
 
     Returns
     -------
@@ -130,7 +138,7 @@ def coverage_study(
         return _coverage_by_draws(
             population, n=n, strata=strata, draws=draws, alpha=alpha, denominator=denominator,
             interval=interval, progress=progress, method=method, nonresponse=nonresponse,
-            rng=rng,
+            rng=rng, take_all=take_all,
         )  # fmt: skip
     votes = population.vote_matrix().astype(float)
     x_all = _denominator(population, votes, denominator)
@@ -142,20 +150,43 @@ def coverage_study(
         .to_series()
         .to_numpy()
     )
+    taken: set[str] = set()
+    if take_all is not None:  # the draw's take-all strata (sample.py), as draw_sample makes them
+        fr = frame_from_table(population, strata=list(strata), past=False).frame
+        ids = population.frame.get_column("station").cast(pl.Utf8).str.strip_chars()
+        reg = (
+            pl.DataFrame({"station": ids})
+            .join(
+                fr.select(pl.col("station").cast(pl.Utf8), pl.col("registered")),
+                on="station",
+                how="left",
+                maintain_order="left",
+            )
+            .get_column("registered")
+            .cast(pl.Float64)
+            .fill_null(1.0)
+            .to_numpy()
+        )
+        labels = take_all_labels(labels, np.maximum(reg, 1.0), take_all)
+        taken = {str(h) for h in labels.tolist() if is_take_all(str(h))}
     order = np.argsort(labels.astype(str), kind="stable")
     lab_sorted = labels[order].astype(str)
     y = votes[order]
     x = x_all[order]
     keys, starts, sizes = np.unique(lab_sorted, return_index=True, return_counts=True)
     pop = {str(k): int(s) for k, s in zip(keys, sizes, strict=True)}
-    alloc = allocate_sample(n, {k: float(v) for k, v in pop.items()}, pop)
+    ordinary = {k: v for k, v in pop.items() if k not in taken}
+    certain = sum(pop[k] for k in taken)
+    alloc = allocate_sample(n - certain, {k: float(v) for k, v in ordinary.items()}, ordinary)
+    alloc.update({k: pop[k] for k in taken})
     nh = np.array([alloc[str(k)] for k in keys])
     truth = y.sum(axis=0) / x.sum()
     w = np.repeat(sizes / nh, nh)
     fac = stratum_factor(nh, sizes)
     groups = np.repeat(np.arange(len(nh)), nh)
     n_tot = int(nh.sum())
-    df = n_tot - int((nh >= 1).sum())
+    # take-all stations are certainty units: no primary sampling units, no variance stratum
+    df = n_tot - certain - int((nh >= 1).sum()) + len(taken)
     gen = np.random.default_rng(rng)
     kept = np.empty((draws, int(nh.sum())), dtype=np.intp) if keep_samples else None
     est_all = np.empty((draws, y.shape[1]))
@@ -210,30 +241,15 @@ def coverage_study(
             los.append(a)
             his.append(b_)
         lo, hi = np.array(los), np.array(his)
-    cover = ((lo <= truth[None, :]) & (truth[None, :] <= hi)).mean(axis=0)
-    sd = est_all.std(axis=0, ddof=1)
-    mse = se_all.mean(axis=0)
-    if np.any(sd == 0):
+    if np.any(est_all.std(axis=0, ddof=1) == 0):
         import warnings
 
         warnings.warn("some choice never varies across draws", SaylauWarning, stacklevel=2)
-    return CoverageResult(
-        choices=tuple(c.id for c in population.choices),
-        truth=truth,
-        coverage=cover,
-        bias=est_all.mean(axis=0) - truth,
-        mean_std_err=mse,
-        empirical_sd=sd,
-        se_ratio=mse / np.where(sd > 0, sd, np.nan),
-        draws=draws,
-        n=n_tot,
-        strata=len(keys),
-        alpha=alpha,
-        interval=interval,
-        estimates=est_all,
-        std_errs=se_all,
-        samples=kept,
-    )
+    res = _summarise(
+        population, truth, est_all, lo, hi, se_all, n=n_tot, strata=len(keys) - len(taken),
+        alpha=alpha, interval=interval, take_all=certain,
+    )  # fmt: skip
+    return dataclasses.replace(res, samples=kept)
 
 
 def _summarise(
@@ -248,6 +264,7 @@ def _summarise(
     strata: int,
     alpha: float,
     interval: str,
+    take_all: int = 0,
 ) -> CoverageResult:
     cover = ((lo <= truth[None, :]) & (truth[None, :] <= hi)).mean(axis=0)
     sd = est_all.std(axis=0, ddof=1)
@@ -267,6 +284,7 @@ def _summarise(
         interval=interval,
         estimates=est_all,
         std_errs=se_all,
+        take_all=take_all,
     )
 
 
@@ -283,6 +301,7 @@ def _coverage_by_draws(
     method: Literal["srs", "pps"],
     nonresponse: float,
     rng: int | np.random.Generator | None,
+    take_all: float | None = TAKE_ALL_MULTIPLE,
 ) -> CoverageResult:
     """Draw, drop reports at random, estimate with :func:`quick_count`: one draw at a time."""
     frame = frame_from_table(population, strata=list(strata), past=False)
@@ -297,9 +316,11 @@ def _coverage_by_draws(
     se_all = np.empty_like(est_all)
     lo_all = np.empty_like(est_all)
     hi_all = np.empty_like(est_all)
-    n_strata = 0
+    n_strata = n_certain = 0
     for i in range(draws):
-        draw = draw_sample(frame, n=n, strata=list(strata), method=method, rng=gen)
+        draw = draw_sample(
+            frame, n=n, strata=list(strata), method=method, rng=gen, take_all=take_all
+        )
         idx = np.array([pos[s] for s in draw.stations])
         idx = idx[gen.random(len(idx)) >= nonresponse]
         mask = np.zeros(population.stations, dtype=bool)
@@ -311,10 +332,11 @@ def _coverage_by_draws(
         est_all[i] = qc.shares.estimate
         se_all[i] = qc.shares.std_err
         lo_all[i], hi_all[i] = qc.shares.conf_int(alpha, interval)
-        n_strata = len(draw.population)
+        n_strata = sum(1 for h in draw.population if not is_take_all(h))
+        n_certain = sum(1 for h in draw.stratum if is_take_all(h))
         if progress is not None:
             progress(i + 1, draws)
     return _summarise(
         population, truth, est_all, lo_all, hi_all, se_all, n=n, strata=n_strata, alpha=alpha,
-        interval=f"{interval}, {method}, non-response {nonresponse:.0%}",
+        interval=f"{interval}, {method}, non-response {nonresponse:.0%}", take_all=n_certain,
     )  # fmt: skip

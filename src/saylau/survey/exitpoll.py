@@ -112,6 +112,7 @@ from .._exceptions import (
 )
 from ..domain.table import RowProblem
 from .estimates import ShareEstimates
+from .exitpoll_null import StationReports, station_reports
 from .exitpoll_weights import _apply_tally, _calibration_term, _check_tally, _rake
 from .frame import SamplingFrame
 from .interviews import (
@@ -190,6 +191,8 @@ class ExitPollResult(ShareEstimates):
     excluded: tuple[str, ...] = ()
     nonresponse_rate: float | None = None
     rules: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    #: per reporting station, for the re-drawn per-stratum tests (not rendered)
+    _reports: StationReports | None = dataclasses.field(default=None, repr=False)
 
     @property
     def shares(self) -> ShareEstimates:
@@ -540,6 +543,19 @@ def estimate_exitpoll(
             kvec[i] = skip_of.get(des.station[i], 1.0)
         w = w * kvec[fidx]
     y = answers["choice"].replace_strict(choice_index, return_dtype=pl.Int64).to_numpy()
+    reports = station_reports(
+        des.station,
+        des.stratum,
+        fidx,
+        y,
+        k,
+        dict(grid.group_by("station").agg(pl.col("approached").sum()).iter_rows()),
+        skip_of,
+        srs_within=all(
+            np.ptp(des.weight[des.sampled & (des.code == h)]) == 0
+            for h in np.unique(des.code[des.sampled]).tolist()
+        ),
+    )
     keep = w > 0
     if not keep.all():  # only answers in strata dropped by missing_strata="ignore"
         answers, w, y, fidx = answers.filter(pl.Series(keep)), w[keep], y[keep], fidx[keep]
@@ -718,6 +734,7 @@ def estimate_exitpoll(
         excluded=tuple(str(pb) for pb in excluded),
         nonresponse_rate=extra["nonresponse_rate"],
         rules={k: str(v) for k, v in extra["rules"].items()},
+        _reports=reports,
     )
 
 

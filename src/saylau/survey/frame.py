@@ -57,6 +57,20 @@ PAST_PREFIX = "past:"
 _STRATUM_SEP = " | "
 
 
+def _require_columns(columns: Sequence[str], source: str | None, row: int) -> None:
+    """The frame's required columns, or one error naming the first one missing."""
+    for col in ("station", "registered"):
+        if col not in columns:
+            raise DataFormatError(
+                "sampling frame lacks a required column",
+                file=source,
+                row=row,
+                field=col,
+                expected="columns station, registered",
+                found=", ".join(list(columns)[:8]),
+            )
+
+
 @dataclasses.dataclass(frozen=True)
 class SamplingFrame:
     """Every polling station that can be sampled, with strata columns and sizes.
@@ -96,16 +110,7 @@ class SamplingFrame:
         EmptyInputError
             The frame has no rows.
         """
-        for col in ("station", "registered"):
-            if col not in frame.columns:
-                raise DataFormatError(
-                    "sampling frame lacks a required column",
-                    file=source,
-                    row=0,
-                    field=col,
-                    expected="columns station, registered",
-                    found=", ".join(frame.columns[:8]),
-                )
+        _require_columns(frame.columns, source, 0)
         if frame.height == 0:
             raise EmptyInputError("sampling frame has no stations", file=source)
         station = frame.get_column("station").cast(pl.Utf8).str.strip_chars()
@@ -320,16 +325,7 @@ def read_frame(path: str | Path) -> SamplingFrame:
     file = str(path)
     raw, notes = read_text_frame(path)
     row_col = "__row"
-    for col in ("station", "registered"):
-        if col not in raw.columns:
-            raise DataFormatError(
-                "sampling frame lacks a required column",
-                file=file,
-                row=1,
-                field=col,
-                expected="columns station, registered",
-                found=", ".join(c for c in raw.columns[:8] if c != row_col),
-            )
+    _require_columns([c for c in raw.columns if c != row_col], file, 1)
     rows = raw.get_column(row_col)
     station = raw.get_column("station").cast(pl.Utf8).str.strip_chars()
     empty = station.is_null() | (station == "")

@@ -26,7 +26,6 @@ Examples
 from __future__ import annotations
 
 import dataclasses
-import math
 import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -37,9 +36,19 @@ import polars as pl
 from .._exceptions import DataFormatError
 from ..domain.table import ProtocolTable
 from ..io.votes import read_choice_table
-from .compare import ComparisonResult, JointTest, compare_with_official
+from .compare import (
+    FALSE_ALARM_RATE,
+    NO_TALLY_FALSE_ALARM,
+    ComparisonResult,
+    JointTest,
+    compare_with_official,
+    no_tally_is_screen,
+    redrawn_test,
+)
 from .estimates import ShareEstimates
+from .exitpoll_null import EXITPOLL_NULL, StationReports, redraw_strata, stratum_totals
 from .nulltest import redraw_test
+from .sample import TAKE_ALL
 
 __all__ = ["OfficialResults", "compare_exit_poll", "compare_quick_count", "read_official"]
 
@@ -291,7 +300,7 @@ def compare_quick_count(
     ({'S': "1 report(s): fewer than 5, too few to estimate the stratum's variance"}, (), False)
     """
     choices = qc.shares.choices
-    totals = official.stratum_totals(strata)
+    totals = _split_take_all(official.stratum_totals(strata), official, qc, strata)
     by = {h: (e, totals[h]) for h, e in qc.stratum_shares.items() if h in totals}
     missing = {
         st.stratum: f"{st.reported} report(s): too few to test"
@@ -335,6 +344,36 @@ def compare_quick_count(
     return res
 
 
+def _split_take_all(
+    totals: dict[str, dict[str, float]],
+    official: OfficialResults,
+    qc: Any,
+    strata: Sequence[str],
+) -> dict[str, dict[str, float]]:
+    """Official totals with the sample's take-all stations in strata of their own (as the
+    draw labels them), so that a stratum's estimate and its official figure cover the same
+    stations."""
+    take_all = list(getattr(qc, "take_all", ()))
+    st = official.stations
+    if not take_all or not totals or st is None or any(c not in st.columns for c in strata):
+        return totals
+    choices = list(official.totals)
+    label = pl.concat_str([pl.col(c).cast(pl.Utf8) for c in strata], separator=_SEP)
+    rows = st.filter(pl.col("station").is_in(take_all)).select(
+        label.alias("__h"), *[pl.col(c).fill_null(0) for c in choices]
+    )
+    out = {h: dict(v) for h, v in totals.items()}
+    for r in rows.iter_rows(named=True):
+        h = str(r["__h"])
+        if h not in out:
+            continue
+        own = out.setdefault(h + TAKE_ALL, dict.fromkeys(choices, 0.0))
+        for c in choices:
+            out[h][c] = out[h].get(c, 0.0) - float(r[c])
+            own[c] = own.get(c, 0.0) + float(r[c])
+    return out
+
+
 def _redraw_tests(
     qc: Any,
     official: OfficialResults,
@@ -360,6 +399,9 @@ def _redraw_tests(
     label = pl.concat_str([pl.col(c).cast(pl.Utf8) for c in strata], separator=_SEP)
     pop = st.select(pl.col("station"), label.alias("__h"), *[pl.col(c) for c in choices])
     pop = pop.drop_nulls()
+    take_all = list(getattr(qc, "take_all", ()))
+    if take_all:  # certainty units: the stratum's sample is drawn among the others
+        pop = pop.filter(~pl.col("station").is_in(take_all))
     excluded = {str(e.station) for e in qc.excluded} | kept_out
     rep = reports.frame.select(pl.col("station").cast(pl.Utf8), *choices).drop_nulls()
     rep = rep.filter(~pl.col("station").is_in(sorted(excluded)))
@@ -374,14 +416,10 @@ def _redraw_tests(
         population = groups[h].select(choices).to_numpy()
         seed = zlib.crc32(f"{rng}:{h}".encode())
         p = redraw_test(mine.select(choices).to_numpy(), population, rng=seed)
-        out[h] = JointTest(
-            statistic=math.nan,
-            df_num=len(choices),
-            f_statistic=None,
-            df_den=None,
-            pvalue=p,
-            pvalue_chi2=p,
-            method=f"re-drawn: {mine.height} reports against samples of the stratum's "
+        out[h] = redrawn_test(
+            p,
+            len(choices),
+            f"re-drawn: {mine.height} reports against samples of the stratum's "
             f"{population.shape[0]} official protocols (largest standardised gap over the "
             "choices, Monte Carlo p)",
         )
@@ -396,12 +434,37 @@ def compare_exit_poll(
     answers: Mapping[str, Mapping[str, float]] | None = None,
     strata: Sequence[str] = (),
     alpha: float = 0.05,
+    rng: int = 0,
 ) -> ComparisonResult:
     """An exit poll against the official results: national; per stratum (estimates from
     :func:`~saylau.survey.exitpoll.estimate_by_stratum`) where the official results have
-    stratum totals; per station (interview counts ``answers`` against each station's
-    official shares) where they have station figures."""
+    stratum totals or every station; per station (interview counts ``answers`` against each
+    station's official shares) where they have station figures.
+
+    Per stratum, where the official results give every station's protocol and the design drew
+    stations with equal probabilities within each stratum, each stratum with two or more
+    reports is tested against polls re-drawn from its own official protocols through the same
+    design and interview model (:mod:`saylau.survey.exitpoll_null`, seeded by ``rng`` and the
+    stratum): a calibrated alarm, Holm over the strata tested. Otherwise the per-stratum part
+    is a screen (Bonferroni t on each stratum's own df)."""
+    reports = getattr(est, "_reports", None)
+    stations = official.stations
+    redraw = (
+        by_stratum is not None
+        and stations is not None
+        and isinstance(reports, StationReports)
+        and reports.srs_within
+    )
     totals = official.stratum_totals(strata or ["stratum"])
+    tests: dict[str, JointTest] = {}
+    too_few: dict[str, str] = {}
+    if redraw:
+        assert stations is not None and isinstance(reports, StationReports)
+        if not totals:
+            totals = stratum_totals(reports, stations, list(official.totals))
+        tests, too_few = redraw_strata(
+            reports, est.choices, stations, sorted(set(reports.strata)), rng=rng
+        )
     by = {h: (e, totals[h]) for h, e in (by_stratum or {}).items() if h in totals}
     missing = (
         {
@@ -412,6 +475,10 @@ def compare_exit_poll(
         if by_stratum is not None
         else {}
     )
+    if tests:
+        # a stratum the re-drawn test cannot carry is "not tested", never a t on 2-4 stations
+        missing.update({h: why for h, why in too_few.items() if h in totals})
+        by = {h: v for h, v in by.items() if h in tests}
     pairs = official.station_pairs(answers or {}) if answers else {}
     res = compare_with_official(
         est,
@@ -420,20 +487,44 @@ def compare_exit_poll(
         station_pairs=pairs or None,
         station_mode="interviews",
         strata_without_estimate=missing,
+        strata_tests=tests or None,
         alpha=alpha,
     )
+    if tests and res.strata_finding is not None:
+        res = dataclasses.replace(
+            res,
+            strata_finding=dataclasses.replace(
+                res.strata_finding,
+                false_alarm_rate=FALSE_ALARM_RATE.get(("exit poll", "strata")),
+                caveats=(*res.strata_finding.caveats, EXITPOLL_NULL),
+            ),
+        )
     rules = getattr(est, "rules", None) or {}
     if res.finding is not None and str(rules.get("approached", "")).startswith("the records"):
-        # the measured false-alarm rate assumes refusals at random: say so with the number
+        # without the tally, stations whose intervals differ count alike: measured on honest
+        # polls, the national test then cries wolf, so it is a screen (compare.py)
+        rate, draws, where = NO_TALLY_FALSE_ALARM
+        screen = no_tally_is_screen(0.05)
         caveat = (
             "no interviewers' tally: the voters approached are taken from the records, so "
             "interviewing intervals and refusals that differ between stations or by choice "
-            "are not corrected and can move an honest poll away from the count; the "
-            "false-alarm rate was measured with the tally"
+            "are not corrected and can move an honest poll away from the count; on honest "
+            f"polls whose intervals differ by station ({where}) this comparison raised a "
+            f"false alarm in {rate:.3f} of {draws} polls at a nominal 0.05"
+            + (": a screen, never an alarm; give the tally (--tally) for a test" if screen else "")
         )
+        finding = dataclasses.replace(
+            res.finding,
+            kind="screen" if screen else res.finding.kind,
+            alarm=False if screen else res.finding.alarm,
+            false_alarm_rate=rate,
+            caveats=(*res.finding.caveats, caveat),
+        )
+        others = (res.strata_finding, res.stations_finding)
         res = dataclasses.replace(
             res,
-            finding=dataclasses.replace(res.finding, caveats=(*res.finding.caveats, caveat)),
+            finding=finding,
+            flagged=finding.alarm or any(f is not None and f.alarm for f in others),
         )
     return res
 

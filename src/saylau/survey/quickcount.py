@@ -92,8 +92,8 @@ from ..domain.table import ProtocolTable
 from ..results import Result
 from .estimates import IntervalMethod, ShareEstimates
 from .frame import SamplingFrame, frame_from_table
-from .sample import SampleDraw
-from .variance import collapse_singletons, stratified_cov, stratum_factor
+from .sample import SampleDraw, is_take_all, take_all_report
+from .variance import collapse_singletons, nonresponse_factor, stratified_cov, stratum_factor
 
 __all__ = [
     "ExcludedReport",
@@ -164,6 +164,11 @@ class QuickCountResult(Result):
         The declared rules applied, in words.
     stratum_shares : mapping
         Per-stratum estimates (with ``by_stratum=True``).
+    take_all : tuple of str
+        The sample's take-all stations (certainty units: no variance, never re-weighted).
+    warnings : tuple of str
+        What makes the estimate or its interval doubtful, in words (e.g. a take-all station
+        that has not reported: no other station can stand in for it).
     """
 
     shares: ShareEstimates
@@ -175,6 +180,8 @@ class QuickCountResult(Result):
     excluded: tuple[ExcludedReport, ...]
     rules: Mapping[str, str]
     stratum_shares: Mapping[str, ShareEstimates] = dataclasses.field(default_factory=dict)
+    take_all: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
     def table(self, alpha: float = 0.05, method: IntervalMethod = "wald") -> list[dict[str, Any]]:
         """One JSON-ready row per choice: estimate, std_err, ci_low, ci_high, deff."""
@@ -396,7 +403,9 @@ def _resolve(
                 continue
             stratum[i] = sample.stratum[k]
             base[i] = 1.0 / sample.prob[k]
-            certain[i] = bool(sample.certainty[k]) and sample.method == "pps"
+            certain[i] = bool(sample.certainty[k]) and (
+                sample.method == "pps" or is_take_all(sample.stratum[k])
+            )
         population = dict(sample.population)
         sampled = dict(sample.allocated)
         wsum: dict[str, float] | None = {}
@@ -439,7 +448,8 @@ def _resolve(
         tuple(sample.stations),
         tuple(sample.stratum),
         1.0 / np.asarray(sample.prob, dtype=float),
-        np.asarray(sample.certainty, dtype=bool) & pps,
+        np.asarray(sample.certainty, dtype=bool)
+        & (pps | np.array([is_take_all(h) for h in sample.stratum], dtype=bool)),
         _sizes(frame, sample.stations) if pps else np.ones(len(sample.stations)),
     )
 
@@ -541,11 +551,11 @@ def _fit(
         # nothing is missing: the reports are then a PPS sample of r_g stations and the factor
         # is fixed given r_g (module docstring)
         dm = design.sampled_weight * (design.sampled_size if design.pps else 1.0)
-        sampled_dm = np.bincount(s_code, weights=dm, minlength=len(gnames))
-        rep_dm = np.bincount(s_code[s_rep], weights=dm[s_rep], minlength=len(gnames))
         with np.errstate(divide="ignore", invalid="ignore"):
             grow = np.where(sampled_w > 0, (sampled_w + extra) / sampled_w, 1.0)
-        a = grow * sampled_dm / np.where(rep_dm > 0, rep_dm, 1.0)
+        a = grow * nonresponse_factor(dm, s_code, s_rep, len(gnames))
+        # (a take-all stratum is its own weighting group: a missing take-all station is
+        # represented by the other take-all stations of its region alone, and the result warns)
         w = d * a[wcode]
     else:
         rep_n = np.bincount(wcode, minlength=len(gnames)).astype(float)
@@ -772,6 +782,14 @@ def quick_count(
         "non_response": "missing at random within stratum (weights re-scaled per stratum)",
         **{f"stratum {k}": v for k, v in merge_rules.items()},
     }
+    take_all: tuple[str, ...] = ()
+    notes: list[str] = []
+    if sample is not None:
+        rules["take_all"] = (
+            sample.take_all_rule + "; certainty units: no variance; a missing one is "
+            "represented only by the other take-all stations of its region (a warning says so)"
+        )
+        take_all, notes = take_all_report(sample, {str(i) for i in design.ids[keep].tolist()})
     return QuickCountResult(
         shares=shares,
         turnout=turnout,
@@ -782,6 +800,8 @@ def quick_count(
         excluded=tuple(design.excluded),
         rules=rules,
         stratum_shares=per_stratum,
+        take_all=take_all,
+        warnings=tuple(notes),
     )
 
 

@@ -16,6 +16,14 @@ Two designs, both within strata (the cells of one or more frame columns):
     stations). A station with no registered voters gets size 1, so that every station can be
     drawn.
 
+Take-all stations: a station whose registered voters exceed ``take_all`` times the median of
+its stratum (default 20) is taken with certainty, in a stratum of its own labelled
+``"<stratum> [take-all]"`` (Kish 1965, §11.4: very large units are certainty units, as PPS
+makes them; a simple random sample of stations misses them). Such outliers exist: the
+electronic-voting pseudo-stations of Russia 2021 (up to 172,000 voters against a regional
+median near 1,500) carry the small parties' votes. The take-all stations count in ``n``; the
+other ``n - C`` stations are allocated as below. ``take_all=None`` turns the rule off.
+
 Allocation of ``n`` stations to strata (then rounded by largest remainders, keeping every
 stratum between ``min(min_per_stratum, N_h)`` and ``N_h``; strata pushed to a bound are fixed
 there and the rest re-allocated):
@@ -75,16 +83,87 @@ from ..results import Result
 from .frame import PAST_PREFIX, SamplingFrame
 
 __all__ = [
+    "TAKE_ALL",
+    "TAKE_ALL_MULTIPLE",
     "SampleDraw",
     "allocate_sample",
     "draw_sample",
+    "is_take_all",
     "read_draw",
     "redo_draw",
+    "take_all_labels",
+    "take_all_report",
     "write_assignment_sheets",
 ]
 
 FloatArray = npt.NDArray[np.float64]
 Design = Literal["srs", "pps"]
+
+#: The suffix of a take-all stratum's label.
+TAKE_ALL = " [take-all]"
+
+#: Default take-all rule: more than this many times the stratum's median registered voters.
+TAKE_ALL_MULTIPLE = 20.0
+
+
+def is_take_all(stratum: str) -> bool:
+    """Whether a stratum label is a take-all stratum's.
+
+    >>> is_take_all("Moscow [take-all]"), is_take_all("Moscow")
+    (True, False)
+    """
+    return str(stratum).endswith(TAKE_ALL)
+
+
+def take_all_report(draw: SampleDraw, reported: set[str]) -> tuple[tuple[str, ...], list[str]]:
+    """The draw's take-all stations, and a warning per take-all stratum with one missing.
+
+    >>> d = SampleDraw(method="srs", allocation="given", seed=0, strata_columns=("r",),
+    ...     sort_by=(), n=2, min_per_stratum=1, neyman_column=None, given=None,
+    ...     frame_fingerprint="", frame_stations=9, population={}, allocated={},
+    ...     stations=("a", "big"), stratum=("N", "N" + TAKE_ALL), prob=np.ones(2),
+    ...     certainty=np.ones(2, dtype=bool), take_all=20.0)
+    >>> stations, notes = take_all_report(d, {"a"})
+    >>> stations, notes[0][:40]
+    (('big',), 'a take-all station has not reported: the')
+    """
+    stations = tuple(s for s, h in zip(draw.stations, draw.stratum, strict=True) if is_take_all(h))
+    absent: dict[str, list[str]] = {}
+    for s, h in zip(draw.stations, draw.stratum, strict=True):
+        if is_take_all(h) and s not in reported:
+            absent.setdefault(h, []).append(s)
+    notes = [
+        f"a take-all station has not reported: the estimate for its stratum is incomplete "
+        f"({h}: {', '.join(sorted(v)[:5])}{' ...' if len(v) > 5 else ''}; only the other "
+        "take-all stations of its region, if any, stand in for it, and the interval does "
+        "not show it)"
+        for h, v in sorted(absent.items())
+    ]
+    return stations, notes
+
+
+def take_all_labels(
+    labels: npt.NDArray[np.object_] | npt.NDArray[np.str_], size: FloatArray, multiple: float
+) -> npt.NDArray[np.object_]:
+    """Labels with the stations above ``multiple`` × their stratum's median moved to
+    ``<stratum> [take-all]``.
+
+    >>> take_all_labels(np.array(["N", "N", "N"]), np.array([500.0, 600.0, 90000.0]), 20).tolist()
+    ['N', 'N', 'N [take-all]']
+    """
+    lab = np.asarray(labels).astype(object)
+    med = (
+        pl.DataFrame({"h": lab.astype(str), "x": size})
+        .with_columns(pl.col("x").median().over("h").alias("m"))
+        .get_column("m")
+        .to_numpy()
+    )
+    big = size > multiple * med
+    out = lab.copy()
+    out[big] = np.array([f"{h}{TAKE_ALL}" for h in lab[big].tolist()], dtype=object)
+    return out
+
+
 AllocationName = Literal["proportional", "size", "equal", "neyman"]
 
 
@@ -116,7 +195,9 @@ class SampleDraw(Result):
     prob : ndarray
         Inclusion probabilities ``pi_i``.
     certainty : ndarray of bool
-        Stations taken with certainty (PPS).
+        Stations taken with certainty (PPS, and the take-all strata).
+    take_all : float or None
+        The take-all rule's multiple of the stratum's median registered voters (None: off).
     """
 
     method: str
@@ -136,6 +217,18 @@ class SampleDraw(Result):
     stratum: tuple[str, ...]
     prob: FloatArray
     certainty: npt.NDArray[np.bool_]
+    take_all: float | None = None
+
+    @property
+    def take_all_rule(self) -> str:
+        """The take-all rule in words, with the stations it took."""
+        if self.take_all is None:
+            return "no take-all stratum (rule off)"
+        n = sum(1 for h in self.stratum if is_take_all(h))
+        return (
+            f"stations with more than {self.take_all:g} times the median registered voters of "
+            f"their stratum are taken with certainty (take-all): {n} station(s)"
+        )
 
     @property
     def weight(self) -> FloatArray:
@@ -188,6 +281,7 @@ class SampleDraw(Result):
                 stratum=tuple(str(s) for s in rec["stratum"]),
                 prob=np.asarray(rec["prob"], dtype=float),
                 certainty=np.asarray(rec["certainty"], dtype=bool),
+                take_all=None if rec.get("take_all") is None else float(rec["take_all"]),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise DataFormatError(
@@ -366,6 +460,7 @@ def draw_sample(
     min_per_stratum: int = 2,
     sort_by: Sequence[str] = (),
     rng: int | np.random.Generator | None = None,
+    take_all: float | None = TAKE_ALL_MULTIPLE,
 ) -> SampleDraw:
     """Draw a stratified sample of ``n`` stations (see the module docstring for the designs).
 
@@ -390,6 +485,10 @@ def draw_sample(
     rng : int, Generator or None
         Seed; a Generator gives one int seed, ``None`` draws one from the OS. The int seed
         used is recorded in the result.
+    take_all : float or None, default 20
+        Stations with more registered voters than this multiple of their stratum's median
+        are taken with certainty in a take-all stratum of their own (module docstring);
+        ``None`` turns the rule off. They count in ``n``.
 
     Returns
     -------
@@ -413,13 +512,26 @@ def draw_sample(
     df = frame.frame.sort("station")
     sorted_frame = dataclasses.replace(frame, frame=df)
     labels = sorted_frame.stratum_labels(list(strata)).astype(str)
+    size = np.maximum(df.get_column("registered").to_numpy().astype(float), 1.0)
+    if take_all is not None:
+        if not take_all > 1:
+            raise SaylauInputError(
+                "the take-all multiple must be above 1",
+                field="take_all",
+                expected="> 1, or None to turn the rule off",
+                found=take_all,
+            )
+        labels = take_all_labels(labels, size, take_all).astype(str)
     for c in sort_by:
         sorted_frame.column(c)
     keys = sorted(set(labels.tolist()))
     pop_series = pl.Series("h", labels).value_counts()
     population = {str(k): int(v) for k, v in pop_series.iter_rows()}
     population = {k: population[k] for k in keys}
+    certain_keys = [k for k in keys if is_take_all(k)]
+    ordinary = {k: population[k] for k in keys if not is_take_all(k)}
     if isinstance(allocation, Mapping):
+        allocation = {**allocation, **{k: population[k] for k in certain_keys}}
         unknown = [k for k in allocation if k not in population]
         missing = [k for k in keys if k not in allocation]
         if unknown or missing:
@@ -443,14 +555,29 @@ def draw_sample(
         n_total = sum(allocated.values())
     else:
         measure = _measure(df, labels, keys, allocation, neyman_column, frame.source)
-        allocated = allocate_sample(n, measure, population, min_per_stratum=min_per_stratum)
+        taken = sum(population[k] for k in certain_keys)
+        if n <= taken:
+            raise SaylauInputError(
+                f"sample too small: {taken} take-all stations already (rule: more than "
+                f"{take_all:g} times the stratum's median registered voters)",
+                field="stations",
+                expected=f"> {taken}",
+                found=n,
+            )
+        allocated = allocate_sample(
+            n - taken,
+            {k: v for k, v in measure.items() if k in ordinary},
+            ordinary,
+            min_per_stratum=min_per_stratum,
+        )
+        allocated.update({k: population[k] for k in certain_keys})
+        allocated = {k: allocated[k] for k in keys}
         alloc_name = allocation
         given = None
         n_total = n
 
     gen = np.random.default_rng(seed)
     ids = df.get_column("station").to_numpy()
-    size = np.maximum(df.get_column("registered").to_numpy().astype(float), 1.0)
     order_all: npt.NDArray[np.intp] | None = None
     if sort_by:
         order_all = (
@@ -504,6 +631,7 @@ def draw_sample(
         stratum=tuple(sel_h),
         prob=np.concatenate(probs) if probs else np.zeros(0),
         certainty=np.concatenate(certs) if certs else np.zeros(0, dtype=bool),
+        take_all=take_all,
     )
 
 
@@ -535,6 +663,7 @@ def redo_draw(draw: SampleDraw, frame: SamplingFrame) -> SampleDraw:
         min_per_stratum=draw.min_per_stratum,
         sort_by=draw.sort_by,
         rng=draw.seed,
+        take_all=draw.take_all,
     )
 
 
