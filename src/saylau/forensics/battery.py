@@ -220,18 +220,6 @@ def _provisional(name: str, result: Result, kind: str) -> Finding:
                 "drawn protocols, not a count of changed votes",
             ),
         )
-    if name == "small_counts":
-        cells = getattr(result, "cells", ())
-        q = min((float(c.qvalue) for c in cells if math.isfinite(c.qvalue)), default=1.0)
-        return Finding(
-            alarm=False,
-            kind="test",
-            pvalue=q,  # the smallest BH-adjusted p-value: Simes' test of "no commission flagged"
-            correction=f"Benjamini-Hochberg over {len(cells)} commission x choice tests",
-            caveats=(
-                "binomial null within a commission; a flag is a reason to read its protocols",
-            ),
-        )
     if name == "coarse_shares":
         return Finding(
             alarm=False,

@@ -88,12 +88,13 @@ _EXPLAIN: dict[str, tuple[str, str]] = {
     ),
     "small_counts": (
         N_(
-            "commissions where some choice gets 0, 1 or 2 votes in more stations than its "
-            "support elsewhere in the commission makes likely (votes taken from a weak choice)."
+            "commissions where a choice's stations with 1 or 2 votes crowd out those with 0 "
+            "and 3 beyond what any honest spread of its support between stations allows "
+            "(figures written in, not counted)."
         ),
         N_(
-            "why: support can truly vary between neighbourhoods; a flagged commission is a "
-            "reason to read its protocols."
+            "why: a party's own commission members voting in every station give an honest "
+            "floor of 1 or 2 votes; a flagged commission is a reason to read its protocols."
         ),
     ),
 }
