@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import datetime as dt
 import time
 
@@ -47,7 +48,10 @@ def test_the_worker_seals_an_entry_that_waits(election: tuple[str, dict[str, str
                     await asyncio.sleep(0.05)
                 return waiting
 
-        waiting = asyncio.run(serve_a_while())
+        # a thread of its own: the suite's session browser (Playwright's sync API) keeps an
+        # event loop running in the main thread, where asyncio.run() is refused
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            waiting = pool.submit(lambda: asyncio.run(serve_a_while())).result()
         assert waiting == 0
         with db.read() as s:
             check = verify_chain(s)
