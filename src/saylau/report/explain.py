@@ -128,11 +128,24 @@ def method_figure_text(name: str, result: Any, loc: ReportLocale) -> str:
         )
     if name == "excess_votes":
         est, se = _num(g.get("estimate")), _num(g.get("std_err"))
-        return _(
+        text = _(
             "{est} anomalous votes for the leader (± {half}).",
             est=loc.number(est, 0),
             half=loc.number(1.96 * se, 0),
         )
+        w = g.get("within")
+        if w is not None and math.isfinite(_num(getattr(w, "slope", None))):
+            # what the alarm tests: the vote count above is a model's order of magnitude
+            text += " " + _(
+                "Inside {units} territorial units the leader's share changes by {slope} points "
+                "per 10 points of turnout ({lo} to {hi}, z = {z}).",
+                units=loc.number(w.units, 0),
+                slope=loc.signed(10 * w.slope, 1),
+                lo=loc.signed(10 * (w.slope - 1.96 * w.std_err), 1),
+                hi=loc.signed(10 * (w.slope + 1.96 * w.std_err), 1),
+                z=loc.number(w.statistic, 1),
+            )
+        return text
     if name == "fingerprint":
         if g.get("f_i") is None:
             return _("Fraud model not fitted on this election.")
