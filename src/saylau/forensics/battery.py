@@ -655,6 +655,8 @@ def _by_unit(
         pvals.setdefault("integer_peaks", {})[r.region] = float(r.pvalue)
     for r in getattr(res.get("excess_votes"), "by_region", ()):
         per.setdefault(r.region, {})["excess_votes"] = r
+        if math.isfinite(r.pvalue):  # the within-unit slope inside the region's own units
+            pvals.setdefault("excess_votes", {})[r.region] = float(r.pvalue)
     rows = getattr(res.get("digits"), "rows", None)
     if rows is not None:
         for row in rows:

@@ -81,7 +81,7 @@ from ..domain.choices import Choice
 from ..domain.table import ProtocolTable
 from ..results import Finding, Result
 from ._stations import effective_level, group_codes, station_arrays
-from .shpilkin_within import WithinUnitTest, within_unit_test
+from .shpilkin_within import WithinUnitTest, within_unit_by, within_unit_test
 
 __all__ = [
     "ExcessVotesResult",
@@ -297,6 +297,8 @@ class RegionExcessVotes(Result):
     finding: Finding = dataclasses.field(
         default_factory=lambda: Finding(alarm=False, kind="test", caveats=(_CAVEAT,))
     )
+    within: WithinUnitTest | None = None
+    sampling_pvalue: float = math.nan
 
 
 @dataclasses.dataclass(frozen=True)
@@ -556,6 +558,11 @@ def excess_votes(
     total_lead = float(c.leader.sum())
     se = _std_err(c, peak) if peak >= 0 else math.nan
     wt = within_unit_test(table, leader=leader, level=within, min_registered=min_registered)
+    if by is not None and regions:
+        inside = within_unit_by(
+            table, by, leader=arr.leader_name, level=within, min_registered=min_registered
+        )
+        regions = _regional_alarms(regions, inside, alpha)
     pvalue = wt.pvalue
     alarm = bool(wt.tested and pvalue < alpha)
     return ExcessVotesResult(
@@ -580,7 +587,7 @@ def excess_votes(
         method="Shpilkin's excess votes: others' curve scaled at its clean peak bin",
         caveat=_CAVEAT,
         pvalue=pvalue,
-        units_tested=sum(1 for r in regions if r.peak_method != "not-applicable"),
+        units_tested=sum(1 for r in regions if math.isfinite(r.pvalue)),
         within=wt,
         sampling_pvalue=_pvalue(min(finite) if finite else math.nan, se),
         finding=Finding(
@@ -594,6 +601,54 @@ def excess_votes(
             caveats=(_CAVEAT, _within_caveat(wt)),
         ),
     )
+
+
+def _regional_alarms(
+    regions: tuple[RegionExcessVotes, ...],
+    inside: dict[str, WithinUnitTest],
+    alpha: float,
+) -> tuple[RegionExcessVotes, ...]:
+    """Each region's alarm as the national one: the within-unit slope inside the region's own
+    units, Holm over the regions where it can be tested; the region's estimate against its
+    sampling error alone stays beside it (``sampling_pvalue``), never an alarm."""
+    tests = [inside.get(r.region) for r in regions]
+    ps = [w.pvalue if w is not None and w.tested else math.nan for w in tests]
+    tested = [k for k, p in enumerate(ps) if math.isfinite(p)]
+    adj = np.full(len(regions), math.nan)
+    if tested:
+        from statsmodels.stats.multitest import multipletests  # per-unit runs only
+
+        adj[tested] = multipletests([ps[k] for k in tested], method="holm")[1]
+    correction = f"Holm over {len(tested)} units"
+    out = []
+    for k, r in enumerate(regions):
+        w = tests[k]
+        ok = math.isfinite(ps[k])
+        caveats = [_CAVEAT, _within_caveat(w)] if ok and w is not None else [_CAVEAT]
+        if not ok:
+            caveats.append("no alarm possible: the region has no unit level with several stations")
+        if r.peak_method == "not-applicable":
+            caveats.append(_NA_CAVEAT)
+        out.append(
+            dataclasses.replace(
+                r,
+                within=w,
+                sampling_pvalue=r.pvalue,
+                pvalue=ps[k],
+                pvalue_holm=float(adj[k]),
+                finding=Finding(
+                    alarm=bool(ok and adj[k] < alpha),
+                    kind="test",
+                    level=alpha,
+                    pvalue=ps[k] if ok else None,
+                    correction=correction,
+                    calibration="the leader's share against turnout inside the region's "
+                    "territorial units (within-unit slope, cluster-robust, one-sided normal)",
+                    caveats=tuple(caveats),
+                ),
+            )
+        )
+    return tuple(out)
 
 
 def _pvalue(low_estimate: float, se: float) -> float:

@@ -58,7 +58,7 @@ from ..domain.table import ProtocolTable
 from ..results import Result
 from ._stations import station_arrays
 
-__all__ = ["WithinUnitTest", "finest_unit_level", "within_unit_test"]
+__all__ = ["WithinUnitTest", "finest_unit_level", "within_unit_by", "within_unit_test"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -181,6 +181,57 @@ def within_unit_test(
     lead = arr.leader.astype(np.float64)
     use = (arr.registered > min_registered) & (arr.cast > 0) & (arr.cast <= arr.registered)
     return _slope_test(lv, cast[use] / reg[use], lead[use] / cast[use], cast[use], codes[use])
+
+
+def within_unit_by(
+    table: ProtocolTable,
+    by: str,
+    *,
+    leader: str | Choice | None = None,
+    level: str | None = "auto",
+    min_registered: int = 100,
+) -> dict[str, WithinUnitTest]:
+    """:func:`within_unit_test` inside each unit of the level ``by`` (a region's own units).
+
+    The unit level is chosen once for the whole table (``"auto"``: :func:`finest_unit_level`);
+    a region whose stations all lie in one unit, or a level that is ``by`` itself, gives an
+    untested result (NaN p-value).
+
+    Examples
+    --------
+    >>> import dataclasses
+    >>> from saylau.forensics.simulate import simulate_election
+    >>> t = simulate_election(stations=2000, regions=4, rng=3).table
+    >>> tik = (pl.int_range(pl.len()) // 40).cast(pl.Utf8).alias("tik")
+    >>> t = dataclasses.replace(t, frame=t.frame.with_columns(tik), levels=("region", "tik"))
+    >>> r = within_unit_by(t, "region")
+    >>> sorted(r), r["R01"].level, r["R01"].units > 5
+    (['R01', 'R02', 'R03', 'R04'], 'tik', True)
+    >>> within_unit_by(t, "region", level="region")["R01"].pvalue  # one unit: not tested
+    nan
+    """
+    lv, all_codes = _finest(table) if level == "auto" else (level, None)
+    names = table.level_values(by)
+    arr = station_arrays(table, leader=leader, level=None)
+    keep = arr.quality.usable
+    out: dict[str, WithinUnitTest] = {}
+    if lv is None or lv == by:
+        return {
+            str(n): WithinUnitTest(None, 0, 0, math.nan, math.nan, math.nan, math.nan)
+            for n in dict.fromkeys(names[keep])
+        }
+    codes = (all_codes if all_codes is not None else _path_codes(table, lv))[keep]
+    reg = arr.registered.astype(np.float64)
+    cast = arr.cast.astype(np.float64)
+    lead = arr.leader.astype(np.float64)
+    use = (arr.registered > min_registered) & (arr.cast > 0) & (arr.cast <= arr.registered)
+    region = names[keep]
+    for name in dict.fromkeys(region):
+        rows = use & (region == name)
+        out[str(name)] = _slope_test(
+            lv, cast[rows] / reg[rows], lead[rows] / cast[rows], cast[rows], codes[rows]
+        )
+    return out
 
 
 def _slope_test(
