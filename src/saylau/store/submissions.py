@@ -21,11 +21,11 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Table, bindparam, exists, func, insert, select
+from sqlalchemy import Connection, Table, bindparam, exists, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -479,7 +479,7 @@ def put_blob(session: Session, data: bytes, *, max_bytes: int) -> str:
 
 def submit(
     db: Database,
-    user: User,
+    user: User | Callable[[Connection], User],
     *,
     kind: str,
     station: str,
@@ -489,7 +489,13 @@ def submit(
     replaces: int | None = None,
     max_photo_bytes: int = 10 * 2**20,
 ) -> Stored:
-    """Store one submission (or return the one stored under the same key); see module docs."""
+    """Store one submission (or return the one stored under the same key); see module docs.
+
+    ``user`` is the submitter, or a function finding them on the write's own connection
+    (the web API's session lookup and rights check, :func:`saylau.web.auth.authorize`): then
+    the request costs one connection checkout and one transaction, lookup included; what it
+    raises (not signed in, not allowed) rolls the transaction back with nothing written.
+    """
     if kind not in KINDS:
         raise DataFormatError("unknown kind", field="kind", expected=" | ".join(KINDS), found=kind)
     if not idem_key or len(idem_key) > 100:
@@ -503,22 +509,20 @@ def submit(
     for attempt in range(2):
         try:
             with db.write() as session:
-                pre = (
-                    session.connection()
-                    .execute(_PRECHECK, {"station": station, "key": idem_key})
-                    .all()
-                )
+                conn = session.connection()
+                who = user(conn) if callable(user) else user
+                pre = conn.execute(_PRECHECK, {"station": station, "key": idem_key}).all()
                 ballot: Ballot | None = None
                 known: bool | None = None
                 if pre and not pre[0].key_seen:  # a new key (the common case)
                     ballot, known = _ballot(pre[0].profile, pre), bool(pre[0].station_known)
                 else:
-                    old = _existing(session, user, idem_key, digest)
+                    old = _existing(session, who, idem_key, digest)
                     if old is not None:
                         return _stored(session, old, created=False)
                 return _insert(
                     session,
-                    user,
+                    who,
                     kind,
                     station,
                     idem_key,
