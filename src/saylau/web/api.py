@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio
 from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
@@ -371,9 +372,9 @@ async def post_protocol(request: Request) -> Response:
                 authorize(request, conn, _PROTOCOL_ROLES)
             raise RequestValidationError(_body_errors(invalid))
 
-        await run_in_threadpool(refuse)
+        await anyio.to_thread.run_sync(refuse, limiter=_write_slots(request))
         raise AssertionError("unreachable")  # pragma: no cover
-    stored = await run_in_threadpool(
+    stored = await anyio.to_thread.run_sync(
         functools.partial(
             submit,
             db,
@@ -384,9 +385,24 @@ async def post_protocol(request: Request) -> Response:
             body={"lines": body.lines, "note": body.note, **_device_time(body.device_time)},
             replaces=body.replaces,
             max_photo_bytes=settings.max_photo_bytes,
-        )
+        ),
+        limiter=_write_slots(request),
     )
     return JSONResponse(to_jsonable(stored), status_code=201 if stored.created else 200)
+
+
+def _write_slots(request: Request) -> anyio.CapacityLimiter:
+    """The threads this worker lets write copies at once: as many as its pooled connections.
+
+    More threads than connections only wait in the pool, and each connection past the pool's
+    size is opened for one request and closed after it (a new PostgreSQL backend each time);
+    a request waiting for a slot waits on the event loop, at no cost.
+    """
+    state = request.app.state
+    slots: anyio.CapacityLimiter | None = getattr(state, "write_slots", None)
+    if slots is None:
+        slots = state.write_slots = anyio.CapacityLimiter(get_settings(request).pool_size)
+    return slots
 
 
 def _body_errors(exc: ValidationError | None) -> list[Any]:
