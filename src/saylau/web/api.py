@@ -351,13 +351,11 @@ _PROTOCOL_ROLES = ("observer",)
     },
 )
 async def post_protocol(request: Request) -> Response:
-    """A protocol copy typed in (201 stored, 200 the same retry, 409 the key with another body).
-
-    The election-night path, kept lean (``benchmarks/bench_service.py``): the body is parsed
-    and checked by :class:`ProtocolIn` in pydantic's JSON parser, and the session lookup, the
-    rights check (:func:`~saylau.web.auth.authorize`, the same answers as :func:`allow`) and
-    the write run in one thread-pool call on one connection, in one transaction.
-    """
+    """A protocol copy typed in (201 stored, 200 the same retry, 409 the key with another body)."""
+    # The election-night path, kept lean (benchmarks/bench_service.py): the body is parsed and
+    # checked by ProtocolIn in pydantic's JSON parser, and the session lookup, the rights check
+    # (auth.authorize: the same answers as allow()) and the write run in one thread-pool call
+    # on one connection, in one transaction.
     raw = await request.body()
     try:
         body: ProtocolIn | None = ProtocolIn.model_validate_json(raw)
