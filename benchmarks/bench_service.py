@@ -58,7 +58,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def tree_cpu(root: int) -> float:
-    """CPU seconds (user + system) used so far by a process and its live descendants.
+    """CPU seconds (user + system) used so far by a process and its descendants, ended ones too.
 
     Per submission, this is the one figure that other jobs on the machine hardly move: they
     slow each request down, but do not make it cost more CPU.
@@ -74,7 +74,9 @@ def tree_cpu(root: int) -> float:
         except OSError:
             continue
         parent[int(entry.name)] = int(fields[1])
-        cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+        # utime + stime, and cutime + cstime: the CPU of children that ended and were reaped
+        # (PostgreSQL's backends of connections closed during the run; a killed worker)
+        cpu[int(entry.name)] = sum(int(f) for f in fields[11:15]) / tick
     total, todo = 0.0, [root]
     while todo:
         pid = todo.pop()

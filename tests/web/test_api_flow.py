@@ -92,6 +92,8 @@ def test_retry_never_duplicates_and_changed_body_is_409(env: Env) -> None:
     again = obs.post("/api/v1/protocols", json=body)
     assert again.status_code == 200
     assert again.json()["id"] == first.json()["id"]
+    # the stored copy itself: its judgement, time of receipt and station, not a new answer
+    assert again.json() == {**first.json(), "created": False}
     assert env.count() == 1
     changed = {**body, "lines": protocol(a=401)}
     err = _shape(obs.post("/api/v1/protocols", json=changed), 409)

@@ -21,11 +21,11 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Table, bindparam, exists, func, insert, select
+from sqlalchemy import Connection, Table, bindparam, exists, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -414,9 +414,10 @@ def _assigned(user: User, station: str) -> None:
         raise AccessDenied("station not assigned to you", field="station", found=station)
 
 
-def _existing(session: Session, user: User, key: str, digest: str) -> Submission | None:
-    # one indexed look-up by key: mine (a retry), or someone else's (a replayed entry)
-    same_key = session.scalars(select(Submission).where(Submission.idem_key == key)).all()
+def _existing(session: Session, user: User, key: str, digest: str) -> Stored | None:
+    # one indexed look-up by key with the copy's judgement: mine (a retry), or someone
+    # else's (a replayed entry)
+    same_key = session.connection().execute(_SAME_KEY, {"key": key}).all()
     old = next((s for s in same_key if s.account_id == user.id), None)
     if old is None and same_key:
         # keys are made on the phone (random UUIDs): another person's key is a replayed entry
@@ -426,32 +427,44 @@ def _existing(session: Session, user: User, key: str, digest: str) -> Submission
             found=key,
             expected="a key made on your own device",
         )
-    if old is not None and old.body_hash != digest:
+    if old is None:
+        return None
+    if old.body_hash != digest:
         raise IdempotencyConflict(
             "idempotency key already used with a different body",
             field="idempotency_key",
             found=key,
             expected="a new key for a new submission",
         )
-    return old
-
-
-def _stored(
-    session: Session, sub: Submission, created: bool, check: ProtocolCheck | None = None
-) -> Stored:
-    if check is None and sub.kind == "protocol":
-        check = session.get(ProtocolCheck, sub.id)
     return Stored(
-        sub.id,
-        sub.kind,
-        sub.station,
-        created,
-        None if check is None else check.status,
-        sub.replaces,
-        sub.received_at.isoformat(),
-        sub.photo,
-        tuple(check.violations) if check is not None else (),
+        old.id,
+        old.kind,
+        old.station,
+        False,
+        old.status,
+        old.replaces,
+        old.received_at.isoformat(),
+        old.photo,
+        tuple(old.violations) if old.violations is not None else (),
     )
+
+
+_SAME_KEY = (
+    select(
+        _sub_t.c.id,
+        _sub_t.c.kind,
+        _sub_t.c.station,
+        _sub_t.c.account_id,
+        _sub_t.c.body_hash,
+        _sub_t.c.replaces,
+        _sub_t.c.received_at,
+        _sub_t.c.photo,
+        _check_t.c.status,
+        _check_t.c.violations,
+    )
+    .select_from(_sub_t.outerjoin(_check_t, _check_t.c.submission_id == _sub_t.c.id))
+    .where(_sub_t.c.idem_key == bindparam("key"))
+)
 
 
 def put_blob(session: Session, data: bytes, *, max_bytes: int) -> str:
@@ -479,7 +492,7 @@ def put_blob(session: Session, data: bytes, *, max_bytes: int) -> str:
 
 def submit(
     db: Database,
-    user: User,
+    user: User | Callable[[Connection], User],
     *,
     kind: str,
     station: str,
@@ -489,7 +502,13 @@ def submit(
     replaces: int | None = None,
     max_photo_bytes: int = 10 * 2**20,
 ) -> Stored:
-    """Store one submission (or return the one stored under the same key); see module docs."""
+    """Store one submission (or return the one stored under the same key); see module docs.
+
+    ``user`` is the submitter, or a function finding them on the write's own connection
+    (the web API's session lookup and rights check, :func:`saylau.web.auth.authorize`): then
+    the request costs one connection checkout and one transaction, lookup included; what it
+    raises (not signed in, not allowed) rolls the transaction back with nothing written.
+    """
     if kind not in KINDS:
         raise DataFormatError("unknown kind", field="kind", expected=" | ".join(KINDS), found=kind)
     if not idem_key or len(idem_key) > 100:
@@ -503,22 +522,20 @@ def submit(
     for attempt in range(2):
         try:
             with db.write() as session:
-                pre = (
-                    session.connection()
-                    .execute(_PRECHECK, {"station": station, "key": idem_key})
-                    .all()
-                )
+                conn = session.connection()
+                who = user(conn) if callable(user) else user
+                pre = conn.execute(_PRECHECK, {"station": station, "key": idem_key}).all()
                 ballot: Ballot | None = None
                 known: bool | None = None
                 if pre and not pre[0].key_seen:  # a new key (the common case)
                     ballot, known = _ballot(pre[0].profile, pre), bool(pre[0].station_known)
                 else:
-                    old = _existing(session, user, idem_key, digest)
+                    old = _existing(session, who, idem_key, digest)
                     if old is not None:
-                        return _stored(session, old, created=False)
+                        return old
                 return _insert(
                     session,
-                    user,
+                    who,
                     kind,
                     station,
                     idem_key,
