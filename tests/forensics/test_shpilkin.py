@@ -23,11 +23,14 @@ PUBLISHED = json.loads(
 )
 
 
-def _table(reg, cast, lead, region=None) -> ProtocolTable:
+def two_choice_table(reg, cast, lead, levels=None) -> ProtocolTable:
+    """Stations with two choices (A the leader) and optional hierarchy columns ``levels``."""
     n = len(reg)
-    lead = np.asarray(lead, dtype=np.int64)
+    levels = dict(levels or {})
     cast = np.asarray(cast, dtype=np.int64)
+    lead = np.asarray(lead, dtype=np.int64)
     cols = {
+        **levels,
         "station": [str(i) for i in range(n)],
         "voters_on_list": np.asarray(reg, dtype=np.int64),
         "issued": cast,
@@ -36,13 +39,12 @@ def _table(reg, cast, lead, region=None) -> ProtocolTable:
         "A": lead,
         "B": cast - lead,
     }
-    levels: list[str] = []
-    if region is not None:
-        cols["region"] = list(region)
-        levels = ["region"]
     return ProtocolTable.from_frame(
-        pl.DataFrame(cols), profile="plain", choices=["A", "B"], levels=levels
+        pl.DataFrame(cols), profile="plain", choices=["A", "B"], levels=list(levels)
     )
+
+
+_table = two_choice_table
 
 
 def test_turnout_bins_follow_the_definition_exactly() -> None:
@@ -170,7 +172,7 @@ def test_regions_each_get_their_own_peak() -> None:
     cast = np.concatenate([p[1] for p in parts])
     lead = np.concatenate([p[2] for p in parts])
     region = ["a"] * 3000 + ["b"] * 3000
-    r = excess_votes(_table(reg, cast, lead, region), leader="A")
+    r = excess_votes(_table(reg, cast, lead, {"region": region}), leader="A")
     assert sorted(x.region for x in r.by_region) == ["a", "b"]
     for x in r.by_region:
         assert 48 <= x.peak_bin <= 60
@@ -279,7 +281,7 @@ def test_no_plausible_peak_is_not_applicable_with_a_warning() -> None:
         np.concatenate([reg, good[0]]),
         np.concatenate([cast, good[1]]),
         np.concatenate([lead, good[2]]),
-        region,
+        {"region": region},
     )
     with pytest.warns(SaylauWarning, match="drawn: Shpilkin's method not applicable"):
         r = excess_votes(t, leader="A")

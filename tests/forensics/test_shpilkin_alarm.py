@@ -29,6 +29,7 @@ from saylau.forensics.shpilkin_within import finest_unit_level, within_unit_test
 from saylau.forensics.simulate import FraudSpec, simulate_election
 
 from ..conftest import shared_table
+from .test_shpilkin import two_choice_table
 
 LEVEL = 0.01
 RUNS = 40
@@ -38,23 +39,7 @@ BAND = 3
 assert stats.binom.ppf(0.999, RUNS, LEVEL) == BAND
 
 
-def _table(reg, cast, lead, levels: dict[str, list[str]]) -> ProtocolTable:
-    n = len(reg)
-    cast = np.asarray(cast, dtype=np.int64)
-    lead = np.asarray(lead, dtype=np.int64)
-    cols = {
-        **levels,
-        "station": [str(i) for i in range(n)],
-        "voters_on_list": np.asarray(reg, dtype=np.int64),
-        "issued": cast,
-        "invalid": np.zeros(n, dtype=np.int64),
-        "valid": cast,
-        "A": lead,
-        "B": cast - lead,
-    }
-    return ProtocolTable.from_frame(
-        pl.DataFrame(cols), profile="plain", choices=["A", "B"], levels=list(levels)
-    )
+_table = two_choice_table
 
 
 def test_slope_and_error_match_statsmodels_cluster_robust_wls() -> None:
